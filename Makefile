@@ -1,0 +1,97 @@
+# tlreport - see README.md.  `make check` runs every test; `make demo` writes the example report.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PREFIX  ?= /usr/local
+DESTDIR ?=
+WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wdouble-promotion \
+           -Wno-unused-parameter -D_DEFAULT_SOURCE
+PKGS     = hdf5 libcjson libpng libturbojpeg libcmark-gfm openblas libzip
+# Debian 12 packages: build, then tests (fixture generator, browser test).
+DEB_BUILD = build-essential pkg-config libhdf5-dev libcjson-dev libpng-dev libturbojpeg0-dev \
+            libcmark-gfm-dev libcmark-gfm-extensions-dev libopenblas-dev libzip-dev
+DEB_TEST  = python3 python3-numpy python3-h5py chromium
+
+BUILD   ?= build
+ifdef SANITIZE
+BUILD    = build-san
+CFLAGS  += -O1 -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+ifeq ($(SANITIZE),)
+TLREPORT = ./tlreport
+else
+TLREPORT = ./$(BUILD)/tlreport
+endif
+
+SRC      = $(filter-out src/main.c,$(wildcard src/*.c))
+OBJ      = $(SRC:src/%.c=$(BUILD)/%.o)
+TESTSRC  = $(wildcard tests/unit/test_*.c)
+TESTOBJ  = $(TESTSRC:tests/unit/%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/harness.o
+
+.PHONY: all deps binary check unit demo site install clean bench fuzz help
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory binary
+
+# Installs missing Debian packages (apt-get update first); prints the command when not root.
+deps:
+	@missing=""; for p in $(DEB_BUILD) $(if $(DEPS_BUILD_ONLY),,$(DEB_TEST)); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make deps: installing$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "make deps: missing packages; run:"; echo "  sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lm -lpthread
+
+binary: $(if $(SANITIZE),$(BUILD)/tlreport,tlreport)
+
+tlreport: $(BUILD)/tlreport
+	cp $< $@
+
+$(BUILD)/tlreport: $(BUILD)/main.o $(BUILD)/libtlr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/libtlr.a: $(OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: src/%.c | $(BUILD)/tests/.dir
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/tests/unit_list.h | $(BUILD)/tests/.dir
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Itests -I$(BUILD)/tests -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/harness.o: tests/harness.c $(BUILD)/tests/unit_list.h | $(BUILD)/tests/.dir
+	$(CC) $(WARN) $(CFLAGS) -Itests -I$(BUILD)/tests -MMD -MP -c -o $@ $<
+
+# One X(test_<module>) line per tests/unit/test_<module>.c.
+$(BUILD)/tests/unit_list.h: $(TESTSRC) | $(BUILD)/tests/.dir
+	@printf '%s\n' $(patsubst tests/unit/%.c,'X(%)',$(TESTSRC)) > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+$(BUILD)/unit_tests: $(TESTOBJ) $(BUILD)/libtlr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/.dir:
+	@mkdir -p $(BUILD)/tests && touch $@
+
+# Every test: unit suites, then the command-line, corpus and report suites.
+check: deps
+	@$(MAKE) --no-print-directory binary $(BUILD)/unit_tests
+	@TLREPORT=$(TLREPORT) UNIT=$(BUILD)/unit_tests BUILD=$(BUILD) sh tests/run.sh
+
+unit:
+	@$(MAKE) --no-print-directory $(BUILD)/unit_tests && $(BUILD)/unit_tests $(T)
+
+clean:
+	rm -rf build build-san build-bench build-fuzz tlreport
+
+-include $(OBJ:.o=.d) $(TESTOBJ:.o=.d) $(BUILD)/main.d
