@@ -1,0 +1,311 @@
+/* ops_conv.c - Conv2D (grouped, strided, dilated, explicit padding), DepthwiseConv2D and
+ * Conv2DTranspose on channels_last data.
+ *
+ * Fast paths turn the convolution into matrix products for tlr_gemm:
+ *   - pointwise (1x1, stride 1, no padding): the input already is the (pixels, cin) matrix;
+ *   - otherwise im2col: each output pixel gets a row of its receptive field in kernel order
+ *     (ky, kx, ci), so the Keras kernel (kh, kw, cin/groups, cout) is used as it is stored,
+ *     as a (kh*kw*cin/groups, cout) matrix.
+ * Pixels of all batch images are flattened into one row index (the output is contiguous in
+ * (N, OH, OW) order), and the scratch matrix is filled a chunk of pixels at a time so that it
+ * never exceeds SCRATCH_BYTES.  The _ref functions are the plain loops the tests trust. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "gemm.h"
+#include "ops.h"
+#include "xalloc.h"
+
+/* Upper bound of the im2col / col2im scratch matrix. */
+#define SCRATCH_BYTES ((size_t)64 << 20)
+
+/* Number of rows of 'row_len' floats that fit the scratch bound (at least 1), capped at
+ * 'total'. */
+static int64_t chunk_rows(int64_t row_len, int64_t total)
+{
+    int64_t fit = (int64_t)(SCRATCH_BYTES / sizeof(float)) / (row_len > 0 ? row_len : 1);
+    if (fit < 1)
+        fit = 1;
+    return fit < total ? fit : total;
+}
+
+static void check_params(const tlr_conv2d_params *p)
+{
+    TLR_ASSERT(p->n >= 0 && p->h >= 0 && p->w >= 0 && p->cin > 0);
+    TLR_ASSERT(p->oh >= 0 && p->ow >= 0 && p->cout > 0);
+    TLR_ASSERT(p->kh > 0 && p->kw > 0 && p->sh > 0 && p->sw > 0 && p->dh > 0 && p->dw > 0);
+    TLR_ASSERT(p->pad_top >= 0 && p->pad_left >= 0);
+}
+
+/* groups == 0 is read as 1 so a zero-initialised params struct means "not grouped". */
+static int64_t group_count(const tlr_conv2d_params *p)
+{
+    int64_t g = p->groups > 0 ? p->groups : 1;
+    TLR_ASSERT(p->cin % g == 0 && p->cout % g == 0);
+    return g;
+}
+
+/* out (rows, cout) = bias broadcast over rows, or zeros. */
+static void fill_bias(float *out, int64_t rows, int64_t cout, const float *bias)
+{
+    if (!bias) {
+        memset(out, 0, (size_t)(rows * cout) * sizeof *out);
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(out + r * cout, bias, (size_t)cout * sizeof *out);
+}
+
+/* ---- Conv2D reference ---------------------------------------------------------------- */
+
+void tlr_op_conv2d_ref(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                       const float *bias, float *out)
+{
+    check_params(p);
+    int64_t groups = group_count(p);
+    int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
+    for (int64_t n = 0; n < p->n; n++)
+        for (int64_t oy = 0; oy < p->oh; oy++)
+            for (int64_t ox = 0; ox < p->ow; ox++)
+                for (int64_t co = 0; co < p->cout; co++) {
+                    int64_t g = co / cout_g;
+                    double acc = bias ? (double)bias[co] : 0.0;
+                    for (int64_t ky = 0; ky < p->kh; ky++) {
+                        int64_t iy = oy * p->sh - p->pad_top + ky * p->dh;
+                        if (iy < 0 || iy >= p->h)
+                            continue;
+                        for (int64_t kx = 0; kx < p->kw; kx++) {
+                            int64_t ix = ox * p->sw - p->pad_left + kx * p->dw;
+                            if (ix < 0 || ix >= p->w)
+                                continue;
+                            for (int64_t ci = 0; ci < cin_g; ci++) {
+                                float x = in[((n * p->h + iy) * p->w + ix) * p->cin +
+                                             g * cin_g + ci];
+                                float k = kernel[((ky * p->kw + kx) * cin_g + ci) * p->cout + co];
+                                acc += (double)x * (double)k;
+                            }
+                        }
+                    }
+                    out[((n * p->oh + oy) * p->ow + ox) * p->cout + co] = (float)acc;
+                }
+}
+
+/* ---- Conv2D fast path ---------------------------------------------------------------- */
+
+/* Writes the receptive fields of output pixels [pix0, pix0 + count) (flattened over
+ * (N, OH, OW)) for channel slice [c0, c0 + cin_g) into col (count, kh*kw*cin_g);
+ * taps that fall in the padding are zeros. */
+static void im2col(const tlr_conv2d_params *p, const float *in, int64_t c0, int64_t cin_g,
+                   int64_t pix0, int64_t count, float *col)
+{
+    int64_t row_len = (int64_t)p->kh * p->kw * cin_g;
+    size_t seg = (size_t)cin_g * sizeof(float);
+    for (int64_t r = 0; r < count; r++) {
+        int64_t pix = pix0 + r;
+        int64_t ox = pix % p->ow, oy = (pix / p->ow) % p->oh, n = pix / (p->ow * p->oh);
+        float *dst = col + r * row_len;
+        for (int64_t ky = 0; ky < p->kh; ky++) {
+            int64_t iy = oy * p->sh - p->pad_top + ky * p->dh;
+            for (int64_t kx = 0; kx < p->kw; kx++, dst += cin_g) {
+                int64_t ix = ox * p->sw - p->pad_left + kx * p->dw;
+                if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
+                    memset(dst, 0, seg);
+                else
+                    memcpy(dst, in + ((n * p->h + iy) * p->w + ix) * p->cin + c0, seg);
+            }
+        }
+    }
+}
+
+/* 1x1, stride 1, no padding, same spatial size: the input is the (pixels, cin) matrix, and
+ * group g multiplies its column block (pixels, cin_g) by the kernel's column block
+ * (cin_g, cout_g); every group uses all cin_g kernel rows. */
+static int is_pointwise(const tlr_conv2d_params *p)
+{
+    return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 &&
+           p->pad_left == 0 && p->oh == p->h && p->ow == p->w;
+}
+
+static void conv_pointwise(const tlr_conv2d_params *p, int64_t groups, const float *in,
+                           const float *kernel, float *out, float beta)
+{
+    int64_t pixels = p->n * p->h * p->w;
+    int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
+    for (int64_t g = 0; g < groups; g++)
+        tlr_gemm(TLR_NO_TRANS, TLR_NO_TRANS, pixels, cout_g, cin_g, in + g * cin_g, p->cin,
+                 kernel + g * cout_g, p->cout, beta, out + g * cout_g, p->cout);
+}
+
+static void conv_im2col(const tlr_conv2d_params *p, int64_t groups, const float *in,
+                        const float *kernel, float *out, float beta)
+{
+    int64_t pixels = p->n * p->oh * p->ow;
+    int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
+    int64_t row_len = (int64_t)p->kh * p->kw * cin_g;
+    int64_t chunk = chunk_rows(row_len, pixels);
+    float *col = tlr_xmalloc((size_t)(chunk * row_len) * sizeof *col);
+    for (int64_t pix0 = 0; pix0 < pixels; pix0 += chunk) {
+        int64_t count = pixels - pix0 < chunk ? pixels - pix0 : chunk;
+        for (int64_t g = 0; g < groups; g++) {
+            im2col(p, in, g * cin_g, cin_g, pix0, count, col);
+            /* out rows (count, cout_g) = col (count, row_len) x kernel columns of group g */
+            tlr_gemm(TLR_NO_TRANS, TLR_NO_TRANS, count, cout_g, row_len, col, row_len,
+                     kernel + g * cout_g, p->cout, beta, out + pix0 * p->cout + g * cout_g,
+                     p->cout);
+        }
+    }
+    free(col);
+}
+
+void tlr_op_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                   const float *bias, float *out)
+{
+    check_params(p);
+    int64_t groups = group_count(p);
+    /* One input channel per group is a depthwise convolution, and the Conv2D kernel
+     * (kh, kw, 1, cin*dm) has exactly the depthwise layout (kh, kw, cin, dm). */
+    if (groups > 1 && groups == p->cin) {
+        tlr_op_depthwise_conv2d(p, (int)(p->cout / p->cin), in, kernel, bias, out);
+        return;
+    }
+    int64_t pixels = p->n * p->oh * p->ow;
+    if (pixels == 0)
+        return;
+    /* The bias goes in first and the products accumulate onto it. */
+    if (bias)
+        fill_bias(out, pixels, p->cout, bias);
+    float beta = bias ? 1.0f : 0.0f;
+    if (is_pointwise(p))
+        conv_pointwise(p, groups, in, kernel, out, beta);
+    else
+        conv_im2col(p, groups, in, kernel, out, beta);
+}
+
+/* ---- DepthwiseConv2D ------------------------------------------------------------------- */
+
+void tlr_op_depthwise_conv2d_ref(const tlr_conv2d_params *p, int depth_multiplier,
+                                 const float *in, const float *kernel, const float *bias,
+                                 float *out)
+{
+    check_params(p);
+    int64_t dm = depth_multiplier;
+    TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
+    for (int64_t n = 0; n < p->n; n++)
+        for (int64_t oy = 0; oy < p->oh; oy++)
+            for (int64_t ox = 0; ox < p->ow; ox++)
+                for (int64_t c = 0; c < p->cin; c++)
+                    for (int64_t m = 0; m < dm; m++) {
+                        double acc = bias ? (double)bias[c * dm + m] : 0.0;
+                        for (int64_t ky = 0; ky < p->kh; ky++) {
+                            int64_t iy = oy * p->sh - p->pad_top + ky * p->dh;
+                            if (iy < 0 || iy >= p->h)
+                                continue;
+                            for (int64_t kx = 0; kx < p->kw; kx++) {
+                                int64_t ix = ox * p->sw - p->pad_left + kx * p->dw;
+                                if (ix < 0 || ix >= p->w)
+                                    continue;
+                                float x = in[((n * p->h + iy) * p->w + ix) * p->cin + c];
+                                float k = kernel[((ky * p->kw + kx) * p->cin + c) * dm + m];
+                                acc += (double)x * (double)k;
+                            }
+                        }
+                        out[((n * p->oh + oy) * p->ow + ox) * p->cout + c * dm + m] =
+                            (float)acc;
+                    }
+}
+
+/* o (cin*dm) += x (cin) * k (cin, dm), one kernel tap for one output pixel. */
+static void depthwise_tap(int64_t cin, int64_t dm, const float *x, const float *k, float *o)
+{
+    if (dm == 1) {
+        for (int64_t c = 0; c < cin; c++)
+            o[c] += x[c] * k[c];
+        return;
+    }
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t m = 0; m < dm; m++)
+            o[c * dm + m] += x[c] * k[c * dm + m];
+}
+
+/* Channels are the contiguous inner axis of input, kernel tap and output alike, so each
+ * output pixel is a sum of kh*kw elementwise vector products. */
+void tlr_op_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier, const float *in,
+                             const float *kernel, const float *bias, float *out)
+{
+    check_params(p);
+    int64_t dm = depth_multiplier;
+    TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
+    fill_bias(out, p->n * p->oh * p->ow, p->cout, bias);
+    for (int64_t n = 0; n < p->n; n++)
+        for (int64_t oy = 0; oy < p->oh; oy++)
+            for (int64_t ox = 0; ox < p->ow; ox++) {
+                float *o = out + ((n * p->oh + oy) * p->ow + ox) * p->cout;
+                for (int64_t ky = 0; ky < p->kh; ky++) {
+                    int64_t iy = oy * p->sh - p->pad_top + ky * p->dh;
+                    if (iy < 0 || iy >= p->h)
+                        continue;
+                    for (int64_t kx = 0; kx < p->kw; kx++) {
+                        int64_t ix = ox * p->sw - p->pad_left + kx * p->dw;
+                        if (ix < 0 || ix >= p->w)
+                            continue;
+                        depthwise_tap(p->cin, dm, in + ((n * p->h + iy) * p->w + ix) * p->cin,
+                                      kernel + (ky * p->kw + kx) * p->cout, o);
+                    }
+                }
+            }
+}
+
+/* ---- Conv2DTranspose ------------------------------------------------------------------- */
+
+/* Adds the columns of input pixels [pix0, pix0 + count) (flattened over (N, H, W)),
+ * col (count, kh*kw*cout), into the output window: input (iy, ix) and tap (ky, kx) land on
+ * full-output position (iy*sh + ky*dh, ix*sw + kx*dw), which is output row/column
+ * minus (pad_top, pad_left). */
+static void col2im_add(const tlr_conv2d_params *p, const float *col, int64_t pix0,
+                       int64_t count, float *out)
+{
+    int64_t cout = p->cout;
+    int64_t row_len = (int64_t)p->kh * p->kw * cout;
+    for (int64_t r = 0; r < count; r++) {
+        int64_t pix = pix0 + r;
+        int64_t ix = pix % p->w, iy = (pix / p->w) % p->h, n = pix / (p->w * p->h);
+        const float *src = col + r * row_len;
+        for (int64_t ky = 0; ky < p->kh; ky++) {
+            int64_t oy = iy * p->sh + ky * p->dh - p->pad_top;
+            for (int64_t kx = 0; kx < p->kw; kx++, src += cout) {
+                int64_t ox = ix * p->sw + kx * p->dw - p->pad_left;
+                if (oy < 0 || oy >= p->oh || ox < 0 || ox >= p->ow)
+                    continue;
+                float *o = out + ((n * p->oh + oy) * p->ow + ox) * cout;
+                for (int64_t c = 0; c < cout; c++)
+                    o[c] += src[c];
+            }
+        }
+    }
+}
+
+/* Every input pixel scatters x (cin) times the kernel, seen as the (kh*kw*cout, cin)
+ * matrix, into kh*kw output positions: one GEMM per chunk of input pixels, then a
+ * deterministic scatter-add in pixel order. */
+void tlr_op_conv2d_transpose(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                             const float *bias, float *out)
+{
+    check_params(p);
+    TLR_ASSERT(p->groups <= 1);
+    fill_bias(out, p->n * p->oh * p->ow, p->cout, bias);
+    int64_t pixels = p->n * p->h * p->w;
+    if (pixels == 0 || p->oh == 0 || p->ow == 0)
+        return;
+    int64_t row_len = (int64_t)p->kh * p->kw * p->cout;
+    int64_t chunk = chunk_rows(row_len, pixels);
+    float *col = tlr_xmalloc((size_t)(chunk * row_len) * sizeof *col);
+    for (int64_t pix0 = 0; pix0 < pixels; pix0 += chunk) {
+        int64_t count = pixels - pix0 < chunk ? pixels - pix0 : chunk;
+        /* col (count, kh*kw*cout) = in (count, cin) x kernel^T */
+        tlr_gemm(TLR_NO_TRANS, TLR_TRANS, count, row_len, p->cin, in + pix0 * p->cin, p->cin,
+                 kernel, p->cin, 0.0f, col, row_len);
+        col2im_add(p, col, pix0, count, out);
+    }
+    free(col);
+}
