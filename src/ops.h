@@ -1,0 +1,188 @@
+/* ops.h - the numeric operations of the forward pass, one function per op.
+ *
+ * Every op works on plain float arrays in Keras channels_last layout with explicit sizes,
+ * so it can be tested alone against hand-computed values.  Padding is always resolved by
+ * the caller (shape inference) into explicit before/after amounts; ops never see
+ * 'same'/'valid'.  Inputs are borrowed and never modified unless the function says
+ * "in place"; outputs are written completely (no accumulation into garbage).
+ *
+ * Layouts (shape comments):
+ *   images  (N, H, W, C)        1-D data is passed as H = 1
+ *   kernels (kh, kw, cin/groups, cout)   Keras order, as stored in the file
+ *   depthwise kernels (kh, kw, cin, depth_multiplier), output channel c*dm + m
+ *   transposed-conv kernels (kh, kw, cout, cin)  (Keras Conv2DTranspose order)
+ *   dense kernels (in, out)
+ *
+ * Implementations: ops_conv.c (convolutions), ops_dense.c (Dense, GEMM glue),
+ * ops_pool.c, ops_norm.c (BatchNormalization, Normalization, affine), ops_act.c,
+ * ops_merge.c, ops_layout.c (pad, crop, upsample, resize, permute, transpose).
+ * Heavy ops may use both cores; they are deterministic for a given thread count. */
+#ifndef TLR_OPS_H
+#define TLR_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- activations ------------------------------------------------------------------- */
+
+typedef enum {
+    TLR_ACT_LINEAR = 0,
+    TLR_ACT_RELU,         /* max(x, 0) */
+    TLR_ACT_RELU6,        /* min(max(x, 0), 6) */
+    TLR_ACT_SIGMOID,
+    TLR_ACT_HARD_SIGMOID, /* Keras 2: clip(0.2x + 0.5, 0, 1) */
+    TLR_ACT_HARD_SIGMOID_K3, /* Keras 3: relu6(x + 3) / 6 */
+    TLR_ACT_HARD_SWISH,   /* x * relu6(x + 3) / 6 */
+    TLR_ACT_SOFTMAX,      /* over the last axis */
+    TLR_ACT_LOG_SOFTMAX,
+    TLR_ACT_TANH,
+    TLR_ACT_ELU,          /* alpha (default 1) */
+    TLR_ACT_SELU,
+    TLR_ACT_SOFTPLUS,
+    TLR_ACT_SOFTSIGN,
+    TLR_ACT_SWISH,        /* x * sigmoid(x), also 'silu' */
+    TLR_ACT_GELU,         /* exact erf form (Keras default approximate=False) */
+    TLR_ACT_GELU_TANH,    /* tanh approximation */
+    TLR_ACT_EXPONENTIAL,
+    TLR_ACT_LEAKY_RELU,   /* alpha = negative slope */
+    TLR_ACT_MISH,
+    TLR_ACT_COUNT
+} tlr_act;
+
+typedef struct {
+    tlr_act kind;
+    float alpha;     /* ELU alpha, leaky slope (ReLU negative_slope) */
+    float max_value; /* ReLU layer max_value; <0 (e.g. -1) means none */
+    float threshold; /* ReLU layer threshold */
+} tlr_act_params;
+
+/* Keras name ("relu", "hard_sigmoid", ...) of an activation, for messages and reports. */
+const char *tlr_act_name(tlr_act a);
+
+/* Applies an elementwise activation in place on n values.  Softmax/log-softmax take the
+ * last axis of length 'axis_len' (n must be a multiple of it); ignored otherwise. */
+void tlr_op_activation(const tlr_act_params *p, float *x, int64_t n, int64_t axis_len);
+
+/* Keras ReLU layer: x >= max_value -> max_value; threshold <= x < max_value -> x;
+ * x < threshold -> negative_slope * (x - threshold).  In place. */
+void tlr_op_relu_layer(float *x, int64_t n, float max_value /* <0: none */,
+                       float negative_slope, float threshold);
+
+/* Softmax over a middle axis: data viewed as (outer, len, inner). In place. */
+void tlr_op_softmax_axis(float *x, int64_t outer, int64_t len, int64_t inner);
+
+/* PReLU: y = x > 0 ? x : alpha[i % alpha_n] * x, alpha already broadcast over the
+ * non-batch shape (alpha_n = H*W*C or C etc.). In place. */
+void tlr_op_prelu(float *x, int64_t n, const float *alpha, int64_t alpha_n);
+
+/* ---- convolutions -------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t n, h, w, cin;        /* input (N, H, W, Cin) */
+    int64_t oh, ow, cout;        /* output (N, OH, OW, Cout) */
+    int kh, kw;                  /* kernel size */
+    int sh, sw;                  /* strides */
+    int dh, dw;                  /* dilation */
+    int pad_top, pad_left;       /* zero padding before (after is implied by oh/ow) */
+    int groups;                  /* cin and cout divisible by groups */
+} tlr_conv2d_params;
+
+/* out (N,OH,OW,Cout) = conv(in (N,H,W,Cin), kernel (kh,kw,cin/groups,cout)) + bias (Cout or NULL).
+ * No activation. */
+void tlr_op_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                   const float *bias, float *out);
+
+/* Plain reference loop for the same op (tests compare fast paths against it). */
+void tlr_op_conv2d_ref(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                       const float *bias, float *out);
+
+/* Depthwise: p->cout = cin * depth_multiplier, p->groups ignored;
+ * kernel (kh, kw, cin, dm), bias (cin*dm) or NULL. */
+void tlr_op_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier, const float *in,
+                             const float *kernel, const float *bias, float *out);
+void tlr_op_depthwise_conv2d_ref(const tlr_conv2d_params *p, int depth_multiplier,
+                                 const float *in, const float *kernel, const float *bias,
+                                 float *out);
+
+/* Transposed convolution (Keras Conv2DTranspose): kernel (kh, kw, cout, cin).
+ * The full (uncropped) output has size (h-1)*s + (k-1)*d + 1 per axis; the op writes the
+ * window starting at (pad_top, pad_left) of size (oh, ow) of that full output, with
+ * zeros where the window extends past it (output_padding). */
+void tlr_op_conv2d_transpose(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                             const float *bias, float *out);
+
+/* ---- dense ---------------------------------------------------------------------------- */
+
+/* out (rows, n_out) = in (rows, n_in) x kernel (n_in, n_out) + bias (n_out or NULL). */
+void tlr_op_dense(int64_t rows, int64_t n_in, int64_t n_out, const float *in,
+                  const float *kernel, const float *bias, float *out);
+void tlr_op_dense_ref(int64_t rows, int64_t n_in, int64_t n_out, const float *in,
+                      const float *kernel, const float *bias, float *out);
+
+/* ---- pooling -------------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t n, h, w, c;          /* input */
+    int64_t oh, ow;              /* output (N, OH, OW, C) */
+    int kh, kw, sh, sw;
+    int pad_top, pad_left;       /* 'same' padding before; max ignores padded cells,
+                                    average divides by the count of real cells */
+} tlr_pool2d_params;
+
+void tlr_op_maxpool2d(const tlr_pool2d_params *p, const float *in, float *out);
+void tlr_op_avgpool2d(const tlr_pool2d_params *p, const float *in, float *out);
+/* (N, H, W, C) -> (N, C) */
+void tlr_op_global_avgpool(int64_t n, int64_t hw, int64_t c, const float *in, float *out);
+void tlr_op_global_maxpool(int64_t n, int64_t hw, int64_t c, const float *in, float *out);
+
+/* ---- normalisation -------------------------------------------------------------------- */
+
+/* Data viewed as (outer, C, inner); channel axis is the middle one (inner = 1 for
+ * channels_last).  y = (x - mean) / sqrt(var + eps) * gamma + beta; gamma/beta may be NULL
+ * (scale=False / center=False).  In place. */
+void tlr_op_batchnorm(float *x, int64_t outer, int64_t c, int64_t inner, const float *gamma,
+                      const float *beta, const float *mean, const float *var, float eps);
+
+/* y = x * scale[ch] + shift[ch] over (outer, C, inner); scale/shift NULL means 1/0.
+ * Used for Rescaling (C = 1 for scalars) and Normalization.  In place. */
+void tlr_op_channel_affine(float *x, int64_t outer, int64_t c, int64_t inner,
+                           const float *scale, const float *shift);
+
+/* ---- merges --------------------------------------------------------------------------- */
+
+typedef enum {
+    TLR_MERGE_ADD, TLR_MERGE_SUBTRACT, TLR_MERGE_MULTIPLY, TLR_MERGE_AVERAGE,
+    TLR_MERGE_MAXIMUM, TLR_MERGE_MINIMUM, TLR_MERGE_COUNT
+} tlr_merge;
+
+/* out[i] = in[0][i] op in[1][i] op ... for n elements (same shapes; Subtract takes 2). */
+void tlr_op_merge(tlr_merge kind, const float *const *in, int n_in, int64_t n, float *out);
+
+/* Concatenation along an axis: input k viewed as (outer, len[k], inner). */
+void tlr_op_concat(const float *const *in, const int64_t *len, int n_in, int64_t outer,
+                   int64_t inner, float *out);
+
+/* ---- layout --------------------------------------------------------------------------- */
+
+/* Zero padding (N,H,W,C) -> (N, H+top+bottom, W+left+right, C). */
+void tlr_op_pad2d(int64_t n, int64_t h, int64_t w, int64_t c, int top, int bottom, int left,
+                  int right, const float *in, float *out);
+/* Cropping (N,H,W,C) -> (N, H-top-bottom, W-left-right, C). */
+void tlr_op_crop2d(int64_t n, int64_t h, int64_t w, int64_t c, int top, int bottom, int left,
+                   int right, const float *in, float *out);
+
+/* Image resize as tf.image.resize (half_pixel_centers, no antialias), used by UpSampling2D
+ * (bilinear / nearest) and Resizing.  Nearest follows TF's rule:
+ * src = min(floor((x + 0.5) * in / out), in - 1). */
+typedef enum { TLR_RESIZE_NEAREST, TLR_RESIZE_BILINEAR } tlr_resize_mode;
+void tlr_op_resize2d(tlr_resize_mode mode, int64_t n, int64_t h, int64_t w, int64_t c,
+                     int64_t oh, int64_t ow, const float *in, float *out);
+/* UpSampling2D nearest: every pixel repeated (fh, fw) times. */
+void tlr_op_upsample_nearest(int64_t n, int64_t h, int64_t w, int64_t c, int fh, int fw,
+                             const float *in, float *out);
+
+/* General axis permutation: out = transpose(in, perm) for a tensor of rank 'ndim'. */
+void tlr_op_transpose(int ndim, const int64_t *shape, const int *perm, const float *in,
+                      float *out);
+
+#endif

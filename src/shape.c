@@ -1,0 +1,691 @@
+/* shape.c - Keras's output-shape rules (conv_utils.conv_output_length and friends) and the
+ * weights each layer class creates in build(). */
+#include "shape.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#define NONE (-1)
+
+void tlr_shape_str(const tlr_shape *s, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "(");
+    for (int i = 0; i < s->ndim && n < cap; i++) {
+        if (s->d[i] < 0)
+            n += (size_t)snprintf(out + n, cap - n, "%sNone", i ? ", " : "");
+        else
+            n += (size_t)snprintf(out + n, cap - n, "%s%lld", i ? ", " : "", (long long)s->d[i]);
+    }
+    if (n < cap)
+        n += (size_t)snprintf(out + n, cap - n, s->ndim == 1 ? ",)" : ")");
+}
+
+int64_t tlr_shape_numel_of(const tlr_shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->d[i] < 0 || (s->d[i] && n > ((int64_t)1 << 62) / s->d[i]))
+            return -1;
+        n *= s->d[i];
+    }
+    return n;
+}
+
+int tlr_weight_role_trainable(const char *role)
+{
+    static const char *const state[] = {
+        "moving_mean", "moving_variance", "running_mean", "running_std", "mean", "variance",
+        "count", "seed_generator_state",
+    };
+    for (size_t i = 0; i < sizeof state / sizeof state[0]; i++)
+        if (strcmp(role, state[i]) == 0)
+            return 0;
+    return 1;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const tlr_layer *l;
+    const char *what;
+    tlr_err *err;
+} ctx;
+
+static tlr_status fail(const ctx *C, tlr_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static tlr_status fail(const ctx *C, tlr_status code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tlr_err_set(C->err, code, "%s: layer '%s' (%s): %s", C->what, C->l->name,
+                       C->l->class_name, msg);
+}
+
+static tlr_status fail_shape(const ctx *C, const char *why, const tlr_shape *s)
+{
+    char buf[128];
+    tlr_shape_str(s, buf, sizeof buf);
+    return fail(C, TLR_E_SHAPE, "%s %s", why, buf);
+}
+
+/* conv_utils.conv_output_length */
+static int64_t conv_len(int64_t in, int k, tlr_padding pad, int stride, int dilation)
+{
+    if (in < 0)
+        return NONE;
+    int64_t dk = (int64_t)(k - 1) * dilation + 1;
+    int64_t out;
+    switch (pad) {
+    case TLR_PAD_SAME: case TLR_PAD_CAUSAL: out = in; break;
+    case TLR_PAD_FULL: out = in + dk - 1; break;
+    default: out = in - dk + 1; break;
+    }
+    if (out <= 0)
+        return 0;
+    return (out + stride - 1) / stride;
+}
+
+/* conv_utils.deconv_output_length */
+static int64_t deconv_len(int64_t in, int k, tlr_padding pad, int has_op, int op, int stride,
+                          int dilation)
+{
+    if (in < 0)
+        return NONE;
+    int64_t ks = k + (int64_t)(k - 1) * (dilation - 1);
+    if (!has_op) {
+        if (pad == TLR_PAD_VALID)
+            return in * stride + (ks - stride > 0 ? ks - stride : 0);
+        if (pad == TLR_PAD_FULL)
+            return in * stride - (stride + ks - 2);
+        return in * stride;
+    }
+    int64_t p = pad == TLR_PAD_SAME ? ks / 2 : pad == TLR_PAD_FULL ? ks - 1 : 0;
+    return (in - 1) * stride + ks - 2 * p + op;
+}
+
+/* Axis indices of the spatial dims and channels for a rank-1/2 layer. */
+static void layout(int rank, int channels_first, int *sp0, int *ch)
+{
+    /* rank 2: (N,H,W,C) or (N,C,H,W); rank 1: (N,T,C) or (N,C,T) */
+    *ch = channels_first ? 1 : rank + 1;
+    *sp0 = channels_first ? 2 : 1;
+}
+
+static tlr_status need_rank(const ctx *C, const tlr_shape *s, int ndim)
+{
+    if (s->ndim != ndim) {
+        char buf[160];
+        snprintf(buf, sizeof buf, "expects a %dD input, got", ndim);
+        return fail_shape(C, buf, s);
+    }
+    return TLR_OK;
+}
+
+/* ---- per-op shape rules -------------------------------------------------------------------- */
+
+static tlr_status shape_conv(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    const tlr_conv_cfg *k = &C->l->cfg.conv;
+    tlr_status st = need_rank(C, in, k->rank + 2);
+    if (st)
+        return st;
+    int sp0, ch;
+    layout(k->rank, k->channels_first, &sp0, &ch);
+    *out = *in;
+    int64_t cin = in->d[ch];
+    if (cin < 0)
+        return fail(C, TLR_E_SHAPE, "the number of input channels is unknown");
+    for (int i = 0; i < k->rank; i++) {
+        int ki = k->rank == 1 ? 1 : i;
+        int64_t len;
+        if (C->l->op == TLR_OP_CONV_TRANSPOSE)
+            len = deconv_len(in->d[sp0 + i], k->kernel[ki], k->padding, k->has_output_padding,
+                             k->output_padding[ki], k->strides[ki], k->dilation[ki]);
+        else
+            len = conv_len(in->d[sp0 + i], k->kernel[ki], k->padding, k->strides[ki],
+                           k->dilation[ki]);
+        if (len == 0)
+            return fail_shape(C, "kernel is larger than its input", in);
+        out->d[sp0 + i] = len;
+    }
+    int64_t cout = k->filters;
+    if (C->l->op == TLR_OP_DEPTHWISE_CONV)
+        cout = cin * k->depth_multiplier;
+    if (C->l->op == TLR_OP_CONV && (cin % k->groups || k->filters % k->groups)) {
+        char g[64];
+        snprintf(g, sizeof g, "%d groups do not divide %lld input channels", k->groups, (long long)cin);
+        return fail(C, TLR_E_SHAPE, "%s", g);
+    }
+    out->d[ch] = cout;
+    return TLR_OK;
+}
+
+static tlr_status shape_pool(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    const tlr_pool_cfg *p = &C->l->cfg.pool;
+    tlr_status st = need_rank(C, in, p->rank + 2);
+    if (st)
+        return st;
+    int sp0, ch;
+    layout(p->rank, p->channels_first, &sp0, &ch);
+    if (C->l->op == TLR_OP_GLOBAL_AVGPOOL || C->l->op == TLR_OP_GLOBAL_MAXPOOL) {
+        if (p->keepdims) {
+            *out = *in;
+            for (int i = 0; i < p->rank; i++)
+                out->d[sp0 + i] = 1;
+        } else {
+            out->ndim = 2;
+            out->d[0] = in->d[0];
+            out->d[1] = in->d[ch];
+        }
+        return TLR_OK;
+    }
+    *out = *in;
+    for (int i = 0; i < p->rank; i++) {
+        int ki = p->rank == 1 ? 1 : i;
+        int64_t len = conv_len(in->d[sp0 + i], p->pool[ki], p->padding, p->strides[ki], 1);
+        if (len == 0)
+            return fail_shape(C, "pool window is larger than its input", in);
+        out->d[sp0 + i] = len;
+    }
+    return TLR_OK;
+}
+
+static tlr_status shape_pad(const ctx *C, const tlr_shape *in, tlr_shape *out, int sign)
+{
+    const tlr_pad_cfg *p = &C->l->cfg.pad;
+    tlr_status st = need_rank(C, in, p->rank + 2);
+    if (st)
+        return st;
+    int sp0, ch;
+    layout(p->rank, p->channels_first, &sp0, &ch);
+    *out = *in;
+    for (int i = 0; i < p->rank; i++) {
+        int a = p->rank == 1 ? 2 : 2 * i;
+        if (in->d[sp0 + i] < 0)
+            continue;
+        out->d[sp0 + i] = in->d[sp0 + i] + sign * (p->amount[a] + p->amount[a + 1]);
+        if (out->d[sp0 + i] <= 0)
+            return fail_shape(C, "crops away its whole input", in);
+    }
+    return TLR_OK;
+}
+
+static tlr_status shape_upsampling(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    const tlr_upsample_cfg *u = &C->l->cfg.up;
+    tlr_status st = need_rank(C, in, u->rank + 2);
+    if (st)
+        return st;
+    int sp0, ch;
+    layout(u->rank, u->channels_first, &sp0, &ch);
+    *out = *in;
+    for (int i = 0; i < u->rank; i++) {
+        int si = u->rank == 1 ? 1 : i;
+        if (in->d[sp0 + i] >= 0)
+            out->d[sp0 + i] = in->d[sp0 + i] * u->size[si];
+    }
+    return TLR_OK;
+}
+
+static tlr_status shape_flatten(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    if (in->ndim < 2)
+        return fail_shape(C, "cannot flatten", in);
+    int64_t n = 1;
+    for (int i = 1; i < in->ndim; i++) {
+        if (in->d[i] < 0) {
+            n = NONE;
+            break;
+        }
+        if (in->d[i] && n > ((int64_t)1 << 40) / in->d[i])
+            return fail_shape(C, "input is too large to flatten", in);
+        n *= in->d[i];
+    }
+    out->ndim = 2;
+    out->d[0] = in->d[0];
+    out->d[1] = in->ndim == 2 ? in->d[1] : n;
+    return TLR_OK;
+}
+
+static tlr_status shape_reshape(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    const tlr_reshape_cfg *r = &C->l->cfg.reshape;
+    int64_t total = 1;
+    for (int i = 1; i < in->ndim; i++)
+        total = (total < 0 || in->d[i] < 0) ? NONE : total * in->d[i];
+    int64_t known = 1;
+    int unknown = -1;
+    out->ndim = r->ndim + 1;
+    out->d[0] = in->d[0];
+    for (int i = 0; i < r->ndim; i++) {
+        out->d[i + 1] = r->shape[i];
+        if (r->shape[i] < 0) {
+            if (unknown >= 0)
+                return fail(C, TLR_E_FORMAT, "target_shape has more than one -1");
+            unknown = i + 1;
+        } else {
+            known *= r->shape[i];
+        }
+    }
+    if (total < 0)
+        return TLR_OK;
+    if (unknown >= 0) {
+        if (known == 0 || total % known)
+            return fail_shape(C, "cannot reshape", in);
+        out->d[unknown] = total / known;
+    } else if (known != total) {
+        return fail_shape(C, "target shape does not hold the elements of", in);
+    }
+    return TLR_OK;
+}
+
+static tlr_status shape_permute(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    const tlr_permute_cfg *p = &C->l->cfg.permute;
+    if (in->ndim != p->ndim + 1)
+        return fail_shape(C, "dims do not match the input rank of", in);
+    out->ndim = in->ndim;
+    out->d[0] = in->d[0];
+    for (int i = 0; i < p->ndim; i++)
+        out->d[i + 1] = in->d[p->dims[i]];
+    return TLR_OK;
+}
+
+static int norm_axis(int axis, int ndim)
+{
+    return axis < 0 ? axis + ndim : axis;
+}
+
+static int same_dims(const tlr_shape *a, const tlr_shape *b, int skip_axis)
+{
+    if (a->ndim != b->ndim)
+        return 0;
+    for (int i = 1; i < a->ndim; i++)
+        if (i != skip_axis && a->d[i] >= 0 && b->d[i] >= 0 && a->d[i] != b->d[i])
+            return 0;
+    return 1;
+}
+
+static tlr_status shape_merge(const ctx *C, const tlr_shape *in, int n_in, tlr_shape *out)
+{
+    if (n_in < 2 && C->l->op == TLR_OP_MERGE)
+        return fail(C, TLR_E_SHAPE, "needs at least 2 inputs");
+    if (C->l->cfg.merge.kind == TLR_MERGE_SUBTRACT && C->l->op == TLR_OP_MERGE && n_in != 2)
+        return fail(C, TLR_E_SHAPE, "needs exactly 2 inputs");
+    *out = in[0];
+    if (C->l->op == TLR_OP_CONCAT) {
+        int ax = norm_axis(C->l->cfg.merge.axis, in[0].ndim);
+        if (ax <= 0 || ax >= in[0].ndim)
+            return fail(C, TLR_E_SHAPE, "concatenation axis is out of range");
+        for (int i = 1; i < n_in; i++) {
+            if (!same_dims(&in[0], &in[i], ax)) {
+                char a[128], b[128];
+                tlr_shape_str(&in[0], a, sizeof a);
+                tlr_shape_str(&in[i], b, sizeof b);
+                return fail(C, TLR_E_SHAPE, "cannot concatenate %s and %s", a, b);
+            }
+            out->d[ax] = (out->d[ax] < 0 || in[i].d[ax] < 0) ? NONE : out->d[ax] + in[i].d[ax];
+        }
+        return TLR_OK;
+    }
+    for (int i = 1; i < n_in; i++) {
+        if (!same_dims(&in[0], &in[i], -1)) {
+            char a[128], b[128];
+            tlr_shape_str(&in[0], a, sizeof a);
+            tlr_shape_str(&in[i], b, sizeof b);
+            return fail(C, TLR_E_SHAPE, "inputs %s and %s differ", a, b);
+        }
+        for (int d = 1; d < out->ndim; d++)
+            if (out->d[d] < 0)
+                out->d[d] = in[i].d[d];
+    }
+    return TLR_OK;
+}
+
+static tlr_status shape_rnn(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    tlr_status st = need_rank(C, in, 3);
+    if (st)
+        return st;
+    const tlr_rnn_cfg *r = &C->l->cfg.rnn;
+    int64_t units = r->units;
+    if (C->l->op == TLR_OP_BIDIRECTIONAL && C->l->cfg.rnn.merge_concat)
+        units *= 2;
+    if (r->return_sequences) {
+        out->ndim = 3;
+        out->d[0] = in->d[0];
+        out->d[1] = in->d[1];
+        out->d[2] = units;
+    } else {
+        out->ndim = 2;
+        out->d[0] = in->d[0];
+        out->d[1] = units;
+    }
+    return TLR_OK;
+}
+
+tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, tlr_shape *out,
+                             int *n_out, const char *what, tlr_err *err)
+{
+    ctx C = { l, what, err };
+    *n_out = 1;
+    if (n_in < 1 && l->op != TLR_OP_INPUT)
+        return fail(&C, TLR_E_FORMAT, "has no input");
+    if (n_in > 1 && l->op != TLR_OP_MERGE && l->op != TLR_OP_CONCAT && l->op != TLR_OP_MODEL &&
+        l->op != TLR_OP_UNKNOWN && l->op != TLR_OP_LAMBDA)
+        return fail(&C, TLR_E_UNSUPPORTED, "is called with several inputs");
+    switch (l->op) {
+    case TLR_OP_INPUT:
+        *out = l->input_shape;
+        return TLR_OK;
+    case TLR_OP_CONV: case TLR_OP_DEPTHWISE_CONV: case TLR_OP_SEPARABLE_CONV:
+    case TLR_OP_CONV_TRANSPOSE:
+        return shape_conv(&C, &in[0], out);
+    case TLR_OP_DENSE:
+        if (in[0].ndim < 2)
+            return fail_shape(&C, "needs at least a 2D input, got", &in[0]);
+        *out = in[0];
+        out->d[out->ndim - 1] = l->cfg.dense.units;
+        return TLR_OK;
+    case TLR_OP_MAXPOOL: case TLR_OP_AVGPOOL: case TLR_OP_GLOBAL_AVGPOOL:
+    case TLR_OP_GLOBAL_MAXPOOL:
+        return shape_pool(&C, &in[0], out);
+    case TLR_OP_BATCHNORM: case TLR_OP_ACTIVATION: case TLR_OP_RELU: case TLR_OP_PRELU:
+    case TLR_OP_IDENTITY: case TLR_OP_RESCALING: case TLR_OP_NORMALIZATION:
+        *out = in[0];
+        return TLR_OK;
+    case TLR_OP_ZEROPAD: return shape_pad(&C, &in[0], out, 1);
+    case TLR_OP_CROPPING: return shape_pad(&C, &in[0], out, -1);
+    case TLR_OP_UPSAMPLING: return shape_upsampling(&C, &in[0], out);
+    case TLR_OP_FLATTEN: return shape_flatten(&C, &in[0], out);
+    case TLR_OP_RESHAPE: return shape_reshape(&C, &in[0], out);
+    case TLR_OP_PERMUTE: return shape_permute(&C, &in[0], out);
+    case TLR_OP_MERGE: case TLR_OP_CONCAT: return shape_merge(&C, in, n_in, out);
+    case TLR_OP_RESIZING:
+        if (in[0].ndim != 4)
+            return fail_shape(&C, "expects a 4D input, got", &in[0]);
+        *out = in[0];
+        out->d[1] = l->cfg.resizing.height;
+        out->d[2] = l->cfg.resizing.width;
+        return TLR_OK;
+    case TLR_OP_REPEAT_VECTOR:
+        if (in[0].ndim != 2)
+            return fail_shape(&C, "expects a 2D input, got", &in[0]);
+        out->ndim = 3;
+        out->d[0] = in[0].d[0];
+        out->d[1] = l->cfg.repeat_n;
+        out->d[2] = in[0].d[1];
+        return TLR_OK;
+    case TLR_OP_EMBEDDING:
+        *out = in[0];
+        if (out->ndim >= 8)
+            return fail_shape(&C, "input rank too high:", &in[0]);
+        out->d[out->ndim++] = l->cfg.embed.output_dim;
+        return TLR_OK;
+    case TLR_OP_RNN: case TLR_OP_BIDIRECTIONAL:
+        return shape_rnn(&C, &in[0], out);
+    case TLR_OP_MODEL:
+        return fail(&C, TLR_E_UNSUPPORTED, "nested models are shaped by tlr_shape_model");
+    case TLR_OP_LAMBDA:
+        return tlr_err_set(err, TLR_E_UNSUPPORTED, "Lambda layers run Python code");
+    default:
+        return tlr_err_set(err, TLR_E_UNSUPPORTED, "class '%s' is not known to tlreport",
+                           l->class_name);
+    }
+}
+
+/* ---- expected weights ---------------------------------------------------------------------- */
+
+static void add_weight(tlr_layer *l, const char *role, int ndim, const int64_t *shape)
+{
+    l->weights = tlr_xrealloc(l->weights, (size_t)(l->n_weights + 1) * sizeof *l->weights);
+    tlr_weight *w = &l->weights[l->n_weights++];
+    memset(w, 0, sizeof *w);
+    w->role = tlr_xstrdup(role);
+    w->ndim = ndim;
+    memcpy(w->shape, shape, (size_t)ndim * sizeof *shape);
+}
+
+#define W(role, ...) do { int64_t s_[] = { __VA_ARGS__ }; \
+    add_weight(l, role, (int)(sizeof s_ / sizeof s_[0]), s_); } while (0)
+
+static void clear_weights(tlr_layer *l)
+{
+    for (int i = 0; i < l->n_weights; i++) {
+        free(l->weights[i].role);
+        free(l->weights[i].stored_name);
+        free(l->weights[i].path);
+        free(l->weights[i].data);
+    }
+    free(l->weights);
+    l->weights = NULL;
+    l->n_weights = 0;
+}
+
+static int64_t channels_of(const tlr_layer *l, const tlr_shape *in)
+{
+    const tlr_conv_cfg *k = &l->cfg.conv;
+    return k->channels_first ? in->d[1] : in->d[in->ndim - 1];
+}
+
+static void rnn_weights(tlr_layer *l, const tlr_rnn_cfg *r, int64_t feat)
+{
+    int64_t g = r->kind == 2 ? 4 : r->kind == 1 ? 3 : 1, u = r->units;
+    W("kernel", feat, g * u);
+    W("recurrent_kernel", u, g * u);
+    if (r->use_bias) {
+        if (r->kind == 1 && r->reset_after)
+            W("bias", 2, g * u);
+        else
+            W("bias", g * u);
+    }
+}
+
+/* The weights Layer.build() creates for input shape 'in'.  Sets weights_known. */
+static void expected_weights(tlr_layer *l, const tlr_shape *in)
+{
+    clear_weights(l);
+    l->weights_known = 1;
+    const tlr_conv_cfg *k = &l->cfg.conv;
+    switch (l->op) {
+    case TLR_OP_CONV: {
+        int64_t cin = channels_of(l, in) / k->groups;
+        if (k->rank == 1)
+            W("kernel", k->kernel[1], cin, k->filters);
+        else
+            W("kernel", k->kernel[0], k->kernel[1], cin, k->filters);
+        if (k->use_bias)
+            W("bias", k->filters);
+        break;
+    }
+    case TLR_OP_DEPTHWISE_CONV: {
+        int64_t cin = channels_of(l, in);
+        W("depthwise_kernel", k->kernel[0], k->kernel[1], cin, k->depth_multiplier);
+        if (k->use_bias)
+            W("bias", cin * k->depth_multiplier);
+        break;
+    }
+    case TLR_OP_SEPARABLE_CONV: {
+        int64_t cin = channels_of(l, in);
+        W("depthwise_kernel", k->kernel[0], k->kernel[1], cin, k->depth_multiplier);
+        W("pointwise_kernel", 1, 1, cin * k->depth_multiplier, k->filters);
+        if (k->use_bias)
+            W("bias", k->filters);
+        break;
+    }
+    case TLR_OP_CONV_TRANSPOSE:
+        W("kernel", k->kernel[0], k->kernel[1], k->filters, channels_of(l, in));
+        if (k->use_bias)
+            W("bias", k->filters);
+        break;
+    case TLR_OP_DENSE:
+        W("kernel", in->d[in->ndim - 1], l->cfg.dense.units);
+        if (l->cfg.dense.use_bias)
+            W("bias", l->cfg.dense.units);
+        break;
+    case TLR_OP_BATCHNORM: {
+        int ax = norm_axis(l->cfg.bn.axis, in->ndim);
+        int64_t c = ax > 0 && ax < in->ndim ? in->d[ax] : -1;
+        if (l->cfg.bn.scale)
+            W("gamma", c);
+        if (l->cfg.bn.center)
+            W("beta", c);
+        W("moving_mean", c);
+        W("moving_variance", c);
+        break;
+    }
+    case TLR_OP_PRELU: {
+        /* alpha has the input's shape without the batch, with shared axes set to 1 */
+        tlr_shape a = { in->ndim - 1, { 0 } };
+        for (int i = 1; i < in->ndim; i++)
+            a.d[i - 1] = in->d[i];
+        const tlr_json *sh = tlr_json_get(l->config, "shared_axes");
+        if (tlr_json_is_number(sh) && tlr_json_number(sh, 0) >= 1 && tlr_json_number(sh, 0) < in->ndim)
+            a.d[(int)tlr_json_number(sh, 0) - 1] = 1;
+        for (const tlr_json *e = tlr_json_first(sh); e; e = tlr_json_next(e)) {
+            int ax = (int)tlr_json_number(e, 0);
+            if (ax >= 1 && ax < in->ndim)
+                a.d[ax - 1] = 1;
+        }
+        add_weight(l, "alpha", a.ndim, a.d);
+        break;
+    }
+    case TLR_OP_EMBEDDING:
+        W("embeddings", l->cfg.embed.input_dim, l->cfg.embed.output_dim);
+        break;
+    case TLR_OP_RNN:
+        rnn_weights(l, &l->cfg.rnn, in->d[in->ndim - 1]);
+        break;
+    case TLR_OP_BIDIRECTIONAL:
+        rnn_weights(l, &l->rnn_inner, in->d[in->ndim - 1]);
+        rnn_weights(l, &l->rnn_inner, in->d[in->ndim - 1]);
+        break;
+    case TLR_OP_NORMALIZATION:
+        /* Shapes vary across versions (C) vs (1,1,1,C); weights.c takes the stored ones. */
+        if (!l->cfg.norm.has_values)
+            l->weights_known = 0;
+        break;
+    case TLR_OP_UNKNOWN: case TLR_OP_LAMBDA:
+        l->weights_known = 0;
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- whole models -------------------------------------------------------------------------- */
+
+static tlr_status shape_nested_call(tlr_layer *l, const tlr_shape *in, int n_in, tlr_shape *out,
+                                    int *n_out, const char *what, int parent_trainable,
+                                    tlr_err *err);
+
+static void mark_unknown(tlr_layer *l, const char *why)
+{
+    l->shape_ok = 0;
+    if (!l->shape_note)
+        l->shape_note = tlr_xstrdup(why);
+}
+
+/* Shapes every layer of 'm' given the shapes of its inputs (NULL: their declared shapes). */
+static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_trainable,
+                              const char *what, tlr_err *err)
+{
+    for (int oi = 0; oi < m->n_order; oi++) {
+        tlr_layer *l = &m->layers[m->order[oi]];
+        l->eff_trainable = parent_trainable && l->trainable;
+        l->shape_ok = 1;
+        free(l->shape_note);
+        l->shape_note = NULL;
+        for (int c = 0; c < l->n_calls; c++) {
+            tlr_call *call = &l->calls[c];
+            tlr_shape in[64];
+            int n_in = call->n_in > 64 ? 64 : call->n_in, known = 1;
+            for (int k = 0; k < n_in; k++) {
+                const tlr_layer *src = &m->layers[call->in[k].layer];
+                const tlr_call *sc = &src->calls[call->in[k].call];
+                if (!src->shape_ok || call->in[k].tensor >= sc->n_out) {
+                    known = 0;
+                    break;
+                }
+                in[k] = sc->out[call->in[k].tensor];
+            }
+            if (l->op == TLR_OP_INPUT) {
+                call->n_out = 1;
+                call->out[0] = l->input_shape;
+                if (inputs) {
+                    for (int k = 0; k < m->n_inputs; k++)
+                        if (m->inputs[k].layer == m->order[oi])
+                            call->out[0] = inputs[k];
+                }
+                continue;
+            }
+            if (!known) {
+                mark_unknown(l, "its input shape is unknown");
+                call->n_out = 0;
+                continue;
+            }
+            tlr_status st;
+            if (l->op == TLR_OP_MODEL)
+                st = shape_nested_call(l, in, n_in, call->out, &call->n_out, what,
+                                       l->eff_trainable, err);
+            else
+                st = tlr_shape_of_call(l, in, n_in, call->out, &call->n_out, what, err);
+            if (st == TLR_E_UNSUPPORTED && (l->op == TLR_OP_UNKNOWN || l->op == TLR_OP_LAMBDA)) {
+                mark_unknown(l, err->msg);
+                call->n_out = 0;
+                continue;
+            }
+            if (st)
+                return st;
+            if (c == 0 && l->op != TLR_OP_MODEL)
+                expected_weights(l, &in[0]);
+        }
+        if ((l->op == TLR_OP_UNKNOWN || l->op == TLR_OP_LAMBDA) && l->n_calls == 0) {
+            expected_weights(l, NULL);
+            mark_unknown(l, l->op == TLR_OP_LAMBDA ? "Lambda layers run Python code"
+                                                   : "this layer class is not known to tlreport");
+        }
+    }
+    return TLR_OK;
+}
+
+static tlr_status shape_nested_call(tlr_layer *l, const tlr_shape *in, int n_in, tlr_shape *out,
+                                    int *n_out, const char *what, int parent_trainable,
+                                    tlr_err *err)
+{
+    tlr_model *m = l->inner;
+    if (n_in != m->n_inputs)
+        return tlr_err_set(err, TLR_E_SHAPE, "%s: nested model '%s' takes %d inputs, called with %d",
+                           what, l->name, m->n_inputs, n_in);
+    tlr_status st = shape_graph(m, in, parent_trainable && m->trainable, what, err);
+    if (st)
+        return st;
+    *n_out = m->n_outputs > 4 ? 4 : m->n_outputs;
+    for (int k = 0; k < *n_out; k++) {
+        const tlr_layer *src = &m->layers[m->outputs[k].layer];
+        const tlr_call *sc = &src->calls[m->outputs[k].call];
+        if (!src->shape_ok || m->outputs[k].tensor >= sc->n_out) {
+            *n_out = 0;
+            l->shape_ok = 0;
+            if (!l->shape_note)
+                l->shape_note = tlr_xasprintf("layer '%s' inside it has an unknown shape", src->name);
+            return TLR_OK;
+        }
+        out[k] = sc->out[m->outputs[k].tensor];
+    }
+    return TLR_OK;
+}
+
+tlr_status tlr_shape_model(tlr_model *m, const char *what, tlr_err *err)
+{
+    return shape_graph(m, NULL, 1, what, err);
+}

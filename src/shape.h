@@ -1,0 +1,32 @@
+/* shape.h - output shapes and expected weights of every layer, as Keras computes them.
+ *
+ * Inference runs before any arithmetic, so a model that cannot work fails with a message
+ * naming the layer.  Layers whose shape cannot be known (Lambda, custom classes) are marked
+ * (shape_ok = 0, shape_note says why) and everything downstream of them too; that is not an
+ * error, since the rest of the report still works. */
+#ifndef TLR_SHAPE_H
+#define TLR_SHAPE_H
+
+#include "err.h"
+#include "model.h"
+
+/* Output shapes of one call of 'l' given its input shapes.  Returns TLR_OK, an error, or
+ * TLR_E_UNSUPPORTED with err set when the class's shape is unknowable (Lambda, custom). */
+tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, tlr_shape *out,
+                             int *n_out, const char *what, tlr_err *err);
+
+/* Infers the shapes of every call of every layer (recursing into nested models) and fills each
+ * layer's expected weights.  'what' names the file in messages. */
+tlr_status tlr_shape_model(tlr_model *m, const char *what, tlr_err *err);
+
+/* Formats "(None, 4, 4, 512)". */
+void tlr_shape_str(const tlr_shape *s, char *out, size_t cap);
+
+/* Number of elements, -1 with a None or on overflow. */
+int64_t tlr_shape_numel_of(const tlr_shape *s);
+
+/* 1 when the weight role is a trainable variable (kernel, bias, gamma, ...), 0 for moving
+ * statistics and other state. */
+int tlr_weight_role_trainable(const char *role);
+
+#endif
