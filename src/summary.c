@@ -1016,6 +1016,8 @@ static void format_keras3(const tlr_summary *s, kver k, tlr_buf *out)
     k3_totals_line(out, " Trainable params: ", s->trainable_params, s->trainable_bytes);
     k3_totals_line(out, " Non-trainable params: ", s->non_trainable_params,
                    s->non_trainable_bytes);
+    if (s->optimizer_params > 0)
+        k3_totals_line(out, " Optimizer params: ", s->optimizer_params, s->optimizer_bytes);
 }
 
 /* ------------------------------------------------------------------------------------------ */

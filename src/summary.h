@@ -49,6 +49,9 @@ typedef struct {
     int show_trainable;
     int64_t total_params, trainable_params, non_trainable_params;
     int64_t total_bytes, trainable_bytes, non_trainable_bytes; /* for TF213 / Keras 3 sizes */
+    /* Keras 3 with a built optimizer adds " Optimizer params: ..." (shown when > 0); Keras
+     * also sums it into the total, so total_params/total_bytes must already include it. */
+    int64_t optimizer_params, optimizer_bytes;
     const tlr_summary_row *rows;
     int n_rows;
 } tlr_summary;

@@ -12,7 +12,7 @@ copied):
   keras3  Keras 3: a rich Table -- rendered here by the REAL rich library
           (Debian's python3-rich), so the box layout is not re-implemented at all.
 
-Run:  /usr/bin/python3 tests/gen/keras_summary_ref.py
+Run:  /usr/bin/python3 tests/gen/keras_summary_ref.py   (needs Debian's python3-rich)
 Writes tests/ref/summary/cases.json (the row tables) and tests/ref/summary/<case>.txt.
 The C test loads cases.json, formats each case and compares with the .txt.
 """
@@ -362,6 +362,10 @@ def render_keras3(case):
                                   "non_trainable_bytes")):
         console.print("[bold]%s[/]" % label + num("{:,}".format(case[count]))
                       + " (%s)" % size_text(case[nbytes], units))
+    if case.get("optimizer_params"):
+        # after fit(): the optimizer's variables, already summed into the total above
+        console.print("[bold] Optimizer params: [/]" + num("{:,}".format(case["optimizer_params"]))
+                      + " (%s)" % size_text(case["optimizer_bytes"], units))
     return sink.getvalue()
 
 
@@ -583,6 +587,11 @@ CASES = [
                                  "non_trainable_params": 14714688,
                                  "total_bytes": 61218560, "trainable_bytes": 2359808,
                                  "non_trainable_bytes": 58858752}),
+    case("keras3_after_fit", "keras3", "3.3.3", "sequential", True, COURSE_ROWS[1:],
+         {"total_params": 606593 + 1213188, "trainable_params": 606593,
+          "non_trainable_params": 0, "total_bytes": 4 * (606593 + 1213188),
+          "trainable_bytes": 4 * 606593, "non_trainable_bytes": 0,
+          "optimizer_params": 1213188, "optimizer_bytes": 4 * 1213188}),
     case("keras3_tiny_sizes", "keras3", "3.3.3", "tiny", True,
          [row("dense", "Dense", (N, 1), 2)],
          {"total_params": 2, "trainable_params": 2, "non_trainable_params": 0,

@@ -278,6 +278,8 @@ static void run_case(const tlr_json *c, const char *dir)
     s.total_bytes = (int64_t)tlr_json_get_number(c, "total_bytes", 0);
     s.trainable_bytes = (int64_t)tlr_json_get_number(c, "trainable_bytes", 0);
     s.non_trainable_bytes = (int64_t)tlr_json_get_number(c, "non_trainable_bytes", 0);
+    s.optimizer_params = (int64_t)tlr_json_get_number(c, "optimizer_params", 0);
+    s.optimizer_bytes = (int64_t)tlr_json_get_number(c, "optimizer_bytes", 0);
     s.rows = rows;
     s.n_rows = n;
 
