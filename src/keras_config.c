@@ -896,6 +896,7 @@ static tlr_status resolve_ref(parser *P, tlr_model *m, const char *user, const r
     out->layer = li;
     out->call = node;
     out->tensor = r->tensor;
+    out->node = r->node;
     return TLR_OK;
 }
 
@@ -997,12 +998,12 @@ static tlr_status link_sequential(parser *P, tlr_model *m)
                                "middle of a Sequential", P->ctx->what, m->name, l->name);
         add_call(l, i == 0 ? 0 : 1);
         if (i > 0)
-            l->calls[0].in[0] = (tlr_ref){ i - 1, 0, 0 };
+            l->calls[0].in[0] = (tlr_ref){ i - 1, 0, 0, 0 };
     }
     m->inputs = tlr_xcalloc(1, sizeof *m->inputs);
     m->n_inputs = 1;
     m->outputs = tlr_xcalloc(1, sizeof *m->outputs);
-    m->outputs[0] = (tlr_ref){ m->n_layers - 1, 0, 0 };
+    m->outputs[0] = (tlr_ref){ m->n_layers - 1, 0, 0, 0 };
     m->n_outputs = 1;
     return TLR_OK;
 }

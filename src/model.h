@@ -171,6 +171,7 @@ typedef struct {
     int layer;
     int call;
     int tensor;
+    int node;                /* node index as written in the config (for 'Connected to') */
 } tlr_ref;
 
 /* One call of a layer (a Keras "inbound node"): the tensors it consumed. */

@@ -244,14 +244,14 @@ tlr_image *tlr_preprocess_resize_box(const tlr_image *img, const float box[4], i
     TLR_ASSERT(w > 0 && h > 0 && img->w > 0 && img->h > 0);
     TLR_ASSERT(box[0] >= 0.0f && box[1] >= 0.0f && box[2] <= (float)img->w &&
                box[3] <= (float)img->h && box[2] > box[0] && box[3] > box[1]);
-    if (method == TLR_RESIZE_NEAREST) {
+    if (method == TLR_PIL_NEAREST) {
         /* Pillow copies when nothing changes (and its crop shortcut gives the same pixels). */
         if (w == img->w && h == img->h && box[0] == 0.0f && box[1] == 0.0f &&
             box[2] == (float)w && box[3] == (float)h)
             return image_copy(img);
         return resize_nearest(img, box, w, h);
     }
-    TLR_ASSERT(method == TLR_RESIZE_BILINEAR);
+    TLR_ASSERT(method == TLR_PIL_BILINEAR);
     return resize_bilinear(img, box, w, h);
 }
 
@@ -353,11 +353,11 @@ static const char *const prep_names[TLR_PREP_COUNT] = {
 };
 static_assert(TLR_PREP_COUNT == 5, "update prep_names");
 
-static const char *const resize_names[TLR_RESIZE_COUNT] = {
-    [TLR_RESIZE_NEAREST] = "nearest",
-    [TLR_RESIZE_BILINEAR] = "bilinear",
+static const char *const resize_names[TLR_PIL_RESIZE_COUNT] = {
+    [TLR_PIL_NEAREST] = "nearest",
+    [TLR_PIL_BILINEAR] = "bilinear",
 };
-static_assert(TLR_RESIZE_COUNT == 2, "update resize_names");
+static_assert(TLR_PIL_RESIZE_COUNT == 2, "update resize_names");
 
 const char *tlr_prep_mode_name(tlr_prep_mode mode)
 {
@@ -378,12 +378,12 @@ tlr_status tlr_prep_mode_parse(const char *name, tlr_prep_mode *mode, tlr_err *e
 
 const char *tlr_resize_method_name(tlr_resize_method method)
 {
-    return (unsigned)method < TLR_RESIZE_COUNT ? resize_names[method] : "?";
+    return (unsigned)method < TLR_PIL_RESIZE_COUNT ? resize_names[method] : "?";
 }
 
 tlr_status tlr_resize_method_parse(const char *name, tlr_resize_method *method, tlr_err *err)
 {
-    for (int i = 0; i < TLR_RESIZE_COUNT; i++)
+    for (int i = 0; i < TLR_PIL_RESIZE_COUNT; i++)
         if (strcmp(name, resize_names[i]) == 0) {
             *method = (tlr_resize_method)i;
             return TLR_OK;

@@ -14,9 +14,9 @@
 #include "image.h"
 
 typedef enum {
-    TLR_RESIZE_NEAREST = 0, /* keras load_img's default interpolation */
-    TLR_RESIZE_BILINEAR,
-    TLR_RESIZE_COUNT
+    TLR_PIL_NEAREST = 0, /* keras load_img's default interpolation */
+    TLR_PIL_BILINEAR,
+    TLR_PIL_RESIZE_COUNT
 } tlr_resize_method;
 
 /* What preprocess_input / ImageDataGenerator applies to the 0..255 pixels. */

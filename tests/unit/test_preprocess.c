@@ -102,8 +102,8 @@ static void hand_resizes(void)
      * point with +0.5: 64 and 191. */
     tlr_image *two = tlr_image_new(2, 1, 1);
     two->data[1] = 255;
-    tlr_image *n = tlr_preprocess_resize(two, 4, 1, TLR_RESIZE_NEAREST);
-    tlr_image *b = tlr_preprocess_resize(two, 4, 1, TLR_RESIZE_BILINEAR);
+    tlr_image *n = tlr_preprocess_resize(two, 4, 1, TLR_PIL_NEAREST);
+    tlr_image *b = tlr_preprocess_resize(two, 4, 1, TLR_PIL_BILINEAR);
     OK(n->data[0] == 0 && n->data[1] == 0 && n->data[2] == 255 && n->data[3] == 255,
        "nearest 2 -> 4");
     OK(b->data[0] == 0 && b->data[1] == 64 && b->data[2] == 191 && b->data[3] == 255,
@@ -115,12 +115,12 @@ static void hand_resizes(void)
     tlr_image *three = tlr_image_new(3, 1, 3);
     for (int i = 0; i < 9; i++)
         three->data[i] = (uint8_t)(10 * (i + 1));
-    n = tlr_preprocess_resize(three, 2, 1, TLR_RESIZE_NEAREST);
+    n = tlr_preprocess_resize(three, 2, 1, TLR_PIL_NEAREST);
     OK(n->data[0] == 10 && n->data[2] == 30 && n->data[3] == 70 && n->data[5] == 90,
        "nearest 3 -> 2 picks pixels 0 and 2");
     tlr_image_free(n);
     /* Same size: a copy. */
-    b = tlr_preprocess_resize(three, 3, 1, TLR_RESIZE_BILINEAR);
+    b = tlr_preprocess_resize(three, 3, 1, TLR_PIL_BILINEAR);
     OK(memcmp(b->data, three->data, 9) == 0 && b->data != three->data, "same size copies");
     tlr_image_free(b);
     tlr_image_free(three);
@@ -231,14 +231,14 @@ static void parses_names(void)
         INT_EQ(m, i, "mode value");
     }
     STR_EQ(tlr_prep_mode_name(TLR_PREP_CAFFE), "caffe", "caffe name");
-    STR_EQ(tlr_resize_method_name(TLR_RESIZE_BILINEAR), "bilinear", "bilinear name");
+    STR_EQ(tlr_resize_method_name(TLR_PIL_BILINEAR), "bilinear", "bilinear name");
     tlr_prep_mode m;
     INT_EQ(tlr_prep_mode_parse("imagenet", &m, &err), TLR_E_USAGE, "unknown mode");
     STR_CONTAINS(err.msg, "unknown preprocess mode 'imagenet' (have: rescale, caffe, tf, torch, none)",
                  "mode message");
     tlr_resize_method r;
     INT_EQ(tlr_resize_method_parse("nearest", &r, &err), TLR_OK, "nearest");
-    INT_EQ(r, TLR_RESIZE_NEAREST, "nearest value");
+    INT_EQ(r, TLR_PIL_NEAREST, "nearest value");
     INT_EQ(tlr_resize_method_parse("bicubic", &r, &err), TLR_E_USAGE, "bicubic unsupported");
     STR_CONTAINS(err.msg, "'bicubic' (have: nearest, bilinear)", "resize message");
 }
