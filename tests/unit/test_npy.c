@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "json.h"
 #include "npy.h"
 
 static char *fixture(const char *name)
@@ -340,6 +341,62 @@ static void survives_truncation_and_corruption(void)
     free(b);
 }
 
+/* Every reference activation listed in tests/ref/numeric/<model>/manifest.json (written by
+ * numpy from the oracles' float64 runs) must load with the manifest's shape and finite
+ * values; softmax outputs must sum to 1 per row (mini_vgg ends in a sigmoid). */
+static void reads_reference_tree(void)
+{
+    static const char *const models[] = {"mini_vgg", "branches", "mnv2_mini", "seqflat",
+                                         "nested_functional", "merges_misc", "extra_layers",
+                                         "conv1d"};
+    int files = 0, bad_shape = 0, bad_value = 0;
+    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/tests/ref/numeric/%s/manifest.json", tlr_t_root(),
+                 models[m]);
+        size_t len = 0;
+        char *text = (char *)slurp(path, &len);
+        CHECK(text != NULL, "%s missing", path);
+        if (!text)
+            continue;
+        tlr_err err = {0};
+        tlr_json *j = tlr_json_parse(text, len, path, &err);
+        free(text);
+        OK(j != NULL, err.msg);
+        for (tlr_json *l = tlr_json_first(tlr_json_get(j, "layers")); l; l = tlr_json_next(l)) {
+            snprintf(path, sizeof path, "%s/tests/ref/numeric/%s/%s.npy", tlr_t_root(),
+                     models[m], tlr_json_key(l));
+            int nd = -1;
+            int64_t sh[TLR_NPY_MAX_DIMS];
+            float *v = tlr_npy_read(path, &nd, sh, &err);
+            CHECK(v != NULL, "%s", err.msg);
+            if (!v)
+                continue;
+            files++;
+            int64_t n = 1;
+            int same = nd == (int)tlr_json_size(l);
+            for (int d = 0; same && d < nd; d++) {
+                same = sh[d] == (int64_t)tlr_json_number(tlr_json_at(l, (size_t)d), -1);
+                n *= sh[d];
+            }
+            bad_shape += !same;
+            for (int64_t i = 0; same && i < n; i++)
+                bad_value += !isfinite(v[i]);
+            if (same && strcmp(tlr_json_key(l), "__output__0") == 0 && m > 0) {
+                double sum = 0;
+                for (int64_t i = 0; i < n; i++)
+                    sum += (double)v[i];
+                NEAR(sum, 1.0, 1e-5, models[m]);
+            }
+            free(v);
+        }
+        tlr_json_free(j);
+    }
+    CHECK(files >= 150, "only %d reference files read", files);
+    INT_EQ(bad_shape, 0, "reference shapes match their manifests");
+    INT_EQ(bad_value, 0, "reference values are finite");
+}
+
 void test_npy(void)
 {
     reads_numpy_float32();
@@ -350,4 +407,5 @@ void test_npy(void)
     rejects_bad_headers();
     rejects_bad_preambles();
     survives_truncation_and_corruption();
+    reads_reference_tree();
 }
