@@ -1014,6 +1014,12 @@ def check_ops_with_torch():
 
 
 # ============================================================================ second oracles
+def first_error(stderr):
+    lines = [l.strip() for l in stderr.splitlines()]
+    hits = [l for l in lines if 'Error' in l and not l.startswith('at ')]
+    return (hits or lines or ['?'])[-1][:160]
+
+
 def second_oracles(oracle, names, tmp, report):
     """tfjs-layers (node, cpu backend) and ONNX Runtime on the same files; each compared
     with the committed reference (max rel error per model, worst layer)."""
@@ -1038,7 +1044,7 @@ def second_oracles(oracle, names, tmp, report):
             report[name]['tfjs_cpu'] = (worst[0], worst[1], len(common))
             print('%-18s tfjs-cpu: %d layers, worst max_rel %.2e (%s)' % (name, len(common), *worst))
         else:
-            msg = (r.stderr.strip().splitlines() or ['?'])[-1][:160]
+            msg = first_error(r.stderr)
             report[name]['tfjs_cpu'] = ('failed', msg)
             print('%-18s tfjs-cpu: failed: %s' % (name, msg))
         onnx = os.path.join(tmp, name + '.onnx')
@@ -1055,7 +1061,7 @@ def second_oracles(oracle, names, tmp, report):
             report[name]['ort'] = (worst[0], worst[1], len(common))
             print('%-18s ort:      %d layers, worst max_rel %.2e (%s)' % (name, len(common), *worst))
         else:
-            msg = (r.stderr.strip().splitlines() or ['?'])[-1][:160]
+            msg = first_error(r.stderr)
             report[name]['ort'] = ('failed', msg)
             print('%-18s ort:      failed: %s' % (name, msg))
 
