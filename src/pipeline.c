@@ -4,10 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include "buf.h"
+#include "forward.h"
+#include "image_scan.h"
+#include "input.h"
 #include "inspect.h"
 #include "json.h"
 #include "kfile.h"
+#include "npy.h"
+#include "strlist.h"
+#include "xalloc.h"
 
 static tlr_status need_model(const tlr_kfile *f, const char *what, tlr_err *err)
 {
@@ -106,9 +115,365 @@ static tlr_status cmd_info(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_er
     return TLR_OK;
 }
 
+/* ---- inputs -------------------------------------------------------------------------------- */
+
+/* Files from the command line: .npy arrays as given, images from files and folders. */
+static tlr_status collect_inputs(const tlr_options *o, tlr_strlist *files, FILE *log,
+                                 tlr_err *err)
+{
+    const char **img_args = tlr_xcalloc((size_t)o->n_inputs + 1, sizeof *img_args);
+    int n_img = 0;
+    for (int i = 0; i < o->n_inputs; i++) {
+        if (tlr_input_is_npy(o->inputs[i]))
+            tlr_strlist_push(files, o->inputs[i]);
+        else
+            img_args[n_img++] = o->inputs[i];
+    }
+    tlr_status st = TLR_OK;
+    if (n_img) {
+        char **found = NULL, **warn = NULL;
+        int nf = 0, nw = 0;
+        st = tlr_image_scan(img_args, n_img, &found, &nf, &warn, &nw, err);
+        if (!st) {
+            for (int i = 0; i < nw; i++)
+                if (!o->quiet)
+                    fprintf(log, "tlreport: warning: %s\n", warn[i]);
+            for (int i = 0; i < nf; i++)
+                tlr_strlist_push(files, found[i]);
+            tlr_image_scan_free(found, nf);
+            tlr_image_scan_free(warn, nw);
+        }
+    }
+    free(img_args);
+    if (!st && files->n == 0)
+        st = tlr_err_set(err, TLR_E_USAGE, "no usable image among the inputs");
+    return st;
+}
+
+static tlr_input_opts input_opts(const tlr_options *o, const tlr_model *m)
+{
+    tlr_input_opts io = { 0 };
+    io.mode = o->preprocess >= 0 ? (tlr_prep_mode)o->preprocess : tlr_input_default_mode(m);
+    io.resize = o->resize_bilinear ? TLR_PIL_BILINEAR : TLR_PIL_NEAREST;
+    io.crop_center = o->crop_center;
+    io.max_side = 1024;
+    return io;
+}
+
+/* Loads every input; unreadable images are skipped with a warning, as long as one works. */
+static tlr_status load_inputs(const tlr_options *o, const tlr_kfile *f, tlr_input **out, int *n,
+                              FILE *log, tlr_err *err)
+{
+    tlr_strlist files = TLR_STRLIST_INIT;
+    tlr_status st = collect_inputs(o, &files, log, err);
+    *out = NULL;
+    *n = 0;
+    if (st) {
+        tlr_strlist_free(&files);
+        return st;
+    }
+    if (f->model->n_inputs != 1) {
+        tlr_strlist_free(&files);
+        return tlr_err_set(err, TLR_E_UNSUPPORTED, "%s: the model has %d inputs; tlreport feeds "
+                           "single-input models", f->path, f->model->n_inputs);
+    }
+    tlr_shape in = tlr_forward_input_shape(f->model, 0);
+    tlr_input_opts io = input_opts(o, f->model);
+    tlr_input *list = tlr_xcalloc(files.n + 1, sizeof *list);
+    int k = 0;
+    tlr_err first = { 0 };
+    for (size_t i = 0; i < files.n; i++) {
+        tlr_err e = { 0 };
+        if (tlr_input_load(files.items[i], &in, &io, &list[k], &e) == TLR_OK) {
+            k++;
+        } else {
+            if (!first.code)
+                first = e;
+            if (!o->quiet)
+                fprintf(log, "tlreport: warning: skipping %s\n", e.msg);
+        }
+    }
+    tlr_strlist_free(&files);
+    if (k == 0) {
+        free(list);
+        *err = first;
+        return first.code ? first.code : TLR_E_USAGE;
+    }
+    *out = list;
+    *n = k;
+    return TLR_OK;
+}
+
+static void free_inputs(tlr_input *in, int n)
+{
+    for (int i = 0; i < n; i++)
+        tlr_input_free(&in[i]);
+    free(in);
+}
+
+static tlr_forward_opts forward_opts(const tlr_options *o)
+{
+    tlr_forward_opts fo = { o->max_memory, o->profile };
+    return fo;
+}
+
+static void print_profile(const tlr_forward_result *r, FILE *log)
+{
+    double total = 0;
+    for (int i = 0; i < r->n_times; i++)
+        total += r->times[i].ms;
+    fprintf(log, "%-40s %10s %8s %10s\n", "layer", "ms", "share", "GFLOP/s");
+    for (int i = 0; i < r->n_times; i++) {
+        const tlr_layer_time *t = &r->times[i];
+        fprintf(log, "%-40s %10.3f %7.1f%% %10.1f\n", t->path, t->ms,
+                total > 0 ? 100.0 * t->ms / total : 0.0,
+                t->ms > 0 ? (double)t->flops / (t->ms * 1e6) : 0.0);
+    }
+    fprintf(log, "%-40s %10.3f\n", "total", total);
+}
+
+/* ---- --dump -------------------------------------------------------------------------------- */
+
+static void all_paths(const tlr_model *m, const char *prefix, tlr_strlist *out)
+{
+    for (int k = 0; k < m->n_order; k++) {
+        const tlr_layer *l = &m->layers[m->order[k]];
+        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
+        if (l->op == TLR_OP_MODEL)
+            all_paths(l->inner, p, out);
+        else
+            tlr_strlist_push(out, p);
+        free(p);
+    }
+}
+
+/* mkdir -p for the directories of 'path'. */
+static tlr_status make_dirs(const char *path, tlr_err *err)
+{
+    char *p = tlr_xstrdup(path);
+    tlr_status st = TLR_OK;
+    for (char *s = p + 1; *s && !st; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            st = tlr_err_set(err, TLR_E_IO, "%s: cannot create directory", p);
+        *s = '/';
+    }
+    free(p);
+    return st;
+}
+
+/* A layer path as a relative file path: components kept, anything unsafe replaced. */
+static char *safe_rel_path(const char *path)
+{
+    char *s = tlr_xstrdup(path);
+    for (char *c = s; *c; c++)
+        if ((unsigned char)*c < 32 || *c == '\\' || *c == ':')
+            *c = '_';
+    /* no empty, '.' or '..' components */
+    tlr_buf b = TLR_BUF_INIT;
+    for (char *tok = strtok(s, "/"); tok; tok = strtok(NULL, "/")) {
+        if (b.len)
+            tlr_buf_putc(&b, '/');
+        if (strcmp(tok, ".") == 0 || strcmp(tok, "..") == 0 || tok[0] == '.')
+            tlr_buf_putc(&b, '_');
+        tlr_buf_puts(&b, tok);
+    }
+    free(s);
+    return tlr_buf_detach(&b);
+}
+
+static char *image_stem(const char *file)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    char *s = tlr_xstrdup(base);
+    char *dot = strrchr(s, '.');
+    if (dot && dot != s)
+        *dot = '\0';
+    char *safe = safe_rel_path(s);
+    free(s);
+    return safe;
+}
+
+static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
+{
+    tlr_status st = need_model(f, "--dump", err);
+    if (st || (st = tlr_kfile_load_weights(f, err)))
+        return st;
+    tlr_input *in;
+    int n_in;
+    if ((st = load_inputs(o, f, &in, &n_in, log, err)))
+        return st;
+    tlr_strlist paths = TLR_STRLIST_INIT;
+    for (int i = 0; i < o->n_dumps; i++) {
+        if (strcmp(o->dumps[i], "all") == 0)
+            all_paths(f->model, "", &paths);
+        else
+            tlr_strlist_push(&paths, o->dumps[i]);
+    }
+    tlr_forward_opts fo = forward_opts(o);
+    for (int i = 0; i < n_in && !st; i++) {
+        tlr_forward_result r;
+        const tlr_tensor *x = in[i].tensor;
+        st = tlr_forward_run(f->model, &x, 1, (const char *const *)paths.items, (int)paths.n, 1,
+                             &fo, &r, err);
+        if (st)
+            break;
+        char *stem = n_in > 1 ? image_stem(in[i].source) : NULL;
+        for (size_t k = 0; k < paths.n && !st; k++) {
+            if (!r.captured[k]) {
+                if (!o->quiet)
+                    fprintf(log, "tlreport: warning: %s: layer '%s' could not be computed\n",
+                            in[i].source, paths.items[k]);
+                continue;
+            }
+            char *rel = safe_rel_path(paths.items[k]);
+            char *file = stem ? tlr_xasprintf("%s/%s/%s.npy", o->out_dir, stem, rel)
+                              : tlr_xasprintf("%s/%s.npy", o->out_dir, rel);
+            st = make_dirs(file, err);
+            if (!st)
+                st = tlr_npy_write(file, r.captured[k]->ndim, r.captured[k]->shape,
+                                   r.captured[k]->data, err);
+            if (!st && !o->quiet)
+                fprintf(out, "%s\n", file);
+            free(rel);
+            free(file);
+        }
+        for (int k = 0; k < r.n_skipped && !o->quiet; k++)
+            fprintf(log, "tlreport: note: not computed: %s\n", r.skipped[k]);
+        if (o->profile)
+            print_profile(&r, log);
+        free(stem);
+        tlr_forward_result_free(&r);
+    }
+    tlr_strlist_free(&paths);
+    free_inputs(in, n_in);
+    return st;
+}
+
+/* ---- --predict ----------------------------------------------------------------------------- */
+
+/* labels.txt: one per line; Teachable Machine writes "0 name". */
+static tlr_status read_labels(const char *path, tlr_strlist *out, tlr_err *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return tlr_err_set(err, TLR_E_IO, "%s: cannot open labels file", path);
+    char line[4096];
+    int all_numbered = 1;
+    while (fgets(line, sizeof line, fp)) {
+        size_t n = strcspn(line, "\r\n");
+        line[n] = '\0';
+        char *s = line;
+        if (out->n == 0 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
+            (unsigned char)s[2] == 0xBF)
+            s += 3;
+        if (!*s && feof(fp))
+            break;
+        char idx[32];
+        snprintf(idx, sizeof idx, "%zu ", out->n);
+        if (strncmp(s, idx, strlen(idx)) != 0)
+            all_numbered = 0;
+        tlr_strlist_push(out, s);
+        if (out->n > 1000000)
+            break;
+    }
+    fclose(fp);
+    if (all_numbered)
+        for (size_t i = 0; i < out->n; i++) {
+            char *sp = strchr(out->items[i], ' ');
+            memmove(out->items[i], sp + 1, strlen(sp + 1) + 1);
+        }
+    return TLR_OK;
+}
+
+static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
+{
+    tlr_status st = need_model(f, "--predict", err);
+    if (st || (st = tlr_kfile_load_weights(f, err)))
+        return st;
+    tlr_strlist labels = TLR_STRLIST_INIT;
+    if (o->labels_path && (st = read_labels(o->labels_path, &labels, err)))
+        return st;
+    tlr_input *in;
+    int n_in;
+    if ((st = load_inputs(o, f, &in, &n_in, log, err))) {
+        tlr_strlist_free(&labels);
+        return st;
+    }
+    tlr_forward_opts fo = forward_opts(o);
+    tlr_json *all = tlr_json_new_array();
+    for (int i = 0; i < n_in && !st; i++) {
+        tlr_forward_result r;
+        const tlr_tensor *x = in[i].tensor;
+        st = tlr_forward_run(f->model, &x, 1, NULL, 0, 1, &fo, &r, err);
+        if (st)
+            break;
+        tlr_json *img = tlr_json_push_object(all);
+        tlr_json_add_string(img, "image", in[i].source);
+        const tlr_tensor *y = r.n_outputs ? r.outputs[0] : NULL;
+        if (!y) {
+            for (int k = 0; k < r.n_skipped; k++)
+                fprintf(log, "tlreport: note: not computed: %s\n", r.skipped[k]);
+            st = tlr_err_set(err, TLR_E_UNSUPPORTED, "%s: the model's output could not be computed "
+                             "(%s)", f->path, r.n_skipped ? r.skipped[0] : "unsupported layer");
+            tlr_forward_result_free(&r);
+            break;
+        }
+        int64_t n = tlr_tensor_numel(y);
+        tlr_json *vals = tlr_json_add_array(img, "output");
+        for (int64_t k = 0; k < n && k < 100000; k++)
+            tlr_json_push_number(vals, (double)y->data[k]);
+        if (!o->json)
+            fprintf(out, "%s:", in[i].source);
+        if (labels.n && n > 0) {
+            /* top-k by value */
+            int k_max = o->top_k < n ? o->top_k : (int)n;
+            int *idx = tlr_xcalloc((size_t)n, sizeof *idx);
+            for (int64_t a = 0; a < n; a++)
+                idx[a] = (int)a;
+            for (int a = 0; a < k_max; a++)
+                for (int64_t b = a + 1; b < n; b++)
+                    if (y->data[idx[b]] > y->data[idx[a]]) {
+                        int t = idx[a];
+                        idx[a] = idx[b];
+                        idx[b] = t;
+                    }
+            tlr_json *top = tlr_json_add_array(img, "top");
+            for (int a = 0; a < k_max; a++) {
+                const char *name = (size_t)idx[a] < labels.n ? labels.items[idx[a]] : "?";
+                tlr_json *t = tlr_json_push_object(top);
+                tlr_json_add_number(t, "index", idx[a]);
+                tlr_json_add_string(t, "label", name);
+                tlr_json_add_number(t, "probability", (double)y->data[idx[a]]);
+                if (!o->json)
+                    fprintf(out, "%s %s %.4f", a ? "," : "", name, (double)y->data[idx[a]]);
+            }
+            free(idx);
+        } else if (!o->json) {
+            for (int64_t k = 0; k < n && k < 1000; k++)
+                fprintf(out, " %.6g", (double)y->data[k]);
+            if (n > 1000)
+                fprintf(out, " ... (%lld values)", (long long)n);
+        }
+        if (!o->json)
+            fputc('\n', out);
+        if (o->profile)
+            print_profile(&r, log);
+        tlr_forward_result_free(&r);
+    }
+    if (!st && o->json)
+        print_json(all, out);
+    tlr_json_free(all);
+    free_inputs(in, n_in);
+    tlr_strlist_free(&labels);
+    return st;
+}
+
 tlr_status tlr_run(const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
-    (void)log;
     tlr_kfile_opts ko = { o->config_path, o->weights_path };
     tlr_kfile *f = tlr_kfile_open(o->model, &ko, err);
     if (!f)
@@ -119,6 +484,8 @@ tlr_status tlr_run(const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
     case TLR_CMD_LAYERS: st = cmd_layers(f, o, out, err); break;
     case TLR_CMD_STORAGE: st = cmd_storage(f, o, out, err); break;
     case TLR_CMD_INFO: st = cmd_info(f, o, out, err); break;
+    case TLR_CMD_DUMP: st = cmd_dump(f, o, out, log, err); break;
+    case TLR_CMD_PREDICT: st = cmd_predict(f, o, out, log, err); break;
     default:
         st = tlr_err_set(err, TLR_E_UNSUPPORTED, "this command is not implemented yet");
         break;
