@@ -360,7 +360,8 @@ static const tlr_weight *weight_by_path(const tlr_model *m, const char *path, ch
                 return w;
         }
         for (int k = 0; k < l->n_weights; k++)
-            if (l->weights[k].path && strcmp(l->weights[k].path, path) == 0) {
+            if (l->weights[k].path && strcmp(l->weights[k].path + (l->weights[k].path[0] == '/'),
+                                             path + (path[0] == '/')) == 0) {
                 snprintf(lpath, cap, "%s", p);
                 *owner = l;
                 return &l->weights[k];
@@ -454,7 +455,7 @@ static void archive_groups(const tlr_kfile *f, tlr_json *wj, tlr_json *opt)
     uint64_t bytes = 0, obytes = 0;
     int arrays = 0, oarrays = 0;
     tlr_json *onames = tlr_json_add_array(opt, "names");
-    if (tlr_h5_datasets_under(f->h5, "", &all, NULL) == TLR_OK) {
+    if (tlr_h5_datasets_under(f->h5, "/", &all, NULL) == TLR_OK) {
         for (size_t i = 0; i < all.n; i++) {
             const char *rel = all.items[i];
             char *path = tlr_xasprintf("/%s", rel);

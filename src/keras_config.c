@@ -55,6 +55,13 @@ static tlr_status bad_value(parser *P, const char *layer, const char *key)
                        P->ctx->what, layer, key);
 }
 
+static const char *json_kind(const tlr_json *v)
+{
+    return !v ? "missing" : tlr_json_is_number(v) ? "a number" : tlr_json_is_string(v) ? "a string"
+         : tlr_json_is_object(v) ? "an object" : tlr_json_is_bool(v) ? "a boolean"
+         : tlr_json_is_null(v) ? "null" : "an array";
+}
+
 /* Reads an int tuple setting (first of two spellings that is present), default 'dflt'. */
 static tlr_status get_tuple(parser *P, const char *layer, const tlr_json *cfg, const char *key,
                             const char *alt, int *out, int n, int dflt)
@@ -1118,8 +1125,8 @@ static tlr_model *parse_model(parser *P, const char *class_name, const tlr_json 
     m->trainable = tlr_json_is_object(cfg) ? tlr_json_get_bool(cfg, "trainable", 1) : 1;
     tlr_status st = TLR_OK;
     if (!tlr_json_is_array(layers)) {
-        st = tlr_err_set(P->err, TLR_E_FORMAT, "%s: model '%s': 'layers' is not a list",
-                         P->ctx->what, m->name);
+        st = tlr_err_set(P->err, TLR_E_FORMAT, "%s: model '%s': 'layers' is not a list (it is %s)",
+                         P->ctx->what, m->name, json_kind(layers));
         goto out;
     }
     if (tlr_json_size(layers) > 100000) {

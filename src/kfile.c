@@ -195,6 +195,21 @@ static tlr_status build_model(tlr_kfile *f, tlr_err *err)
 
 /* ---- per format ---------------------------------------------------------------------------- */
 
+/* --config: the architecture of a weights-only file. */
+static tlr_status read_config_file(tlr_kfile *f, const char *path, tlr_err *err)
+{
+    size_t len;
+    char *text = read_file(path, MAX_JSON_BYTES, &len, err);
+    if (!text)
+        return err->code;
+    f->config_root = parse_config_text(text, len, path, err);
+    free(text);
+    if (!f->config_root)
+        return err->code;
+    version_from_json(f, f->config_root);
+    return TLR_OK;
+}
+
 static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
 {
     f->h5 = tlr_h5_open(f->path, err);
@@ -224,19 +239,18 @@ static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err
         if (!f->keras_version)
             f->keras_major = 1;
         if (opts && opts->config_path) {
-            size_t len;
-            char *text = read_file(opts->config_path, MAX_JSON_BYTES, &len, err);
-            if (!text)
-                return err->code;
-            f->config_root = parse_config_text(text, len, opts->config_path, err);
-            free(text);
-            if (!f->config_root)
-                return err->code;
             int major = f->keras_major;
-            version_from_json(f, f->config_root);
+            if ((st = read_config_file(f, opts->config_path, err)))
+                return st;
             if (major == 1 && f->keras_major != 1 && !tlr_h5_has_attr(f->h5, "/", "keras_version"))
                 f->keras_major = 1;
         }
+    } else if (tlr_h5_is_group(f->h5, "/layers") ||
+               tlr_h5_is_group(f->h5, "/_layer_checkpoint_dependencies")) {
+        /* Keras 3 save_weights('x.weights.h5'): the .keras archive's weights file alone */
+        f->format = TLR_FMT_H5_WEIGHTS;
+        if (opts && opts->config_path && (st = read_config_file(f, opts->config_path, err)))
+            return st;
     } else {
         return tlr_err_set(err, TLR_E_FORMAT, "%s: HDF5 file without Keras content (no "
                            "model_config or layer_names attribute)", f->path);
@@ -344,7 +358,8 @@ static tlr_status open_json(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *e
             !tlr_h5_has_attr(f->h5, "/", "layer_names0")) {
             if (tlr_h5_is_group(f->h5, "/model_weights"))
                 f->weights_root = tlr_xstrdup("/model_weights");
-            else
+            else if (!tlr_h5_is_group(f->h5, "/layers") &&
+                     !tlr_h5_is_group(f->h5, "/_layer_checkpoint_dependencies"))
                 return tlr_err_set(err, TLR_E_FORMAT, "%s: not a Keras weights file (no "
                                    "layer_names attribute)", opts->weights_path);
         } else {
@@ -379,8 +394,8 @@ tlr_kfile *tlr_kfile_open(const char *path, const tlr_kfile_opts *opts, tlr_err 
     else if (looks_like_json(head, n))
         st = open_json(f, opts, err);
     else
-        st = tlr_err_set(err, TLR_E_FORMAT, "%s: not a Keras model (expected an HDF5 file, a "
-                         ".keras zip archive or architecture JSON)", path);
+        st = tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file, a .keras zip archive or "
+                         "architecture JSON", path);
     if (st == TLR_OK && !f->model && f->format == TLR_FMT_JSON)
         st = tlr_err_set(err, TLR_E_FORMAT, "%s: no model in the JSON", path);
     if (st) {
