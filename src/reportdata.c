@@ -1,0 +1,867 @@
+/* reportdata.c - the report's data: model facts, storage, layers, summary, kernel grid,
+ * feature maps and predictions, formatted for the templates. */
+#include "reportdata.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forward.h"
+#include "grid.h"
+#include "image_io.h"
+#include "inspect.h"
+#include "pipeline.h"
+#include "shape.h"
+#include "strlist.h"
+#include "xalloc.h"
+
+void tlr_format_thousands(int64_t v, char *out, size_t cap)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
+    size_t k = 0;
+    if (v < 0 && k + 1 < cap)
+        out[k++] = '-';
+    for (int i = 0; i < n && k + 2 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = '\0';
+}
+
+static void add_count(tlr_json *o, const char *key, int64_t v)
+{
+    char s[48], k[64];
+    tlr_json_add_number(o, key, (double)v);
+    tlr_format_thousands(v, s, sizeof s);
+    snprintf(k, sizeof k, "%s_str", key);
+    tlr_json_add_string(o, k, s);
+}
+
+static void bytes_str(double b, char *out, size_t cap)
+{
+    if (b >= 1024.0 * 1024)
+        snprintf(out, cap, "%.2f MB", b / (1024.0 * 1024));
+    else if (b >= 1024.0)
+        snprintf(out, cap, "%.2f KB", b / 1024.0);
+    else
+        snprintf(out, cap, "%.0f B", b);
+}
+
+static void shape_arr_str(const tlr_json *a, char *out, size_t cap)
+{
+    size_t k = (size_t)snprintf(out, cap, "(");
+    int i = 0;
+    for (const tlr_json *e = tlr_json_first(a); e && k < cap; e = tlr_json_next(e), i++) {
+        if (tlr_json_is_null(e))
+            k += (size_t)snprintf(out + k, cap - k, "%sNone", i ? ", " : "");
+        else
+            k += (size_t)snprintf(out + k, cap - k, "%s%lld", i ? ", " : "",
+                                  (long long)tlr_json_number(e, 0));
+    }
+    if (k < cap)
+        snprintf(out + k, cap - k, i == 1 ? ",)" : ")");
+}
+
+static void dims_str(int nd, const int64_t *d, char *out, size_t cap)
+{
+    tlr_shape s = { nd, { 0 } };
+    memcpy(s.d, d, (size_t)nd * sizeof *d);
+    tlr_shape_str(&s, out, cap);
+}
+
+/* ---- figures ------------------------------------------------------------------------------- */
+
+static tlr_status add_figure(tlr_report_content *c, const char *name, const tlr_image *img,
+                             tlr_err *err)
+{
+    unsigned char *png;
+    size_t len;
+    tlr_status st = tlr_image_encode_png(img, &png, &len, err);
+    if (st)
+        return st;
+    c->figures = tlr_xrealloc(c->figures, (size_t)(c->n_figures + 1) * sizeof *c->figures);
+    c->figures[c->n_figures++] = (tlr_figure){ tlr_xstrdup(name), png, len };
+    return TLR_OK;
+}
+
+/* File-name-safe version of a layer path: "vgg16/block2_conv2" -> "vgg16-block2_conv2". */
+static char *slug(const char *path)
+{
+    char *s = tlr_xstrdup(path);
+    for (char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
+            *p = '-';
+    if (strlen(s) > 80)
+        s[80] = '\0';
+    return s;
+}
+
+/* ---- choosing layers ------------------------------------------------------------------------ */
+
+typedef struct {
+    const tlr_layer *layer;
+    char *path;
+} found_layer;
+
+static int is_conv(const tlr_layer *l)
+{
+    return l->op == TLR_OP_CONV && l->cfg.conv.rank == 2;
+}
+
+static int64_t conv_cin(const tlr_layer *l)
+{
+    for (int i = 0; i < l->n_weights; i++)
+        if (strcmp(l->weights[i].role, "kernel") == 0 && l->weights[i].ndim == 4)
+            return l->weights[i].shape[2];
+    return 0;
+}
+
+/* First layer (depth first, in execution order) matching 'pred'. */
+static int find_first(const tlr_model *m, const char *prefix, int (*pred)(const tlr_layer *),
+                      found_layer *out)
+{
+    for (int k = 0; k < m->n_order; k++) {
+        const tlr_layer *l = &m->layers[m->order[k]];
+        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
+        if (l->op == TLR_OP_MODEL && find_first(l->inner, p, pred, out)) {
+            free(p);
+            return 1;
+        }
+        if (pred(l)) {
+            out->layer = l;
+            out->path = p;
+            return 1;
+        }
+        free(p);
+    }
+    return 0;
+}
+
+static int conv_multi_channel(const tlr_layer *l)
+{
+    return is_conv(l) && conv_cin(l) >= 2 && l->n_weights && l->weights[0].data;
+}
+
+static int conv_rgb(const tlr_layer *l)
+{
+    return is_conv(l) && conv_cin(l) == 3 && l->n_weights && l->weights[0].data;
+}
+
+/* The course's choice: layer 5 of the nested base model (vgg16/block2_conv2), else the first
+ * convolution with at least two input channels. */
+static int default_kernel_layer(const tlr_model *m, found_layer *out)
+{
+    for (int k = 0; k < m->n_order; k++) {
+        const tlr_layer *l = &m->layers[m->order[k]];
+        if (l->op == TLR_OP_MODEL && l->inner->n_layers > 5) {
+            const tlr_layer *c = &l->inner->layers[5];
+            if (conv_multi_channel(c)) {
+                out->layer = c;
+                out->path = tlr_xasprintf("%s/%s", l->name, c->name);
+                return 1;
+            }
+        }
+    }
+    return find_first(m, "", conv_multi_channel, out);
+}
+
+static tlr_status resolve_layer(const tlr_model *m, const char *path, found_layer *out,
+                                tlr_err *err)
+{
+    const tlr_model *owner;
+    int idx;
+    if (tlr_model_resolve(m, path, &owner, &idx))
+        return tlr_err_set(err, TLR_E_USAGE, "no layer '%s' in the model (see --layers "
+                           "--expand-nested)", path);
+    out->layer = &owner->layers[idx];
+    out->path = tlr_xstrdup(path);
+    return TLR_OK;
+}
+
+/* ---- sections ----------------------------------------------------------------------------- */
+
+static void model_section(tlr_json *d, const tlr_kfile *f, const tlr_summary *s)
+{
+    tlr_json *m = tlr_json_add_object(d, "model");
+    const char *base = strrchr(f->path, '/');
+    tlr_json_add_string(m, "file", base ? base + 1 : f->path);
+    tlr_json_add_string(m, "name", f->model->name);
+    tlr_json_add_string(m, "class", f->model->class_name);
+    tlr_json_add_string(m, "format", tlr_format_name(f->format));
+    tlr_json_add_string(m, "keras_version", f->keras_version ? f->keras_version : "1.x");
+    tlr_json_add_string(m, "backend", f->backend ? f->backend : "?");
+    add_count(m, "total_params", s->total_params);
+    add_count(m, "trainable_params", s->trainable_params);
+    add_count(m, "non_trainable_params", s->non_trainable_params);
+    tlr_json_add_number(m, "layer_count", tlr_model_visible_layers(f->model, NULL, 0));
+    tlr_json *nested = tlr_json_add_array(m, "nested");
+    for (int i = 0; i < f->model->n_layers; i++) {
+        const tlr_layer *l = &f->model->layers[i];
+        if (l->op != TLR_OP_MODEL)
+            continue;
+        tlr_json *o = tlr_json_push_object(nested);
+        char ps[48];
+        tlr_json_add_string(o, "name", l->name);
+        tlr_json_add_string(o, "class", l->class_name);
+        tlr_json_add_number(o, "layers", tlr_model_visible_layers(l->inner, NULL, 0));
+        tlr_format_thousands(tlr_layer_param_count(l), ps, sizeof ps);
+        tlr_json_add_string(o, "params_str", ps);
+        tlr_json_add_bool(o, "trainable", l->eff_trainable);
+    }
+    tlr_json_add_bool(m, "has_nested", tlr_json_size(nested) > 0);
+}
+
+static void storage_section(tlr_json *d, const tlr_kfile *f, const tlr_json *st)
+{
+    tlr_json *s = tlr_json_add_object(d, "storage");
+    tlr_json_add_string(s, "format", tlr_json_get_string(st, "format", ""));
+    tlr_json_add_string(s, "format_description", tlr_json_get_string(st, "format_description", ""));
+    tlr_json_add_bool(s, "weights_only", f->model == NULL);
+    tlr_json_add_bool(s, "archive", f->format == TLR_FMT_KERAS_ZIP);
+    tlr_json_add_bool(s, "hdf5", f->format == TLR_FMT_H5_MODEL || f->format == TLR_FMT_H5_WEIGHTS);
+    char b[48];
+    bytes_str(tlr_json_get_number(st, "bytes", 0), b, sizeof b);
+    tlr_json_add_string(s, "file_bytes_str", b);
+    tlr_json *ra = tlr_json_add_array(s, "root_attributes");
+    for (const tlr_json *a = tlr_json_first(tlr_json_get(st, "root_attributes")); a; a = tlr_json_next(a)) {
+        tlr_json *o = tlr_json_push_object(ra);
+        tlr_json_add_string(o, "name", tlr_json_get_string(a, "name", ""));
+        tlr_json_add_string(o, "type", tlr_json_get_string(a, "type", ""));
+        tlr_json_add_string(o, "value", tlr_json_get_string(a, "value", ""));
+    }
+    tlr_json_add_bool(s, "has_root_attributes", tlr_json_size(ra) > 0);
+    /* training */
+    const tlr_json *tc = tlr_json_get(st, "training_config");
+    tlr_json *t = tlr_json_add_object(s, "training");
+    tlr_json_add_bool(t, "present", tlr_json_get_bool(tc, "present", 0));
+    tlr_json_add_string(t, "loss", tlr_json_get_string(tc, "loss", "?"));
+    tlr_json_add_string(t, "optimizer", tlr_json_get_string(tc, "optimizer", "?"));
+    const tlr_json *oc = tlr_json_get(tc, "optimizer_config");
+    const tlr_json *lr = tlr_json_get(oc, "learning_rate");
+    if (!lr)
+        lr = tlr_json_get(oc, "lr");
+    if (tlr_json_is_number(lr)) {
+        char lrs[48];
+        snprintf(lrs, sizeof lrs, "%g", tlr_json_number(lr, 0));
+        tlr_json_add_string(t, "learning_rate", lrs);
+    }
+    tlr_buf mb = TLR_BUF_INIT;
+    for (const tlr_json *x = tlr_json_first(tlr_json_get(tc, "metrics")); x; x = tlr_json_next(x)) {
+        if (mb.len)
+            tlr_buf_puts(&mb, ", ");
+        tlr_buf_puts(&mb, tlr_json_string(x, "?"));
+    }
+    tlr_json_add_string(t, "metrics_str", tlr_buf_cstr(&mb));
+    tlr_json_add_bool(t, "has_metrics", mb.len > 0);
+    tlr_buf_free(&mb);
+    /* weight groups */
+    const tlr_json *w = tlr_json_get(st, "weights");
+    tlr_json_add_string(s, "weights_group", tlr_json_get_string(w, "group", ""));
+    add_count(s, "weight_arrays", (int64_t)tlr_json_get_number(w, "arrays", 0));
+    add_count(s, "weight_params", (int64_t)tlr_json_get_number(w, "params", 0));
+    bytes_str(tlr_json_get_number(w, "bytes", 0), b, sizeof b);
+    tlr_json_add_string(s, "weight_bytes_str", b);
+    tlr_json_add_bool(s, "top_level_model_weights", tlr_json_get_bool(w, "top_level_model_weights", 0));
+    tlr_json *groups = tlr_json_add_array(s, "weight_groups");
+    for (const tlr_json *g = tlr_json_first(tlr_json_get(w, "groups")); g; g = tlr_json_next(g)) {
+        tlr_json *o = tlr_json_push_object(groups);
+        tlr_json_add_string(o, "group", tlr_json_get_string(g, "group", ""));
+        tlr_json_add_string(o, "layer", tlr_json_get_string(g, "name", tlr_json_get_string(g, "group", "")));
+        tlr_json_add_string(o, "class", tlr_json_get_string(g, "class", ""));
+        tlr_json_add_bool(o, "nested", tlr_json_get_bool(g, "nested", 0));
+        tlr_json *ws = tlr_json_add_array(o, "weights");
+        for (const tlr_json *x = tlr_json_first(tlr_json_get(g, "weights")); x; x = tlr_json_next(x)) {
+            tlr_json *wo = tlr_json_push_object(ws);
+            char sh[160];
+            shape_arr_str(tlr_json_get(x, "shape"), sh, sizeof sh);
+            tlr_json_add_string(wo, "name", tlr_json_get_string(x, "name", ""));
+            tlr_json_add_string(wo, "shape_str", sh);
+            tlr_json_add_string(wo, "dtype", tlr_json_get_string(x, "dtype", ""));
+            bytes_str(tlr_json_get_number(x, "bytes", 0), b, sizeof b);
+            tlr_json_add_string(wo, "bytes_str", b);
+            tlr_json_add_string(wo, "layer_path", tlr_json_get_string(x, "layer", ""));
+            tlr_json_add_bool(wo, "trainable", tlr_json_get_bool(x, "trainable", 0));
+        }
+        tlr_json_add_bool(o, "empty", tlr_json_size(ws) == 0);
+    }
+    /* optimizer */
+    const tlr_json *op = tlr_json_get(st, "optimizer_weights");
+    tlr_json *oo = tlr_json_add_object(s, "optimizer");
+    tlr_json_add_bool(oo, "present", tlr_json_get_bool(op, "present", 0));
+    tlr_json_add_number(oo, "count", tlr_json_get_number(op, "count", 0));
+    add_count(oo, "params", (int64_t)tlr_json_get_number(op, "params", 0));
+    bytes_str(tlr_json_get_number(op, "bytes", 0), b, sizeof b);
+    tlr_json_add_string(oo, "bytes_str", b);
+    /* get_weights order */
+    tlr_json *gw = tlr_json_add_array(s, "get_weights");
+    for (const tlr_json *l = tlr_json_first(tlr_json_get(st, "get_weights")); l; l = tlr_json_next(l)) {
+        tlr_json *o = tlr_json_push_object(gw);
+        tlr_json_add_string(o, "layer", tlr_json_get_string(l, "layer", ""));
+        tlr_buf ab = TLR_BUF_INIT;
+        int i = 0;
+        const tlr_json *arr = tlr_json_get(l, "arrays");
+        for (const tlr_json *a = tlr_json_first(arr); a; a = tlr_json_next(a), i++) {
+            char sh[160];
+            shape_arr_str(tlr_json_get(a, "shape"), sh, sizeof sh);
+            if (i)
+                tlr_buf_puts(&ab, ", ");
+            if (i == 6) {
+                tlr_buf_printf(&ab, "... (%zu arrays)", tlr_json_size(arr));
+                break;
+            }
+            tlr_buf_puts(&ab, sh);
+        }
+        tlr_json_add_string(o, "arrays_str", ab.len ? tlr_buf_cstr(&ab) : "[]");
+        tlr_json_add_number(o, "count", (double)tlr_json_size(arr));
+        tlr_buf_free(&ab);
+    }
+    tlr_json *am = tlr_json_add_array(s, "archive_members");
+    for (const tlr_json *a = tlr_json_first(tlr_json_get(st, "archive_members")); a; a = tlr_json_next(a))
+        tlr_json_push_string(am, tlr_json_string(a, ""));
+    tlr_json_add_item(s, "raw", tlr_json_copy(st));
+}
+
+static void layers_section(tlr_json *d, const tlr_kfile *f)
+{
+    tlr_json *lj = tlr_inspect_layers(f, 1);
+    tlr_json *out = tlr_json_add_object(d, "layers");
+    tlr_json_add_number(out, "count", tlr_json_get_number(lj, "count", 0));
+    tlr_json *rows = tlr_json_add_array(out, "rows");
+    int top = 0, all = 0;
+    for (const tlr_json *l = tlr_json_first(tlr_json_get(lj, "layers")); l; l = tlr_json_next(l)) {
+        tlr_json *o = tlr_json_push_object(rows);
+        char ps[48];
+        int depth = (int)tlr_json_get_number(l, "depth", 0);
+        tlr_json_add_number(o, "index", tlr_json_get_number(l, "index", 0));
+        tlr_json_add_string(o, "name", tlr_json_get_string(l, "name", ""));
+        tlr_json_add_string(o, "path", tlr_json_get_string(l, "path", ""));
+        tlr_json_add_string(o, "class", tlr_json_get_string(l, "class", ""));
+        tlr_json_add_string(o, "output_shape", tlr_json_get_string(l, "output_shape", "?"));
+        tlr_format_thousands((int64_t)tlr_json_get_number(l, "params", 0), ps, sizeof ps);
+        tlr_json_add_string(o, "params_str", ps);
+        tlr_json_add_bool(o, "trainable", tlr_json_get_bool(l, "trainable", 1));
+        tlr_json_add_number(o, "depth", depth);
+        tlr_json_add_bool(o, "nested", depth > 0);
+        if (tlr_json_get(l, "note"))
+            tlr_json_add_string(o, "note", tlr_json_get_string(l, "note", ""));
+        top += depth == 0;
+        all++;
+    }
+    tlr_json_add_number(out, "expanded_count", all);
+    (void)top;
+    tlr_json_free(lj);
+}
+
+static void summary_section(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
+                            const tlr_summary *s)
+{
+    tlr_json *out = tlr_json_add_object(d, "summary");
+    tlr_buf b = TLR_BUF_INIT;
+    tlr_summary_format(s, &b);
+    tlr_json_add_string(out, "text", tlr_buf_cstr(&b));
+    tlr_buf_free(&b);
+    tlr_json_add_string(out, "style", tlr_summary_style_name(s->style));
+    add_count(out, "total_params", s->total_params);
+    add_count(out, "trainable_params", s->trainable_params);
+    add_count(out, "non_trainable_params", s->non_trainable_params);
+    /* which layers hold frozen weights, for the explanation */
+    tlr_json *frozen = tlr_json_add_array(out, "frozen");
+    for (int i = 0; i < f->model->n_layers; i++) {
+        const tlr_layer *l = &f->model->layers[i];
+        if (tlr_layer_param_count(l) > 0 && l->params_trainable < tlr_layer_param_count(l)) {
+            tlr_json *x = tlr_json_push_object(frozen);
+            char ps[48];
+            tlr_json_add_string(x, "name", l->name);
+            tlr_json_add_string(x, "class", l->class_name);
+            tlr_format_thousands(tlr_layer_param_count(l) - l->params_trainable, ps, sizeof ps);
+            tlr_json_add_string(x, "non_trainable_str", ps);
+            tlr_json_add_bool(x, "whole_layer", l->params_trainable == 0);
+        }
+    }
+    tlr_json_add_bool(out, "has_frozen", tlr_json_size(frozen) > 0);
+    (void)o;
+}
+
+/* ---- kernels ------------------------------------------------------------------------------ */
+
+static tlr_status kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
+                                  tlr_report_content *c, found_layer *chosen, tlr_err *err)
+{
+    tlr_json *k = tlr_json_add_object(d, "kernels");
+    found_layer fl = { 0 };
+    tlr_status st = TLR_OK;
+    if (o->kernels_layer) {
+        if ((st = resolve_layer(f->model, o->kernels_layer, &fl, err)))
+            return st;
+        if (!is_conv(fl.layer) || !fl.layer->n_weights || !fl.layer->weights[0].data) {
+            free(fl.path);
+            return tlr_err_set(err, TLR_E_USAGE, "--kernels: layer '%s' is not a 2-D convolution "
+                               "with weights", o->kernels_layer);
+        }
+    } else if (!default_kernel_layer(f->model, &fl)) {
+        tlr_json_add_bool(k, "present", 0);
+        return TLR_OK;
+    }
+    const tlr_weight *w = &fl.layer->weights[0];
+    tlr_grid_kernel_opts go = tlr_grid_kernel_defaults();
+    go.rows = o->kernel_rows;
+    go.cols = o->kernel_cols;
+    go.norm = (tlr_grid_norm)o->kernel_norm;
+    tlr_grid_layout lay = { 0 };
+    tlr_image *img = tlr_grid_kernels(w->data, w->shape[0], w->shape[1], w->shape[2], w->shape[3],
+                                      &go, &lay, err);
+    if (!img) {
+        free(fl.path);
+        return err->code;
+    }
+    char *sl = slug(fl.path);
+    char *name = tlr_xasprintf("img/kernels-%s.png", sl);
+    st = add_figure(c, name, img, err);
+    char sh[160];
+    dims_str(w->ndim, w->shape, sh, sizeof sh);
+    tlr_json_add_bool(k, "present", 1);
+    tlr_json_add_string(k, "layer", fl.path);
+    tlr_json_add_string(k, "class", fl.layer->class_name);
+    tlr_json_add_string(k, "shape_str", sh);
+    tlr_json_add_string(k, "image", name);
+    tlr_json_add_number(k, "width", img->w);
+    tlr_json_add_number(k, "height", img->h);
+    tlr_json_add_number(k, "rows", lay.rows);
+    tlr_json_add_number(k, "cols", lay.cols);
+    tlr_json_add_number(k, "row_first", 0);
+    tlr_json_add_number(k, "row_last", lay.rows - 1);
+    tlr_json_add_number(k, "col_first", 0);
+    tlr_json_add_number(k, "col_last", lay.cols - 1);
+    tlr_json_add_number(k, "filters", (double)w->shape[3]);
+    tlr_json_add_number(k, "channels", (double)w->shape[2]);
+    tlr_json_add_number(k, "kh", (double)w->shape[0]);
+    tlr_json_add_number(k, "kw", (double)w->shape[1]);
+    static const char *const norms[] = { "kernel", "layer", "symmetric" };
+    tlr_json_add_string(k, "norm", norms[o->kernel_norm % 3]);
+    tlr_json_add_bool(k, "norm_kernel", o->kernel_norm == 0);
+    tlr_json_add_bool(k, "norm_layer", o->kernel_norm == 1);
+    tlr_json_add_bool(k, "norm_symmetric", o->kernel_norm == 2);
+    tlr_json_add_number(k, "flat_tiles", lay.flat);
+    tlr_json_add_number(k, "nonfinite", (double)lay.nonfinite);
+    /* weight statistics over the whole kernel */
+    int64_t n = 1;
+    for (int i = 0; i < w->ndim; i++)
+        n *= w->shape[i];
+    double lo = INFINITY, hi = -INFINITY, sum = 0, sq = 0;
+    int64_t finite = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = w->data[i];
+        if (!isfinite(v))
+            continue;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        sum += v;
+        sq += v * v;
+        finite++;
+    }
+    char num[64];
+    snprintf(num, sizeof num, "%.4g", finite ? lo : 0.0);
+    tlr_json_add_string(k, "min", num);
+    snprintf(num, sizeof num, "%.4g", finite ? hi : 0.0);
+    tlr_json_add_string(k, "max", num);
+    double mean = finite ? sum / (double)finite : 0.0;
+    snprintf(num, sizeof num, "%.4g", mean);
+    tlr_json_add_string(k, "mean", num);
+    snprintf(num, sizeof num, "%.4g", finite ? sqrt(fmax(sq / (double)finite - mean * mean, 0.0)) : 0.0);
+    tlr_json_add_string(k, "std", num);
+    tlr_image_free(img);
+    tlr_grid_layout_free(&lay);
+    free(name);
+    free(sl);
+    /* first-layer colour tiles when the first convolution sees RGB */
+    found_layer first = { 0 };
+    if (!st && find_first(f->model, "", conv_rgb, &first)) {
+        const tlr_weight *fw = &first.layer->weights[0];
+        tlr_grid_kernel_opts ro = tlr_grid_kernel_defaults();
+        ro.rows = 8;
+        ro.cols = 16;
+        tlr_image *rgb = tlr_grid_kernels_rgb(fw->data, fw->shape[0], fw->shape[1], 3, fw->shape[3],
+                                              &ro, NULL, err);
+        if (rgb) {
+            char *s2 = slug(first.path);
+            char *n2 = tlr_xasprintf("img/kernels-rgb-%s.png", s2);
+            st = add_figure(c, n2, rgb, err);
+            tlr_json_add_string(k, "rgb_image", n2);
+            tlr_json_add_string(k, "rgb_layer", first.path);
+            tlr_json_add_number(k, "rgb_width", rgb->w);
+            tlr_json_add_number(k, "rgb_height", rgb->h);
+            free(n2);
+            free(s2);
+            tlr_image_free(rgb);
+        }
+        free(first.path);
+    }
+    *chosen = fl;
+    return st;
+}
+
+/* ---- feature maps ------------------------------------------------------------------------- */
+
+static int feature_worthy(const tlr_layer *l)
+{
+    return (l->op == TLR_OP_CONV || l->op == TLR_OP_DEPTHWISE_CONV || l->op == TLR_OP_SEPARABLE_CONV ||
+            l->op == TLR_OP_CONV_TRANSPOSE || l->op == TLR_OP_MAXPOOL || l->op == TLR_OP_AVGPOOL) &&
+           l->shape_ok;
+}
+
+static void collect_feature_layers(const tlr_model *m, const char *prefix, tlr_strlist *out)
+{
+    for (int k = 0; k < m->n_order; k++) {
+        const tlr_layer *l = &m->layers[m->order[k]];
+        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
+        if (l->op == TLR_OP_MODEL)
+            collect_feature_layers(l->inner, p, out);
+        else if (feature_worthy(l))
+            tlr_strlist_push(out, p);
+        free(p);
+    }
+}
+
+/* Activation (1, ...) of one image to the (H, W, C) the grid wants. */
+static float *activation_hwc(const tlr_layer *l, const tlr_tensor *t, int64_t *h, int64_t *w,
+                             int64_t *c)
+{
+    int cf = 0;
+    if (l->op == TLR_OP_CONV || l->op == TLR_OP_DEPTHWISE_CONV || l->op == TLR_OP_SEPARABLE_CONV ||
+        l->op == TLR_OP_CONV_TRANSPOSE)
+        cf = l->cfg.conv.channels_first;
+    else if (l->op == TLR_OP_MAXPOOL || l->op == TLR_OP_AVGPOOL)
+        cf = l->cfg.pool.channels_first;
+    int64_t n = tlr_tensor_numel(t);
+    float *out = tlr_xmalloc((size_t)n * sizeof *out);
+    if (t->ndim == 4 && cf) {
+        *c = t->shape[1], *h = t->shape[2], *w = t->shape[3];
+        int perm[4] = { 0, 2, 3, 1 };
+        tlr_op_transpose(4, t->shape, perm, t->data, out);
+        return out;
+    }
+    memcpy(out, t->data, (size_t)n * sizeof *out);
+    if (t->ndim == 4) {
+        *h = t->shape[1], *w = t->shape[2], *c = t->shape[3];
+    } else if (t->ndim == 3) {
+        *h = 1, *w = t->shape[1], *c = t->shape[2];
+    } else {
+        *h = 1, *w = n / t->shape[0], *c = 1;
+    }
+    return out;
+}
+
+typedef struct {
+    const tlr_options *o;
+    tlr_report_content *c;
+    tlr_err *err;
+} feat_ctx;
+
+static tlr_status one_feature_grid(feat_ctx *F, const tlr_layer *l, const char *path, int img_i,
+                                   const tlr_tensor *act, tlr_json *entry)
+{
+    int64_t h, w, ch;
+    float *hwc = activation_hwc(l, act, &h, &w, &ch);
+    tlr_grid_fmap_opts go = tlr_grid_fmap_defaults();
+    go.cmap = F->o->cmap_viridis ? TLR_GRID_VIRIDIS : TLR_GRID_GRAY;
+    tlr_grid_layout lay = { 0 };
+    tlr_image *img = tlr_grid_fmaps(hwc, h, w, ch, &go, &lay, F->err);
+    free(hwc);
+    if (!img)
+        return F->err->code;
+    char *sl = slug(path);
+    char *name = tlr_xasprintf("img/features-%d-%s.png", img_i, sl);
+    tlr_status st = add_figure(F->c, name, img, F->err);
+    tlr_json_add_string(entry, "grid", name);
+    tlr_json_add_number(entry, "width", img->w);
+    tlr_json_add_number(entry, "height", img->h);
+    int shown = ch < go.max_channels ? (int)ch : go.max_channels;
+    tlr_json_add_number(entry, "channels_shown", shown);
+    tlr_json_add_number(entry, "channels", (double)ch);
+    tlr_json_add_number(entry, "dead", lay.flat);
+    tlr_json_add_number(entry, "per_row", go.per_row);
+    tlr_json_add_number(entry, "map_height", (double)h);
+    tlr_json_add_number(entry, "map_width", (double)w);
+    free(name);
+    free(sl);
+    tlr_image_free(img);
+    tlr_grid_layout_free(&lay);
+    return st;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* labels.txt: one per line, or Teachable Machine's "0 name". */
+static void read_labels(const char *path, tlr_strlist *out)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return;
+    char line[4096];
+    int numbered = 1;
+    while (fgets(line, sizeof line, fp) && out->n < 100000) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *s = line;
+        if (out->n == 0 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB)
+            s += 3;
+        char idx[32];
+        snprintf(idx, sizeof idx, "%zu ", out->n);
+        if (strncmp(s, idx, strlen(idx)) != 0)
+            numbered = 0;
+        tlr_strlist_push(out, s);
+    }
+    fclose(fp);
+    while (out->n && !out->items[out->n - 1][0])
+        free(out->items[--out->n]);
+    if (numbered)
+        for (size_t i = 0; i < out->n; i++) {
+            char *sp = strchr(out->items[i], ' ');
+            memmove(out->items[i], sp + 1, strlen(sp + 1) + 1);
+        }
+}
+
+static void prediction_entry(tlr_json *images, const char *source, const tlr_tensor *y,
+                             const tlr_strlist *labels, int top_k)
+{
+    int64_t n = tlr_tensor_numel(y) / (y->shape[0] ? y->shape[0] : 1);
+    if (n < 1 || y->ndim != 2)
+        return;
+    tlr_json *e = tlr_json_push_object(images);
+    tlr_json_add_string(e, "source", base_name(source));
+    tlr_json *top = tlr_json_add_array(e, "top");
+    if (n == 1) {
+        tlr_json *t = tlr_json_push_object(top);
+        char ps[32];
+        tlr_json_add_number(t, "rank", 1);
+        tlr_json_add_string(t, "label", labels->n ? labels->items[0] : "output");
+        snprintf(ps, sizeof ps, "%.4f", (double)y->data[0]);
+        tlr_json_add_string(t, "probability_str", ps);
+        tlr_json_add_number(t, "value", (double)y->data[0]);
+        return;
+    }
+    int k = top_k < n ? top_k : (int)n;
+    int *idx = tlr_xcalloc((size_t)n, sizeof *idx);
+    for (int64_t i = 0; i < n; i++)
+        idx[i] = (int)i;
+    for (int a = 0; a < k; a++)
+        for (int64_t b = a + 1; b < n; b++)
+            if (y->data[idx[b]] > y->data[idx[a]]) {
+                int t = idx[a];
+                idx[a] = idx[b];
+                idx[b] = t;
+            }
+    for (int a = 0; a < k; a++) {
+        tlr_json *t = tlr_json_push_object(top);
+        char ps[32], lab[64];
+        tlr_json_add_number(t, "rank", a + 1);
+        snprintf(lab, sizeof lab, "class %d", idx[a]);
+        tlr_json_add_string(t, "label", (size_t)idx[a] < labels->n ? labels->items[idx[a]] : lab);
+        tlr_json_add_number(t, "index", idx[a]);
+        snprintf(ps, sizeof ps, "%.4f", (double)y->data[idx[a]]);
+        tlr_json_add_string(t, "probability_str", ps);
+        tlr_json_add_number(t, "value", (double)y->data[idx[a]]);
+    }
+    free(idx);
+}
+
+static void add_warning(tlr_json *d, const char *text)
+{
+    tlr_json *w = tlr_json_get(d, "warnings");
+    for (const tlr_json *e = tlr_json_first(w); e; e = tlr_json_next(e))
+        if (strcmp(tlr_json_get_string(e, "text", ""), text) == 0)
+            return;
+    tlr_json_add_string(tlr_json_push_object(w), "text", text);
+}
+
+static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
+                                   const tlr_input *inputs, int n_inputs,
+                                   const found_layer *kern_layer, tlr_report_content *c,
+                                   FILE *log, tlr_err *err)
+{
+    tlr_json *fe = tlr_json_add_object(d, "features");
+    tlr_json *pr = tlr_json_add_object(d, "predictions");
+    tlr_json *pimgs = tlr_json_add_array(pr, "images");
+    tlr_strlist paths = TLR_STRLIST_INIT;
+    tlr_status st = TLR_OK;
+    if (o->features_layer && strcmp(o->features_layer, "all") == 0) {
+        collect_feature_layers(f->model, "", &paths);
+    } else if (o->features_layer) {
+        found_layer fl;
+        if ((st = resolve_layer(f->model, o->features_layer, &fl, err)))
+            return st;
+        tlr_strlist_push(&paths, fl.path);
+        free(fl.path);
+    } else if (kern_layer->path) {
+        tlr_strlist_push(&paths, kern_layer->path);
+    } else {
+        collect_feature_layers(f->model, "", &paths);
+        while (paths.n > 1)
+            free(paths.items[--paths.n]);
+    }
+    int n_img = n_inputs < o->max_images ? n_inputs : o->max_images;
+    tlr_json_add_bool(fe, "present", paths.n > 0 && n_img > 0);
+    tlr_json_add_number(fe, "image_count", n_img);
+    tlr_json *layers = tlr_json_add_array(fe, "layers");
+    tlr_json **lay_json = tlr_xcalloc(paths.n + 1, sizeof *lay_json);
+    for (size_t k = 0; k < paths.n; k++) {
+        lay_json[k] = tlr_json_push_object(layers);
+        tlr_json_add_string(lay_json[k], "layer", paths.items[k]);
+        const tlr_model *owner;
+        int idx;
+        tlr_model_resolve(f->model, paths.items[k], &owner, &idx);
+        tlr_json_add_string(lay_json[k], "class", owner->layers[idx].class_name);
+        tlr_json_add_array(lay_json[k], "images");
+    }
+    /* the first layer also at top level, for the simple template path */
+    if (paths.n)
+        tlr_json_add_string(fe, "layer", paths.items[0]);
+    tlr_json *top_images = tlr_json_add_array(fe, "images");
+    tlr_strlist labels = TLR_STRLIST_INIT;
+    if (o->labels_path)
+        read_labels(o->labels_path, &labels);
+    tlr_forward_opts fo = { o->max_memory, 0 };
+    feat_ctx F = { o, c, err };
+    for (int i = 0; i < n_img && !st; i++) {
+        if (!o->quiet && log)
+            fprintf(log, "tlreport: image %d/%d: %s\n", i + 1, n_img, inputs[i].source);
+        tlr_forward_result r;
+        const tlr_tensor *x = inputs[i].tensor;
+        st = tlr_forward_run(f->model, &x, 1, (const char *const *)paths.items, (int)paths.n, 1,
+                             &fo, &r, err);
+        if (st)
+            break;
+        for (int s = 0; s < r.n_skipped; s++) {
+            char *msg = tlr_xasprintf("not computed: %s", r.skipped[s]);
+            add_warning(d, msg);
+            free(msg);
+        }
+        char *input_name = NULL;
+        if (inputs[i].seen) {
+            input_name = tlr_xasprintf("img/input-%d.png", i);
+            st = add_figure(c, input_name, inputs[i].seen, err);
+        }
+        for (size_t k = 0; k < paths.n && !st; k++) {
+            tlr_json *e = tlr_json_push_object(tlr_json_get(lay_json[k], "images"));
+            tlr_json_add_string(e, "source", base_name(inputs[i].source));
+            if (input_name)
+                tlr_json_add_string(e, "input_image", input_name);
+            tlr_json_add_number(e, "index", i);
+            if (!r.captured[k]) {
+                tlr_json_add_bool(e, "computed", 0);
+                continue;
+            }
+            const tlr_model *owner;
+            int idx;
+            tlr_model_resolve(f->model, paths.items[k], &owner, &idx);
+            const tlr_layer *l = &owner->layers[idx];
+            char sh[160];
+            dims_str(r.captured[k]->ndim, r.captured[k]->shape, sh, sizeof sh);
+            tlr_json_add_string(lay_json[k], "shape_str", sh);
+            tlr_json_add_bool(e, "computed", 1);
+            st = one_feature_grid(&F, l, paths.items[k], i, r.captured[k], e);
+            if (k == 0)
+                tlr_json_add_item(top_images, NULL, tlr_json_copy(e));
+        }
+        if (r.n_outputs && r.outputs[0])
+            prediction_entry(pimgs, inputs[i].source, r.outputs[0], &labels, o->top_k);
+        free(input_name);
+        tlr_forward_result_free(&r);
+    }
+    if (paths.n && tlr_json_get(lay_json[0], "shape_str"))
+        tlr_json_add_string(fe, "shape_str", tlr_json_get_string(lay_json[0], "shape_str", ""));
+    tlr_json_add_bool(pr, "present", tlr_json_size(pimgs) > 0);
+    tlr_json_add_bool(pr, "has_labels", labels.n > 0);
+    free(lay_json);
+    tlr_strlist_free(&labels);
+    tlr_strlist_free(&paths);
+    return st;
+}
+
+/* ---- the whole content -------------------------------------------------------------------- */
+
+tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_input *inputs,
+                                int n_inputs, const tlr_input_opts *io, FILE *log,
+                                tlr_report_content *out, tlr_err *err)
+{
+    memset(out, 0, sizeof *out);
+    tlr_json *d = tlr_json_new_object();
+    out->data = d;
+    const char *base = base_name(f->path);
+    char *title = o->title ? tlr_xstrdup(o->title) : tlr_xasprintf("%s", base);
+    tlr_json_add_string(d, "title", title);
+    free(title);
+    if (o->author)
+        tlr_json_add_string(d, "author", o->author);
+    if (o->date)
+        tlr_json_add_string(d, "date", o->date);
+    tlr_json_add_string(d, "lang", o->lang);
+    tlr_json_add_string(d, "tlreport_version", TLR_VERSION);
+    tlr_json_add_array(d, "warnings");
+    tlr_json *storage = tlr_inspect_storage(f, err);
+    if (!storage)
+        return err->code;
+    tlr_status st = TLR_OK;
+    if (f->model) {
+        tlr_summary *s = tlr_inspect_summary(f, o->summary_style, 0, 0);
+        model_section(d, f, s);
+        summary_section(d, f, o, s);
+        tlr_inspect_summary_free(s);
+        layers_section(d, f);
+        /* the expanded summary table comes from the layer rows */
+        tlr_json_add_item(tlr_json_get(d, "summary"), "rows",
+                          tlr_json_copy(tlr_json_get(tlr_json_get(d, "layers"), "rows")));
+    }
+    storage_section(d, f, storage);
+    tlr_json_free(storage);
+    if (!f->model) {
+        add_warning(d, "weights-only file: layer shapes, kernels and feature maps need the "
+                       "architecture (--config arch.json)");
+        tlr_json_add_object(d, "kernels");
+        tlr_json_add_object(d, "features");
+        tlr_json_add_object(d, "predictions");
+        return TLR_OK;
+    }
+    for (int i = 0; i < f->model->n_layers; i++)
+        if (!f->model->layers[i].shape_ok) {
+            char *w = tlr_xasprintf("layer '%s' (%s): output shape unknown: %s", f->model->layers[i].name,
+                                    f->model->layers[i].class_name,
+                                    f->model->layers[i].shape_note ? f->model->layers[i].shape_note : "");
+            add_warning(d, w);
+            free(w);
+        }
+    found_layer kl = { 0 };
+    if (!o->quiet && log)
+        fprintf(log, "tlreport: kernels\n");
+    st = kernels_section(d, f, o, out, &kl, err);
+    if (!st)
+        st = features_section(d, f, o, inputs, n_inputs, &kl, out, log, err);
+    free(kl.path);
+    tlr_json *pp = tlr_json_add_object(d, "preprocess");
+    tlr_shape in = tlr_forward_input_shape(f->model, 0);
+    char *desc = tlr_input_describe(io, &in);
+    tlr_json_add_string(pp, "mode", tlr_prep_mode_name(io->mode));
+    tlr_json_add_string(pp, "description", desc);
+    tlr_json_add_string(pp, "resize", tlr_resize_method_name(io->resize));
+    tlr_json_add_bool(pp, "crop", io->crop_center);
+    free(desc);
+    tlr_json_add_bool(d, "has_warnings", tlr_json_size(tlr_json_get(d, "warnings")) > 0);
+    return st;
+}
+
+void tlr_report_content_free(tlr_report_content *c)
+{
+    tlr_json_free(c->data);
+    for (int i = 0; i < c->n_figures; i++) {
+        free(c->figures[i].name);
+        free(c->figures[i].data);
+    }
+    free(c->figures);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,40 @@
+/* reportdata.h - everything the report shows, gathered into one JSON object (the data the
+ * templates render, also written as report.json) plus the PNG figures it references.
+ *
+ * This is the stage between the engine and the templates: it chooses the layers to draw,
+ * runs the forward pass on the sample images, renders the grids and formats the numbers. */
+#ifndef TLR_REPORTDATA_H
+#define TLR_REPORTDATA_H
+
+#include <stdio.h>
+
+#include "cli.h"
+#include "err.h"
+#include "input.h"
+#include "json.h"
+#include "kfile.h"
+
+typedef struct {
+    char *name;          /* "img/kernels.png" */
+    unsigned char *data; /* PNG bytes */
+    size_t len;
+} tlr_figure;
+
+typedef struct {
+    tlr_json *data;
+    tlr_figure *figures;
+    int n_figures;
+} tlr_report_content;
+
+/* Builds the report content for an opened model (weights loaded) and its sample inputs
+ * (may be n_inputs == 0).  'log' receives progress lines unless o->quiet.  Free with
+ * tlr_report_content_free(). */
+tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_input *inputs,
+                                int n_inputs, const tlr_input_opts *io, FILE *log,
+                                tlr_report_content *out, tlr_err *err);
+void tlr_report_content_free(tlr_report_content *c);
+
+/* "15,321,281" */
+void tlr_format_thousands(int64_t v, char *out, size_t cap);
+
+#endif
