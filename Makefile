@@ -91,6 +91,14 @@ check: deps
 unit:
 	@$(MAKE) --no-print-directory $(BUILD)/unit_tests && $(BUILD)/unit_tests $(T)
 
+# Installs the binary, the templates and the man page under $(DESTDIR)$(PREFIX).
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tlreport/templates \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 tlreport $(DESTDIR)$(PREFIX)/bin/tlreport
+	cp -R templates/. $(DESTDIR)$(PREFIX)/share/tlreport/templates/
+	install -m 644 src/tlreport.1 $(DESTDIR)$(PREFIX)/share/man/man1/tlreport.1
+
 clean:
 	rm -rf build build-san build-bench build-fuzz tlreport
 
