@@ -629,11 +629,12 @@ tlr_h5w *tlr_h5w_create(const char *path, tlr_err *err)
     if (r >= 0)
         r = H5Pset_obj_track_times(gcpl, 0);
     hid_t file = r < 0 ? -1 : H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    char why[256];
+    if (file < 0)
+        hdf5_reason(why); /* before the next HDF5 call clears the error stack */
     H5Pclose(fapl);
     H5Pclose(fcpl);
     if (file < 0) {
-        char why[256];
-        hdf5_reason(why);
         H5Pclose(gcpl);
         tlr_err_set(err, TLR_E_IO, "%s: cannot create HDF5 file%s%s%s", path, why[0] ? " (" : "",
                     why, why[0] ? ")" : "");
@@ -676,7 +677,8 @@ static tlr_status w_make_groups(tlr_h5w *w, const char *path, size_t upto, tlr_e
                     info.type != H5O_TYPE_GROUP)
                     st = w_fail(w, p, "exists and is not a group", err);
             } else {
-                hid_t g = there < 0 ? -1 : H5Gcreate2(w->file, p, H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
+                hid_t g = there < 0 ? -1
+                          : H5Gcreate2(w->file, p, H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
                 if (g < 0)
                     st = w_fail(w, p, "cannot create group", err);
                 else
@@ -796,7 +798,8 @@ static tlr_status w_dataset(tlr_h5w *w, const char *path, int ndim, const int64_
     herr_t r = H5Pset_obj_track_times(dcpl, 0);
     if (r >= 0 && fill)
         r = H5Pset_fill_value(dcpl, H5T_NATIVE_FLOAT, fill);
-    hid_t d = r < 0 ? -1 : H5Dcreate2(w->file, path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t d = r < 0 ? -1
+              : H5Dcreate2(w->file, path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0)
         st = w_fail(w, path, "cannot create dataset", err);
     else if (!fill && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
