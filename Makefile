@@ -91,6 +91,24 @@ check: deps
 unit:
 	@$(MAKE) --no-print-directory $(BUILD)/unit_tests && $(BUILD)/unit_tests $(T)
 
+# Example inputs for `make demo`, generated here (no third-party files in the repository).
+$(BUILD)/make_example: examples/make_example.c $(BUILD)/libtlr.a
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(BUILD)/libtlr.a $(PKG_LIBS)
+
+examples/out/course_model.h5: $(BUILD)/make_example
+	$(BUILD)/make_example examples/out
+
+# The example report: the course model (VGG16 base frozen + head) on generated images.
+demo: deps
+	@$(MAKE) --no-print-directory binary examples/out/course_model.h5
+	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o examples/out/site --force
+	@echo "demo: open examples/out/site/index.html"
+
+# Regenerates the published example report in site/.
+site: deps
+	@$(MAKE) --no-print-directory binary examples/out/course_model.h5
+	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o site --title "Transfer learning con VGG16" --quiet
+
 # Installs the binary, the templates and the man page under $(DESTDIR)$(PREFIX).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tlreport/templates \
