@@ -98,16 +98,18 @@ $(BUILD)/make_example: examples/make_example.c $(BUILD)/libtlr.a
 examples/out/course_model.h5: $(BUILD)/make_example
 	$(BUILD)/make_example examples/out
 
+SITE_OPTS = --title "Transfer learning con VGG16: Preguntas 1-5"
+
 # The example report: the course model (VGG16 base frozen + head) on generated images.
 demo: deps
 	@$(MAKE) --no-print-directory binary examples/out/course_model.h5
-	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o examples/out/site --force
-	@echo "demo: open examples/out/site/index.html"
+	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o site $(SITE_OPTS)
+	@echo "demo: the report is in site/index.html (also site/report.md, site/report.json)"
 
 # Regenerates the published example report in site/.
 site: deps
 	@$(MAKE) --no-print-directory binary examples/out/course_model.h5
-	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o site --title "Transfer learning con VGG16" --quiet
+	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o site $(SITE_OPTS) --quiet
 
 # Installs the binary, the templates and the man page under $(DESTDIR)$(PREFIX).
 install: all
