@@ -210,11 +210,9 @@ static tlr_status read_config_file(tlr_kfile *f, const char *path, tlr_err *err)
     return TLR_OK;
 }
 
-static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
+/* What an opened HDF5 file (f->h5) holds: a whole model, or weights only. */
+static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
 {
-    f->h5 = tlr_h5_open(f->path, err);
-    if (!f->h5)
-        return err->code;
     f->weights_path = tlr_xstrdup(f->path);
     read_version_attrs(f, "/");
     tlr_status st;
@@ -258,12 +256,16 @@ static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err
     return f->config_root ? build_model(f, err) : TLR_OK;
 }
 
-static tlr_status open_zip(tlr_kfile *f, tlr_err *err)
+static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
+{
+    f->h5 = tlr_h5_open(f->path, err);
+    return f->h5 ? h5_contents(f, opts, err) : err->code;
+}
+
+/* The members of an opened .keras archive; 'z' stays the caller's. */
+static tlr_status zip_contents(tlr_kfile *f, tlr_zip *z, tlr_err *err)
 {
     f->format = TLR_FMT_KERAS_ZIP;
-    tlr_zip *z = tlr_zip_open(f->path, err);
-    if (!z)
-        return err->code;
     tlr_status st = TLR_OK;
     size_t len = 0;
     char *text = NULL, *wbuf = NULL;
@@ -333,19 +335,25 @@ out:
     free(text);
     free(wbuf);
     tlr_strlist_free(&members);
+    return st;
+}
+
+static tlr_status open_zip(tlr_kfile *f, tlr_err *err)
+{
+    tlr_zip *z = tlr_zip_open(f->path, err);
+    if (!z)
+        return err->code;
+    tlr_status st = zip_contents(f, z, err);
     tlr_zip_close(z);
     return st;
 }
 
-static tlr_status open_json(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
+/* An architecture JSON text, plus opts->weights_path when given. */
+static tlr_status json_contents(tlr_kfile *f, const char *text, size_t len,
+                                const tlr_kfile_opts *opts, tlr_err *err)
 {
     f->format = TLR_FMT_JSON;
-    size_t len;
-    char *text = read_file(f->path, MAX_JSON_BYTES, &len, err);
-    if (!text)
-        return err->code;
     f->config_root = parse_config_text(text, len, f->path, err);
-    free(text);
     if (!f->config_root)
         return err->code;
     version_from_json(f, f->config_root);
@@ -373,6 +381,30 @@ static tlr_status open_json(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *e
     return build_model(f, err);
 }
 
+static tlr_status open_json(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
+{
+    f->format = TLR_FMT_JSON;
+    size_t len;
+    char *text = read_file(f->path, MAX_JSON_BYTES, &len, err);
+    if (!text)
+        return err->code;
+    tlr_status st = json_contents(f, text, len, opts, err);
+    free(text);
+    return st;
+}
+
+/* Opening fails when no model came out of a JSON file; frees 'f' on any failure. */
+static tlr_kfile *finish_open(tlr_kfile *f, tlr_status st, tlr_err *err)
+{
+    if (st == TLR_OK && !f->model && f->format == TLR_FMT_JSON)
+        st = tlr_err_set(err, TLR_E_FORMAT, "%s: no model in the JSON", f->path);
+    if (st) {
+        tlr_kfile_free(f);
+        return NULL;
+    }
+    return f;
+}
+
 tlr_kfile *tlr_kfile_open(const char *path, const tlr_kfile_opts *opts, tlr_err *err)
 {
     unsigned char head[2048];
@@ -396,13 +428,34 @@ tlr_kfile *tlr_kfile_open(const char *path, const tlr_kfile_opts *opts, tlr_err 
     else
         st = tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file, a .keras zip archive or "
                          "architecture JSON", path);
-    if (st == TLR_OK && !f->model && f->format == TLR_FMT_JSON)
-        st = tlr_err_set(err, TLR_E_FORMAT, "%s: no model in the JSON", path);
-    if (st) {
-        tlr_kfile_free(f);
+    return finish_open(f, st, err);
+}
+
+tlr_kfile *tlr_kfile_open_buffer(const void *buf, size_t len, const char *label,
+                                 const tlr_kfile_opts *opts, tlr_err *err)
+{
+    if (len == 0) {
+        tlr_err_set(err, TLR_E_FORMAT, "%s: file is empty", label);
         return NULL;
     }
-    return f;
+    size_t head = len < 2048 ? len : 2048;
+    tlr_kfile *f = tlr_xcalloc(1, sizeof *f);
+    f->path = tlr_xstrdup(label);
+    tlr_status st;
+    if (tlr_h5_is_hdf5(buf, head)) {
+        f->h5 = tlr_h5_open_image(buf, len, label, err);
+        st = f->h5 ? h5_contents(f, opts, err) : err->code;
+    } else if (tlr_zip_is_zip(buf, head)) {
+        tlr_zip *z = tlr_zip_open_buffer(buf, len, label, err);
+        st = z ? zip_contents(f, z, err) : err->code;
+        tlr_zip_close(z);
+    } else if (looks_like_json(buf, head)) {
+        st = json_contents(f, buf, len, opts, err);
+    } else {
+        st = tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file, a .keras zip archive or "
+                         "architecture JSON", label);
+    }
+    return finish_open(f, st, err);
 }
 
 void tlr_kfile_free(tlr_kfile *f)

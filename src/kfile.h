@@ -49,6 +49,11 @@ typedef struct {
 /* Opens 'path' (detecting the format from its bytes), parses the architecture, infers shapes
  * and binds the stored weights.  Free with tlr_kfile_free().  NULL + err on failure. */
 tlr_kfile *tlr_kfile_open(const char *path, const tlr_kfile_opts *opts, tlr_err *err);
+/* The same from a memory image of a file ('label' names it in messages and in f->path).  The
+ * buffer is only read during the call.  opts->weights_path, for an architecture JSON, is
+ * still a path. */
+tlr_kfile *tlr_kfile_open_buffer(const void *buf, size_t len, const char *label,
+                                 const tlr_kfile_opts *opts, tlr_err *err);
 void tlr_kfile_free(tlr_kfile *f);
 
 /* Reads every weight's values (needed by grids and the forward pass). */
