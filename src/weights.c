@@ -10,6 +10,7 @@
 #include "ops.h"
 #include "shape.h"
 #include "strlist.h"
+#include "tensor.h"
 #include "xalloc.h"
 
 /* ---- names ------------------------------------------------------------------------------- */
@@ -771,6 +772,31 @@ tlr_status tlr_weights_bind_archive(tlr_model *m, tlr_h5 *h, const tlr_weights_c
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
+static int64_t budget(const tlr_weights_ctx *ctx)
+{
+    return ctx->max_bytes > 0 ? ctx->max_bytes : TLR_WEIGHTS_DEFAULT_MAX_BYTES;
+}
+
+/* Bytes the bound weights take as float32 (from their stored shapes), saturating at INT64_MAX. */
+static int64_t weight_bytes(const tlr_model *m)
+{
+    int64_t total = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const tlr_layer *l = &m->layers[i];
+        int64_t b = l->op == TLR_OP_MODEL ? weight_bytes(l->inner) : 0;
+        for (int k = 0; k < l->n_weights; k++) {
+            const tlr_weight *w = &l->weights[k];
+            if (!w->path || w->data)
+                continue;
+            int64_t n = tlr_shape_numel(w->stored_ndim, w->stored_shape);
+            b = n < 0 || n > (INT64_MAX - b) / (int64_t)sizeof(float) ? INT64_MAX
+                : b + n * (int64_t)sizeof(float);
+        }
+        total = b > INT64_MAX - total ? INT64_MAX : total + b;
+    }
+    return total;
+}
+
 static tlr_status load_weight(tlr_layer *l, tlr_weight *w, tlr_h5 *h, const tlr_weights_ctx *ctx,
                               tlr_err *err)
 {
@@ -778,14 +804,14 @@ static tlr_status load_weight(tlr_layer *l, tlr_weight *w, tlr_h5 *h, const tlr_
     tlr_status st = tlr_h5_dataset_info(h, w->path, &info, err);
     if (st)
         return st;
-    if (info.numel > ((int64_t)1 << 32))
-        return tlr_err_set(err, TLR_E_LIMIT, "%s: weight '%s' has %lld values", ctx->what, w->path,
-                           (long long)info.numel);
-    float *raw = tlr_xmalloc((size_t)(info.numel ? info.numel : 1) * sizeof *raw);
-    if (info.dtype == TLR_DT_INT) {
-        free(raw);
+    if (info.dtype == TLR_DT_INT)
         return TLR_OK; /* integer state such as Normalization's count is not used */
-    }
+    /* The file may have changed size claims since binding: check this dataset on its own too. */
+    if (info.numel > budget(ctx) / (int64_t)sizeof(float))
+        return tlr_err_set(err, TLR_E_LIMIT, "%s: weight '%s' has %lld values (over the %lld MiB "
+                           "weights limit)", ctx->what, w->path, (long long)info.numel,
+                           (long long)(budget(ctx) >> 20));
+    float *raw = tlr_xmalloc((size_t)(info.numel ? info.numel : 1) * sizeof *raw);
     if ((st = tlr_h5_dataset_read_f32(h, w->path, raw, info.numel, err))) {
         free(raw);
         return st;
@@ -837,5 +863,11 @@ static tlr_status load_model(tlr_model *m, tlr_h5 *h, const tlr_weights_ctx *ctx
 
 tlr_status tlr_weights_load(tlr_model *m, tlr_h5 *h, const tlr_weights_ctx *ctx, tlr_err *err)
 {
+    /* A file claiming 2^40 floats is refused here, before any buffer exists. */
+    int64_t need = weight_bytes(m);
+    if (need > budget(ctx))
+        return tlr_err_set(err, TLR_E_LIMIT, "%s: the weights need %lld MiB as float32, over the "
+                           "%lld MiB limit", ctx->what, (long long)(need >> 20),
+                           (long long)(budget(ctx) >> 20));
     return load_model(m, h, ctx, err);
 }

@@ -17,7 +17,11 @@ typedef struct {
     int keras_major;       /* writer's major version (1 triggers Keras 1 conversions) */
     int backend_theano;    /* writer's backend attribute said "theano": flip conv kernels */
     const char *what;      /* file name for messages */
+    int64_t max_bytes;     /* float32 bytes all weights may take once loaded (0: 4 GiB),
+                              checked before anything is allocated */
 } tlr_weights_ctx;
+
+#define TLR_WEIGHTS_DEFAULT_MAX_BYTES ((int64_t)4 << 30)
 
 /* Legacy layout under 'root' ("model_weights", or "/" for save_weights files). */
 tlr_status tlr_weights_bind_legacy(tlr_model *m, tlr_h5 *h, const char *root,
