@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,19 @@ double tlr_json_number(const tlr_json *j, double dflt)
     return tlr_json_is_number(j) ? j->valuedouble : dflt;
 }
 
+int tlr_json_int(const tlr_json *j, int dflt)
+{
+    if (!tlr_json_is_number(j) || !isfinite(j->valuedouble))
+        return dflt;
+    double v = j->valuedouble;
+    /* Converting an out-of-range double to int is undefined behaviour: clamp first. */
+    if (v <= (double)INT_MIN)
+        return INT_MIN;
+    if (v >= (double)INT_MAX)
+        return INT_MAX;
+    return (int)v;
+}
+
 int tlr_json_bool(const tlr_json *j, int dflt)
 {
     if (tlr_json_is_bool(j))
@@ -159,6 +173,11 @@ double tlr_json_get_number(const tlr_json *j, const char *key, double dflt)
 int tlr_json_get_bool(const tlr_json *j, const char *key, int dflt)
 {
     return tlr_json_bool(tlr_json_get(j, key), dflt);
+}
+
+int tlr_json_get_int(const tlr_json *j, const char *key, int dflt)
+{
+    return tlr_json_int(tlr_json_get(j, key), dflt);
 }
 
 tlr_json *tlr_json_new_object(void) { return cJSON_CreateObject(); }

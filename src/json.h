@@ -41,6 +41,9 @@ const char *tlr_json_key(const tlr_json *j);
 /* Value accessors; 'dflt' when the value is missing or of another type. */
 const char *tlr_json_string(const tlr_json *j, const char *dflt);
 double tlr_json_number(const tlr_json *j, double dflt);
+/* A number as an int, truncated toward zero and clamped to [INT_MIN, INT_MAX]; 'dflt' when
+ * missing, not a number or not finite (so hostile values like 1e999 convert safely). */
+int tlr_json_int(const tlr_json *j, int dflt);
 /* Bools, plus numbers (0/1) as Keras 1 sometimes wrote them. */
 int tlr_json_bool(const tlr_json *j, int dflt);
 
@@ -48,6 +51,7 @@ int tlr_json_bool(const tlr_json *j, int dflt);
 const char *tlr_json_get_string(const tlr_json *j, const char *key, const char *dflt);
 double tlr_json_get_number(const tlr_json *j, const char *key, double dflt);
 int tlr_json_get_bool(const tlr_json *j, const char *key, int dflt);
+int tlr_json_get_int(const tlr_json *j, const char *key, int dflt);
 
 /* Building (for report data). Each add returns the added value, owned by the parent. */
 tlr_json *tlr_json_new_object(void);

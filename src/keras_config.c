@@ -35,7 +35,7 @@ static int int_tuple(const tlr_json *v, int *out, int n)
 {
     if (tlr_json_is_number(v)) {
         for (int i = 0; i < n; i++)
-            out[i] = (int)tlr_json_number(v, 0);
+            out[i] = tlr_json_int(v, 0);
         return 0;
     }
     if (!tlr_json_is_array(v) || (int)tlr_json_size(v) != n)
@@ -44,7 +44,7 @@ static int int_tuple(const tlr_json *v, int *out, int n)
     for (const tlr_json *e = tlr_json_first(v); e; e = tlr_json_next(e), i++) {
         if (!tlr_json_is_number(e))
             return -1;
-        out[i] = (int)tlr_json_number(e, 0);
+        out[i] = tlr_json_int(e, 0);
     }
     return 0;
 }
@@ -336,9 +336,9 @@ static tlr_status parse_batchnorm(parser *P, tlr_layer *l)
         if (tlr_json_size(axis) != 1)
             return tlr_err_set(P->err, TLR_E_UNSUPPORTED, "%s: layer '%s': BatchNormalization "
                                "over several axes is not supported", P->ctx->what, l->name);
-        b->axis = (int)tlr_json_number(tlr_json_first(axis), -1);
+        b->axis = tlr_json_int(tlr_json_first(axis), -1);
     } else if (axis) {
-        b->axis = (int)tlr_json_number(axis, -1);
+        b->axis = tlr_json_int(axis, -1);
     }
     b->epsilon = get_float(l->config, "epsilon", 1e-3f);
     b->center = get_bool(l->config, "center", NULL, 1);
@@ -371,12 +371,12 @@ static tlr_status parse_pad_or_crop(parser *P, tlr_layer *l, const char *cls)
             p->amount[i] = dflt;
     } else if (tlr_json_is_number(v)) {
         for (int i = 0; i < 4; i++)
-            p->amount[i] = (int)tlr_json_number(v, 0);
+            p->amount[i] = tlr_json_int(v, 0);
     } else if (tlr_json_is_array(v) && tlr_json_size(v) == 2 &&
                tlr_json_is_number(tlr_json_at(v, 0))) {
         /* (symmetric_height, symmetric_width) */
-        p->amount[0] = p->amount[1] = (int)tlr_json_number(tlr_json_at(v, 0), 0);
-        p->amount[2] = p->amount[3] = (int)tlr_json_number(tlr_json_at(v, 1), 0);
+        p->amount[0] = p->amount[1] = tlr_json_int(tlr_json_at(v, 0), 0);
+        p->amount[2] = p->amount[3] = tlr_json_int(tlr_json_at(v, 1), 0);
     } else if (tlr_json_is_array(v) && tlr_json_size(v) == 2) {
         if (int_tuple(tlr_json_at(v, 0), p->amount, 2) ||
             int_tuple(tlr_json_at(v, 1), p->amount + 2, 2))
@@ -448,7 +448,7 @@ static tlr_status parse_permute(parser *P, tlr_layer *l)
         return bad_value(P, l->name, "dims");
     int seen = 0;
     for (const tlr_json *e = tlr_json_first(d); e; e = tlr_json_next(e)) {
-        int v = (int)tlr_json_number(e, 0);
+        int v = tlr_json_int(e, 0);
         if (v < 1 || v > (int)tlr_json_size(d) || (seen & (1 << v)))
             return bad_value(P, l->name, "dims");
         seen |= 1 << v;
@@ -481,7 +481,7 @@ static tlr_status parse_act_layer(parser *P, tlr_layer *l, const char *cls)
                                    "several axes is not supported", P->ctx->what, l->name);
             ax = tlr_json_first(ax);
         }
-        a->axis = (int)tlr_json_number(ax, -1);
+        a->axis = tlr_json_int(ax, -1);
     } else if (strcmp(cls, "ThresholdedReLU") == 0) {
         a->act.kind = TLR_ACT_RELU;
         a->act.threshold = get_float(c, "theta", 1.0f);
@@ -510,7 +510,7 @@ static tlr_status parse_merge(parser *P, tlr_layer *l, const char *cls)
         { "Maximum", TLR_MERGE_MAXIMUM }, { "Minimum", TLR_MERGE_MINIMUM },
     };
     if (l->op == TLR_OP_CONCAT) {
-        l->cfg.merge.axis = (int)tlr_json_get_number(l->config, "axis", -1);
+        l->cfg.merge.axis = tlr_json_get_int(l->config, "axis", -1);
         return TLR_OK;
     }
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -568,11 +568,11 @@ static tlr_status parse_normalization(parser *P, tlr_layer *l)
     if (!ax || tlr_json_is_null(ax)) {
         n->n_axis = 0;
     } else if (tlr_json_is_number(ax)) {
-        n->axis[0] = (int)tlr_json_number(ax, -1);
+        n->axis[0] = tlr_json_int(ax, -1);
         n->n_axis = 1;
     } else if (tlr_json_is_array(ax) && tlr_json_size(ax) <= 8) {
         for (const tlr_json *e = tlr_json_first(ax); e; e = tlr_json_next(e))
-            n->axis[n->n_axis++] = (int)tlr_json_number(e, -1);
+            n->axis[n->n_axis++] = tlr_json_int(e, -1);
     } else {
         return bad_value(P, l->name, "axis");
     }
@@ -776,7 +776,11 @@ static int declared_input(const tlr_json *c, tlr_shape *out, int *bad)
     const tlr_json *dim = tlr_json_get(c, "input_dim");
     if (tlr_json_is_number(dim) && !tlr_json_get(c, "output_dim")) {
         shape[0] = -1;
-        shape[1] = (int64_t)tlr_json_number(dim, 0);
+        shape[1] = tlr_json_int(dim, 0);
+        if (shape[1] < 1) {
+            *bad = 1;
+            return 0;
+        }
         out->ndim = 2;
         return 1;
     }
@@ -829,8 +833,8 @@ static int collect_k3_tensors(const tlr_json *v, raw_refs *out, int depth)
                 !tlr_json_is_string(tlr_json_at(h, 0)))
                 return -1;
             refs_push(out, tlr_json_string(tlr_json_at(h, 0), ""),
-                      (int)tlr_json_number(tlr_json_at(h, 1), 0),
-                      (int)tlr_json_number(tlr_json_at(h, 2), 0));
+                      tlr_json_int(tlr_json_at(h, 1), 0),
+                      tlr_json_int(tlr_json_at(h, 2), 0));
             return 0;
         }
         /* __tuple__ wrappers and other containers */
@@ -856,8 +860,8 @@ static int parse_node(const tlr_json *node, raw_refs *out)
     /* Keras 1/2: [[name, node, tensor(, kwargs)], ...]; a single flat triple also occurs. */
     const tlr_json *first = tlr_json_first(node);
     if (tlr_json_is_string(first)) {
-        refs_push(out, tlr_json_string(first, ""), (int)tlr_json_number(tlr_json_at(node, 1), 0),
-                  (int)tlr_json_number(tlr_json_at(node, 2), 0));
+        refs_push(out, tlr_json_string(first, ""), tlr_json_int(tlr_json_at(node, 1), 0),
+                  tlr_json_int(tlr_json_at(node, 2), 0));
         return 0;
     }
     for (const tlr_json *e = first; e; e = tlr_json_next(e)) {
@@ -865,8 +869,8 @@ static int parse_node(const tlr_json *node, raw_refs *out)
             !tlr_json_is_number(tlr_json_at(e, 1)) || !tlr_json_is_number(tlr_json_at(e, 2)))
             return -1;
         refs_push(out, tlr_json_string(tlr_json_at(e, 0), ""),
-                  (int)tlr_json_number(tlr_json_at(e, 1), 0),
-                  (int)tlr_json_number(tlr_json_at(e, 2), 0));
+                  tlr_json_int(tlr_json_at(e, 1), 0),
+                  tlr_json_int(tlr_json_at(e, 2), 0));
     }
     return 0;
 }
@@ -897,7 +901,8 @@ static tlr_status resolve_ref(parser *P, tlr_model *m, const char *user, const r
         node -= 1;
     if (src->op == TLR_OP_INPUT)
         node = 0;
-    if (node < 0 || node >= (src->n_calls ? src->n_calls : 1) || r->tensor < 0 || r->tensor > 3)
+    /* A layer with no inbound nodes has no call to take an output from. */
+    if (node < 0 || node >= src->n_calls || r->tensor < 0 || r->tensor > 3)
         return tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s' takes input %s[%d][%d], which "
                            "does not exist", P->ctx->what, user, r->layer, r->node, r->tensor);
     out->layer = li;

@@ -550,9 +550,9 @@ static void expected_weights(tlr_layer *l, const tlr_shape *in)
             a.d[i - 1] = in->d[i];
         const tlr_json *sh = tlr_json_get(l->config, "shared_axes");
         if (tlr_json_is_number(sh) && tlr_json_number(sh, 0) >= 1 && tlr_json_number(sh, 0) < in->ndim)
-            a.d[(int)tlr_json_number(sh, 0) - 1] = 1;
+            a.d[tlr_json_int(sh, 0) - 1] = 1;
         for (const tlr_json *e = tlr_json_first(sh); e; e = tlr_json_next(e)) {
-            int ax = (int)tlr_json_number(e, 0);
+            int ax = tlr_json_int(e, 0);
             if (ax >= 1 && ax < in->ndim)
                 a.d[ax - 1] = 1;
         }
