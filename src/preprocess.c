@@ -271,6 +271,11 @@ void tlr_preprocess_center_box(int in_w, int in_h, int out_w, int out_h, int box
         crop_h = in_h;
     if (crop_w > in_w)
         crop_w = in_w;
+    /* A very thin image (1 x 7 for a 5 x 7 target) floors to an empty crop: keep a pixel. */
+    if (crop_h < 1)
+        crop_h = 1;
+    if (crop_w < 1)
+        crop_w = 1;
     box[0] = (int)((in_w - crop_w) / 2);
     box[1] = (int)((in_h - crop_h) / 2);
     box[2] = box[0] + (int)crop_w;
