@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shape.h"
 #include "xalloc.h"
 
 #define MAX_NEST 32
@@ -760,17 +761,20 @@ static int declared_input(const tlr_json *c, tlr_shape *out, int *bad)
             return 0;
         }
         for (const tlr_json *e = tlr_json_first(v); e; e = tlr_json_next(e)) {
-            double d = tlr_json_is_null(e) ? -1 : tlr_json_number(e, -2);
-            if (d < -1 || d > 1e12 || d != floor(d)) {
+            double d = tlr_json_is_null(e) ? -1 : tlr_json_number(e, -2e12);
+            if (d < -1e12 || d > 1e12 || d != floor(d)) {
                 *bad = 1;
                 return 0;
             }
+            /* None (-1) or a positive size: zero or negative dims are refused (bad = 2) */
+            if (d < 1 && d != -1 && !(with_batch && n == 0))
+                *bad = 2;
             shape[n++] = (int64_t)d;
         }
         if (with_batch && n > 0)
             shape[0] = -1; /* the batch is always shown as None */
         out->ndim = n;
-        return 1;
+        return *bad ? 0 : 1;
     }
     /* Keras 1 Dense(input_dim=...), Embedding(input_length=...). */
     const tlr_json *dim = tlr_json_get(c, "input_dim");
@@ -953,7 +957,16 @@ static tlr_status parse_layer(parser *P, const tlr_json *entry, tlr_layer *l, in
         return TLR_OK;
     }
     int bad = 0;
-    if (cfg && declared_input(cfg, &l->input_shape, &bad) == 0 && bad)
+    if (cfg && declared_input(cfg, &l->input_shape, &bad) == 0 && bad == 2) {
+        char buf[200];
+        size_t k = (size_t)snprintf(buf, sizeof buf, "(None");
+        for (int i = 1; i < l->input_shape.ndim && k < sizeof buf; i++)
+            k += (size_t)snprintf(buf + k, sizeof buf - k, ", %lld",
+                                  (long long)l->input_shape.d[i]);
+        return tlr_err_set(P->err, TLR_E_SHAPE, "%s: layer '%s': batch_input_shape %s) has a "
+                           "dimension below 1", P->ctx->what, l->name, buf);
+    }
+    if (bad)
         return bad_value(P, l->name, "batch_input_shape");
     if (l->op == TLR_OP_INPUT && l->input_shape.ndim == 0)
         return tlr_err_set(P->err, TLR_E_FORMAT, "%s: input layer '%s' has no shape",

@@ -11,6 +11,26 @@
 
 #define NONE (-1)
 
+/* No real model has a tensor or weight of more than 2^48 elements (a petabyte of floats).
+ * Bounding every shape and weight here keeps all later size arithmetic (products, sums,
+ * strides, parameter counts) far from int64 overflow. */
+#define MAX_ELEMS ((int64_t)1 << 48)
+
+/* Product of the known dims (None counts as 1) is over MAX_ELEMS, or a dim is invalid. */
+static int too_large(int ndim, const int64_t *d)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (d[i] < NONE)
+            return 1;
+        if (d[i] > 0 && n > MAX_ELEMS / d[i])
+            return 1;
+        if (d[i] > 0)
+            n *= d[i];
+    }
+    return 0;
+}
+
 void tlr_shape_str(const tlr_shape *s, char *out, size_t cap)
 {
     size_t n = (size_t)snprintf(out, cap, "(");
@@ -272,6 +292,8 @@ static tlr_status shape_reshape(const ctx *C, const tlr_shape *in, tlr_shape *ou
             if (unknown >= 0)
                 return fail(C, TLR_E_FORMAT, "target_shape has more than one -1");
             unknown = i + 1;
+        } else if (r->shape[i] > 0 && known > MAX_ELEMS / r->shape[i]) {
+            return fail(C, TLR_E_SHAPE, "target_shape is too large");
         } else {
             known *= r->shape[i];
         }
@@ -595,6 +617,32 @@ static void mark_unknown(tlr_layer *l, const char *why)
         l->shape_note = tlr_xstrdup(why);
 }
 
+/* A config asking for a 2^50-element tensor fails here, long before anything is allocated:
+ * the shapes a layer takes (declared inputs included) and the shapes it gives. */
+static tlr_status check_size(const tlr_layer *l, const tlr_shape *s, int n, const char *kind,
+                             const char *what, tlr_err *err)
+{
+    for (int k = 0; k < n; k++)
+        if (too_large(s[k].ndim, s[k].d)) {
+            char buf[200];
+            tlr_shape_str(&s[k], buf, sizeof buf);
+            return tlr_err_set(err, TLR_E_LIMIT, "%s: layer '%s' (%s): %s shape %s is too "
+                               "large (over 2^48 elements)", what, l->name, l->class_name, kind,
+                               buf);
+        }
+    return TLR_OK;
+}
+
+static tlr_status check_weights_size(const tlr_layer *l, const char *what, tlr_err *err)
+{
+    for (int k = 0; k < l->n_weights; k++)
+        if (too_large(l->weights[k].ndim, l->weights[k].shape))
+            return tlr_err_set(err, TLR_E_LIMIT, "%s: layer '%s' (%s): weight '%s' is too "
+                               "large (over 2^48 values)", what, l->name, l->class_name,
+                               l->weights[k].role);
+    return TLR_OK;
+}
+
 /* Shapes every layer of 'm' given the shapes of its inputs (NULL: their declared shapes). */
 static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_trainable,
                               const char *what, tlr_err *err)
@@ -633,7 +681,9 @@ static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_
                 call->n_out = 0;
                 continue;
             }
-            tlr_status st;
+            tlr_status st = check_size(l, in, n_in, "input", what, err);
+            if (st)
+                return st;
             if (l->op == TLR_OP_MODEL)
                 st = shape_nested_call(l, in, n_in, call->out, &call->n_out, what,
                                        l->eff_trainable, err);
@@ -644,10 +694,13 @@ static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_
                 call->n_out = 0;
                 continue;
             }
-            if (st)
+            if (st || (st = check_size(l, call->out, call->n_out, "output", what, err)))
                 return st;
-            if (c == 0 && l->op != TLR_OP_MODEL)
+            if (c == 0 && l->op != TLR_OP_MODEL) {
                 expected_weights(l, &in[0]);
+                if ((st = check_weights_size(l, what, err)))
+                    return st;
+            }
         }
         if ((l->op == TLR_OP_UNKNOWN || l->op == TLR_OP_LAMBDA) && l->n_calls == 0) {
             expected_weights(l, NULL);
