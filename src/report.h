@@ -3,7 +3,7 @@
  *   data --templates/<lang>/report.md (Markdown escaping)--> report.md
  *   report.md --cmark-gfm (tables, strikethrough, autolink, tagfilter; raw HTML off)-->
  *     HTML body --templates/page.html (HTML escaping)--> index.html
- *   report.md, index.html, report.json, img/*.png --site--> out_dir, all or nothing
+ *   report.md, index.html, report.json, img/NAME.png --site--> out_dir, all or nothing
  *
  * The data keys the templates read are the contract in templates/README.md.  All prose lives
  * in the templates, one set per language; this module only adds a few derived keys (code
