@@ -277,6 +277,13 @@ def course_data(kernels_wh, features_wh):
                         "width": features_wh[0], "height": features_wh[1],
                         "channels_shown": 16, "channels": 256, "dead": dead, "per_row": 8}
                        for src, inp, grid, dead in images],
+            "extra_layers": [{
+                "layer": "vgg16/block1_conv1", "shape_str": "(1, 150, 150, 64)",
+                "images": [{"source": src, "grid": "img/features-b1-%d.png" % (i + 1),
+                            "width": features_wh[0], "height": features_wh[1],
+                            "channels_shown": 16, "channels": 64, "dead": 0, "per_row": 8}
+                           for i, (src, _, _, _) in enumerate(images)],
+            }],
         },
         "predictions": {
             "present": True, "sigmoid": True,

@@ -116,7 +116,7 @@ static int ci_contains(const char *hay, const char *needle)
 typedef struct {
     char *kernels, *features, *input;
     size_t nk, nf, ni;
-    tlr_report_file files[5];
+    tlr_report_file files[7];
 } png_set;
 
 static void load_pngs(png_set *p)
@@ -134,6 +134,8 @@ static void load_pngs(png_set *p)
     p->files[2] = (tlr_report_file){ "img/features-1.png", p->features, p->nf };
     p->files[3] = (tlr_report_file){ "img/input-2.png", p->input, p->ni };
     p->files[4] = (tlr_report_file){ "img/features-2.png", p->features, p->nf };
+    p->files[5] = (tlr_report_file){ "img/features-b1-1.png", p->features, p->nf };
+    p->files[6] = (tlr_report_file){ "img/features-b1-2.png", p->features, p->nf };
 }
 
 static void free_pngs(png_set *p)
@@ -245,6 +247,10 @@ static void markdown_sections(void)
             "mapas = extractor.predict(x)",
             "![Entrada gato\\.jpg tal como la vio el modelo](img/input\\-1\\.png)",
             "**Canales muertos para esta imagen: 3 de 256.**",
+            "#### vgg16/block1\\_conv1: salida \\(1, 150, 150, 64\\)",
+            "![Mapas de características de vgg16/block1\\_conv1 para perro\\.jpg]"
+            "(img/features\\-b1\\-2\\.png)",
+            "perro\\.jpg: los 16 primeros de 64 canales, 8 por fila.\n",
             /* predictions and warnings */
             "| 1 | 1 \\(perro\\) | 0\\.8876 |",
             "- perro\\.jpg: 4 channels \\(RGBA\\)",
@@ -411,7 +417,7 @@ static void embed(void)
     o.out_dir = site;
     o.embed = 1;
     tlr_err err = {0};
-    tlr_status rc = tlr_report_write(d, p.files, 5, &o, &err);
+    tlr_status rc = tlr_report_write(d, p.files, 7, &o, &err);
     INT_EQ(rc, TLR_OK, err.msg);
     char *html = read_in(site, "index.html");
     char *b64_path = fixture_path("kernels.png.b64");
@@ -422,14 +428,14 @@ static void embed(void)
         STR_CONTAINS(html, uri, "kernel grid embedded, base64 as Python writes it");
         free(uri);
     }
-    INT_EQ(count_of(html, "src=\"data:image/png;base64,"), 5, "all five images embedded");
+    INT_EQ(count_of(html, "src=\"data:image/png;base64,"), 7, "all seven images embedded");
     OK(strstr(html, "\"img/") == NULL, "no img/ reference left in index.html");
     char *md = read_in(site, "report.md");
     STR_CONTAINS(md, "(img/kernels\\.png)", "report.md still points to img/");
     OK(exists(site) && count_entries(site, "img") == 1, "img/ still written for report.md");
 
     /* An image the page shows but nobody produced. */
-    char *bad = tlr_report_embed("<p><img src=\"img/missing.png\" alt=\"\" /></p>", p.files, 5,
+    char *bad = tlr_report_embed("<p><img src=\"img/missing.png\" alt=\"\" /></p>", p.files, 7,
                                  &err);
     OK(bad == NULL, "missing image is an error");
     INT_EQ(err.code, TLR_E_USAGE, "missing image code");
@@ -581,9 +587,9 @@ static void determinism(void)
     char *s1 = join(dir, "one"), *s2 = join(dir, "two");
     tlr_err err = {0};
     o.out_dir = s1;
-    INT_EQ(tlr_report_write(d, p.files, 5, &o, &err), TLR_OK, err.msg);
+    INT_EQ(tlr_report_write(d, p.files, 7, &o, &err), TLR_OK, err.msg);
     o.out_dir = s2;
-    INT_EQ(tlr_report_write(d, p.files, 5, &o, &err), TLR_OK, err.msg);
+    INT_EQ(tlr_report_write(d, p.files, 7, &o, &err), TLR_OK, err.msg);
     static const char *const names[] = { "index.html", "report.md", "report.json",
                                          "img/kernels.png", "img/features-2.png", ".tlreport" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -749,7 +755,7 @@ static void browser_sites(void)
         char *site = tlr_xasprintf("%s/browser-site%s", outdir, embed ? "-embed" : "");
         o.out_dir = site;
         o.embed = embed;
-        CHECK(tlr_report_write(d, p.files, 5, &o, &err) == TLR_OK, "%s: %s", site, err.msg);
+        CHECK(tlr_report_write(d, p.files, 7, &o, &err) == TLR_OK, "%s: %s", site, err.msg);
         free(site);
     }
     free(outdir);
