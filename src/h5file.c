@@ -210,6 +210,11 @@ static tlr_status read_string_elems(tlr_h5 *h, hid_t a, const char *where, tlr_s
             st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: bad string size", h->label, where);
             goto out;
         }
+        if ((uint64_t)n * sz > ((uint64_t)1 << 28)) {
+            st = tlr_err_set(err, TLR_E_LIMIT, "%s: %s: %lld strings of %zu bytes is too large",
+                             h->label, where, (long long)n, sz);
+            goto out;
+        }
         H5Tset_size(mtype, sz);
         H5Tset_strpad(mtype, H5Tget_strpad(ftype));
         char *raw = tlr_xcalloc((size_t)n ? (size_t)n : 1, sz);
@@ -266,9 +271,16 @@ char *tlr_h5_attr_string(tlr_h5 *h, const char *obj, const char *name, tlr_err *
         return NULL;
     }
     char *result = NULL;
-    hid_t t = H5Aget_type(a);
+    hid_t t = H5Aget_type(a), space = H5Aget_space(a);
+    hssize_t npoints = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    if (space >= 0)
+        H5Sclose(space);
     if (H5Tget_class(t) != H5T_STRING) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: %s is not a string", h->label, where);
+    } else if (npoints != 1) {
+        /* checked before reading: a hostile file may claim millions of strings */
+        tlr_err_set(err, TLR_E_FORMAT, "%s: %s holds %lld strings, expected one", h->label,
+                    where, (long long)npoints);
     } else {
         tlr_strlist l = TLR_STRLIST_INIT;
         if (read_string_elems(h, a, where, &l, err) == TLR_OK) {
@@ -398,9 +410,11 @@ tlr_status tlr_h5_dataset_info(tlr_h5 *h, const char *path, tlr_h5_dsinfo *info,
         info->ndim = nd;
         info->numel = 1;
         for (int i = 0; i < nd; i++) {
-            info->dims[i] = (int64_t)dims[i];
-            info->numel = dims[i] && info->numel > INT64_MAX / (int64_t)dims[i]
-                        ? -1 : info->numel * (int64_t)dims[i];
+            info->dims[i] = dims[i] > (hsize_t)INT64_MAX ? INT64_MAX : (int64_t)dims[i];
+            if (info->numel >= 0)
+                info->numel = dims[i] > (hsize_t)INT64_MAX ||
+                              (dims[i] && info->numel > INT64_MAX / (int64_t)dims[i])
+                            ? -1 : info->numel * (int64_t)dims[i];
         }
         info->dtype = classify(t, &info->elem_size);
         info->storage_bytes = H5Dget_storage_size(d);
@@ -464,8 +478,12 @@ tlr_status tlr_h5_children(tlr_h5 *h, const char *group, tlr_strlist *out, tlr_e
     return TLR_OK;
 }
 
+/* Objects a walk may visit: hard links can make a group contain itself (twice, even), which
+ * would otherwise take exponential time before the depth limit stops it. */
+#define WALK_MAX_VISITS 100000
+
 static tlr_status walk(tlr_h5 *h, const char *group, const char *rel, tlr_strlist *out, int depth,
-                       tlr_err *err)
+                       long *visits, tlr_err *err)
 {
     if (depth > 64)
         return tlr_err_set(err, TLR_E_LIMIT, "%s: groups nested too deeply under '%s'", h->label, group);
@@ -476,10 +494,13 @@ static tlr_status walk(tlr_h5 *h, const char *group, const char *rel, tlr_strlis
         char *path = tlr_xasprintf("%s/%s", root ? "" : group, kids.items[i]);
         char *sub = rel[0] ? tlr_xasprintf("%s/%s", rel, kids.items[i]) : tlr_xstrdup(kids.items[i]);
         int type = object_type(h, path);
-        if (type == H5O_TYPE_DATASET)
+        if (++*visits > WALK_MAX_VISITS)
+            st = tlr_err_set(err, TLR_E_LIMIT, "%s: more than %d objects (or a group that "
+                             "contains itself) under '%s'", h->label, WALK_MAX_VISITS, group);
+        else if (type == H5O_TYPE_DATASET)
             tlr_strlist_push(out, sub);
         else if (type == H5O_TYPE_GROUP)
-            st = walk(h, path, sub, out, depth + 1, err);
+            st = walk(h, path, sub, out, depth + 1, visits, err);
         free(path);
         free(sub);
     }
@@ -489,7 +510,8 @@ static tlr_status walk(tlr_h5 *h, const char *group, const char *rel, tlr_strlis
 
 tlr_status tlr_h5_datasets_under(tlr_h5 *h, const char *group, tlr_strlist *out, tlr_err *err)
 {
-    return walk(h, group, "", out, 0, err);
+    long visits = 0;
+    return walk(h, group, "", out, 0, &visits, err);
 }
 
 /* ---- attribute descriptions -------------------------------------------------------------- */
