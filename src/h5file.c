@@ -173,6 +173,20 @@ int tlr_h5_has_attr(tlr_h5 *h, const char *obj, const char *name)
 
 /* ---- strings ----------------------------------------------------------------------------- */
 
+/* Drops what a failed listing appended, so callers that free only on success leak nothing. */
+static tlr_status strlist_rollback(tlr_strlist *l, size_t n, tlr_status st)
+{
+    if (st != TLR_OK)
+        while (l->n > n)
+            free(l->items[--l->n]);
+    if (st != TLR_OK && l->n == 0) {
+        free(l->items);
+        l->items = NULL;
+        l->cap = 0;
+    }
+    return st;
+}
+
 /* Reads all string elements of attribute 'a' (vlen or fixed) into 'out'. */
 static tlr_status read_string_elems(tlr_h5 *h, hid_t a, const char *where, tlr_strlist *out,
                                     tlr_err *err)
@@ -318,7 +332,7 @@ static tlr_status read_name_list(tlr_h5 *h, hid_t a, const char *where, tlr_strl
     return tlr_err_set(err, TLR_E_FORMAT, "%s: %s is not a list of names", h->label, where);
 }
 
-tlr_status tlr_h5_attr_strings(tlr_h5 *h, const char *obj, const char *name, tlr_strlist *out,
+static tlr_status attr_strings(tlr_h5 *h, const char *obj, const char *name, tlr_strlist *out,
                                tlr_err *err)
 {
     char where[512];
@@ -350,6 +364,13 @@ tlr_status tlr_h5_attr_strings(tlr_h5 *h, const char *obj, const char *name, tlr
         return tlr_err_set(err, TLR_E_FORMAT, "%s: %s is missing", h->label, where);
     }
     return st;
+}
+
+tlr_status tlr_h5_attr_strings(tlr_h5 *h, const char *obj, const char *name, tlr_strlist *out,
+                               tlr_err *err)
+{
+    size_t n0 = out->n;
+    return strlist_rollback(out, n0, attr_strings(h, obj, name, out, err));
 }
 
 /* ---- datasets ---------------------------------------------------------------------------- */
@@ -469,11 +490,13 @@ tlr_status tlr_h5_children(tlr_h5 *h, const char *group, tlr_strlist *out, tlr_e
     if (!tlr_h5_is_group(h, group))
         return tlr_err_set(err, TLR_E_FORMAT, "%s: group '%s' is missing", h->label, group);
     hsize_t idx = 0;
+    size_t n0 = out->n;
     herr_t r = H5Literate_by_name(h->file, group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name,
                                   out, H5P_DEFAULT);
     if (r < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return tlr_err_set(err, TLR_E_FORMAT, "%s: cannot list group '%s'", h->label, group);
+        return strlist_rollback(out, n0, tlr_err_set(err, TLR_E_FORMAT, "%s: cannot list group "
+                                                     "'%s'", h->label, group));
     }
     return TLR_OK;
 }
@@ -511,7 +534,8 @@ static tlr_status walk(tlr_h5 *h, const char *group, const char *rel, tlr_strlis
 tlr_status tlr_h5_datasets_under(tlr_h5 *h, const char *group, tlr_strlist *out, tlr_err *err)
 {
     long visits = 0;
-    return walk(h, group, "", out, 0, &visits, err);
+    size_t n0 = out->n;
+    return strlist_rollback(out, n0, walk(h, group, "", out, 0, &visits, err));
 }
 
 /* ---- attribute descriptions -------------------------------------------------------------- */

@@ -62,6 +62,9 @@ tlr_status tlr_h5_dataset_info(tlr_h5 *h, const char *path, tlr_h5_dsinfo *info,
 tlr_status tlr_h5_dataset_read_f32(tlr_h5 *h, const char *path, float *out, int64_t numel,
                                    tlr_err *err);
 
+/* The listing functions (tlr_h5_attr_strings, tlr_h5_children, tlr_h5_datasets_under) append
+ * to 'out'; on an error they leave it as it was. */
+
 /* Names of the direct children of a group, in HDF5's name order. */
 tlr_status tlr_h5_children(tlr_h5 *h, const char *group, tlr_strlist *out, tlr_err *err);
 /* Paths (relative to 'group') of every dataset below it, depth first in name order. */
