@@ -252,6 +252,7 @@ tlr_status tlr_cli_parse(int argc, char **argv, tlr_options *o, tlr_err *err)
 {
     defaults(o);
     o->inputs = tlr_xcalloc((size_t)argc + 1, sizeof *o->inputs);
+    o->exe_path = argc > 0 ? argv[0] : NULL;
     int no_more_opts = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

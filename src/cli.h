@@ -60,6 +60,7 @@ typedef struct {
     int profile;
     int threads;
     int64_t max_memory;
+    const char *exe_path;       /* argv[0] */
 } tlr_options;
 
 /* Fills 'o' from argv (argv strings are borrowed).  Returns TLR_OK, or TLR_E_USAGE with a

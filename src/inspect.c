@@ -526,6 +526,24 @@ static void optimizer_json(const tlr_kfile *f, tlr_json *opt)
     tlr_strlist_free(&wn);
 }
 
+/* Metric names from any of the forms Keras wrote: "acc", ["acc"], [[{MeanMetricWrapper
+ * {name: "acc"}}]], {"output": [...]}. */
+static void add_metric_names(const tlr_json *m, tlr_json *out, int depth)
+{
+    if (!m || depth > 8)
+        return;
+    if (tlr_json_is_string(m)) {
+        tlr_json_push_string(out, tlr_json_string(m, ""));
+    } else if (tlr_json_is_object(m) && tlr_json_get(m, "class_name")) {
+        const tlr_json *c = tlr_json_get(m, "config");
+        tlr_json_push_string(out, tlr_json_is_string(c) ? tlr_json_string(c, "?")
+                                  : tlr_json_get_string(c, "name", tlr_json_get_string(m, "class_name", "?")));
+    } else {
+        for (const tlr_json *x = tlr_json_first(m); x; x = tlr_json_next(x))
+            add_metric_names(x, out, depth + 1);
+    }
+}
+
 static void training_json(const tlr_kfile *f, tlr_json *j)
 {
     tlr_json *t = tlr_json_add_object(j, "training_config");
@@ -549,19 +567,8 @@ static void training_json(const tlr_kfile *f, tlr_json *j)
         if (oc)
             tlr_json_add_item(t, "optimizer_config", tlr_json_copy(oc));
     }
-    const tlr_json *metrics = tlr_json_get(tc, "metrics");
     tlr_json *ma = tlr_json_add_array(t, "metrics");
-    for (const tlr_json *m = tlr_json_first(metrics); m; m = tlr_json_next(m)) {
-        if (tlr_json_is_string(m))
-            tlr_json_push_string(ma, tlr_json_string(m, ""));
-        else if (tlr_json_is_object(m))
-            tlr_json_push_string(ma, tlr_json_get_string(tlr_json_get(m, "config"), "name",
-                                 tlr_json_get_string(m, "class_name", "?")));
-        else if (tlr_json_is_array(m))
-            for (const tlr_json *x = tlr_json_first(m); x; x = tlr_json_next(x))
-                if (tlr_json_is_string(x))
-                    tlr_json_push_string(ma, tlr_json_string(x, ""));
-    }
+    add_metric_names(tlr_json_get(tc, "metrics"), ma, 0);
     tlr_json_add_item(t, "raw", tlr_json_copy(tc));
 }
 

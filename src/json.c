@@ -225,6 +225,11 @@ void tlr_json_set_item(tlr_json *obj, const char *key, tlr_json *item)
         cJSON_AddItemToObject(obj, key, item);
 }
 
+void tlr_json_set_bool(tlr_json *obj, const char *key, int v)
+{
+    tlr_json_set_item(obj, key, cJSON_CreateBool(v));
+}
+
 tlr_json *tlr_json_copy(const tlr_json *j)
 {
     return j ? cJSON_Duplicate(j, 1) : NULL;

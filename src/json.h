@@ -72,6 +72,7 @@ tlr_json *tlr_json_push_string(tlr_json *arr, const char *s);
 tlr_json *tlr_json_push_number(tlr_json *arr, double v);
 /* Replaces (or adds) obj[key]. */
 void tlr_json_set_item(tlr_json *obj, const char *key, tlr_json *item);
+void tlr_json_set_bool(tlr_json *obj, const char *key, int v);
 /* Deep copy; free with tlr_json_free(). */
 tlr_json *tlr_json_copy(const tlr_json *j);
 

@@ -15,6 +15,8 @@
 #include "json.h"
 #include "kfile.h"
 #include "npy.h"
+#include "report.h"
+#include "reportdata.h"
 #include "strlist.h"
 #include "xalloc.h"
 
@@ -472,6 +474,45 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
     return st;
 }
 
+/* ---- the report ------------------------------------------------------------------------------ */
+
+static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log,
+                             tlr_err *err)
+{
+    tlr_status st;
+    int progress = !o->quiet && log;
+    if (f->model && (st = tlr_kfile_load_weights(f, err)))
+        return st;
+    tlr_input *in = NULL;
+    int n_in = 0;
+    tlr_input_opts io = { 0 };
+    if (f->model) {
+        io = input_opts(o, f->model);
+        if (o->n_inputs && (st = load_inputs(o, f, &in, &n_in, log, err)))
+            return st;
+    }
+    if (progress)
+        fprintf(log, "tlreport: %s: %d image%s\n", f->path, n_in, n_in == 1 ? "" : "s");
+    tlr_report_content c;
+    st = tlr_reportdata_build(f, o, in, n_in, &io, log, &c, err);
+    free_inputs(in, n_in);
+    if (!st) {
+        tlr_report_opts ro = { o->out_dir ? o->out_dir : "site", o->template_dir, o->lang,
+                               o->embed, o->force, o->quiet, o->exe_path };
+        tlr_report_file *files = tlr_xcalloc((size_t)c.n_figures + 1, sizeof *files);
+        for (int i = 0; i < c.n_figures; i++)
+            files[i] = (tlr_report_file){ c.figures[i].name, c.figures[i].data, c.figures[i].len };
+        if (progress)
+            fprintf(log, "tlreport: writing %s\n", ro.out_dir);
+        st = tlr_report_write(c.data, files, c.n_figures, &ro, err);
+        free(files);
+        if (!st && !o->quiet)
+            fprintf(out, "%s/index.html\n", ro.out_dir);
+    }
+    tlr_report_content_free(&c);
+    return st;
+}
+
 tlr_status tlr_run(const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
     tlr_kfile_opts ko = { o->config_path, o->weights_path };
@@ -486,6 +527,7 @@ tlr_status tlr_run(const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
     case TLR_CMD_INFO: st = cmd_info(f, o, out, err); break;
     case TLR_CMD_DUMP: st = cmd_dump(f, o, out, log, err); break;
     case TLR_CMD_PREDICT: st = cmd_predict(f, o, out, log, err); break;
+    case TLR_CMD_REPORT: st = cmd_report(f, o, out, log, err); break;
     default:
         st = tlr_err_set(err, TLR_E_UNSUPPORTED, "this command is not implemented yet");
         break;

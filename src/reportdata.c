@@ -71,6 +71,12 @@ static void dims_str(int nd, const int64_t *d, char *out, size_t cap)
     tlr_shape_str(&s, out, cap);
 }
 
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
 /* ---- figures ------------------------------------------------------------------------------- */
 
 static tlr_status add_figure(tlr_report_content *c, const char *name, const tlr_image *img,
@@ -183,6 +189,15 @@ static tlr_status resolve_layer(const tlr_model *m, const char *path, found_laye
 
 /* ---- sections ----------------------------------------------------------------------------- */
 
+static int count_arrays(const tlr_layer *l)
+{
+    int n = 0;
+    if (l->op == TLR_OP_MODEL)
+        for (int i = 0; i < l->inner->n_layers; i++)
+            n += count_arrays(&l->inner->layers[i]);
+    return n + (l->op == TLR_OP_MODEL ? 0 : l->n_weights);
+}
+
 static void model_section(tlr_json *d, const tlr_kfile *f, const tlr_summary *s)
 {
     tlr_json *m = tlr_json_add_object(d, "model");
@@ -190,9 +205,22 @@ static void model_section(tlr_json *d, const tlr_kfile *f, const tlr_summary *s)
     tlr_json_add_string(m, "file", base ? base + 1 : f->path);
     tlr_json_add_string(m, "name", f->model->name);
     tlr_json_add_string(m, "class", f->model->class_name);
-    tlr_json_add_string(m, "format", tlr_format_name(f->format));
-    tlr_json_add_string(m, "keras_version", f->keras_version ? f->keras_version : "1.x");
-    tlr_json_add_string(m, "backend", f->backend ? f->backend : "?");
+    static const char *const codes[TLR_FMT_COUNT] = {
+        [TLR_FMT_H5_MODEL] = "hdf5-model", [TLR_FMT_H5_WEIGHTS] = "hdf5-weights",
+        [TLR_FMT_KERAS_ZIP] = "keras-zip", [TLR_FMT_JSON] = "json+weights",
+    };
+    tlr_json_add_string(m, "format", codes[f->format]);
+    tlr_json_add_string(m, "format_description", tlr_format_name(f->format));
+    tlr_json_add_string(m, "keras_version", f->keras_version ? f->keras_version
+                                                             : f->keras_major == 1 ? "1.x" : "");
+    tlr_json_add_string(m, "backend", f->backend ? f->backend : "");
+    tlr_shape in = f->model->n_inputs ? f->model->layers[f->model->inputs[0].layer].input_shape
+                                      : (tlr_shape){ 0, { 0 } };
+    if (in.ndim) {
+        char is[160];
+        tlr_shape_str(&in, is, sizeof is);
+        tlr_json_add_string(m, "input_shape", is);
+    }
     add_count(m, "total_params", s->total_params);
     add_count(m, "trainable_params", s->trainable_params);
     add_count(m, "non_trainable_params", s->non_trainable_params);
@@ -209,19 +237,40 @@ static void model_section(tlr_json *d, const tlr_kfile *f, const tlr_summary *s)
         tlr_json_add_number(o, "layers", tlr_model_visible_layers(l->inner, NULL, 0));
         tlr_format_thousands(tlr_layer_param_count(l), ps, sizeof ps);
         tlr_json_add_string(o, "params_str", ps);
-        tlr_json_add_bool(o, "trainable", l->eff_trainable);
+        /* frozen = none of its weights train (a flag on the model or on each inner layer) */
+        tlr_json_add_bool(o, "trainable", l->params_trainable > 0);
+        if (f->weights_root) {
+            char *g = strcmp(f->weights_root, "/") == 0 ? tlr_xasprintf("/%s", l->name)
+                                                        : tlr_xasprintf("%s/%s", f->weights_root, l->name);
+            tlr_json_add_string(o, "group", g);
+            free(g);
+        } else {
+            tlr_json_add_string(o, "group", "");
+        }
+        tlr_json_add_number(o, "weights_count", count_arrays(l));
     }
-    tlr_json_add_bool(m, "has_nested", tlr_json_size(nested) > 0);
 }
+
+static void example_layer(tlr_json *s, const tlr_kfile *f);
 
 static void storage_section(tlr_json *d, const tlr_kfile *f, const tlr_json *st)
 {
     tlr_json *s = tlr_json_add_object(d, "storage");
     tlr_json_add_string(s, "format", tlr_json_get_string(st, "format", ""));
     tlr_json_add_string(s, "format_description", tlr_json_get_string(st, "format_description", ""));
-    tlr_json_add_bool(s, "weights_only", f->model == NULL);
-    tlr_json_add_bool(s, "archive", f->format == TLR_FMT_KERAS_ZIP);
+    tlr_json_add_bool(s, "weights_only", f->format == TLR_FMT_H5_WEIGHTS || f->format == TLR_FMT_JSON);
+    tlr_json_add_bool(s, "keras_zip", f->format == TLR_FMT_KERAS_ZIP);
     tlr_json_add_bool(s, "hdf5", f->format == TLR_FMT_H5_MODEL || f->format == TLR_FMT_H5_WEIGHTS);
+    if (f->format == TLR_FMT_JSON)
+        tlr_json_add_string(s, "architecture_file", base_name(f->path));
+    const tlr_json *mcj = tlr_json_get(st, "model_config");
+    tlr_json *mc = tlr_json_add_object(s, "model_config");
+    tlr_json_add_bool(mc, "present", mcj != NULL && f->format == TLR_FMT_H5_MODEL);
+    tlr_json_add_string(mc, "class", tlr_json_get_string(mcj, "class_name", ""));
+    tlr_json_add_string(mc, "name", tlr_json_get_string(mcj, "name", ""));
+    char jb[48];
+    tlr_format_thousands((int64_t)tlr_json_get_number(mcj, "json_bytes", 0), jb, sizeof jb);
+    tlr_json_add_string(mc, "json_bytes_str", jb);
     char b[48];
     bytes_str(tlr_json_get_number(st, "bytes", 0), b, sizeof b);
     tlr_json_add_string(s, "file_bytes_str", b);
@@ -260,10 +309,10 @@ static void storage_section(tlr_json *d, const tlr_kfile *f, const tlr_json *st)
     /* weight groups */
     const tlr_json *w = tlr_json_get(st, "weights");
     tlr_json_add_string(s, "weights_group", tlr_json_get_string(w, "group", ""));
-    add_count(s, "weight_arrays", (int64_t)tlr_json_get_number(w, "arrays", 0));
-    add_count(s, "weight_params", (int64_t)tlr_json_get_number(w, "params", 0));
+    tlr_json_add_number(s, "weights_count", tlr_json_get_number(w, "arrays", 0));
+    add_count(s, "weights_params", (int64_t)tlr_json_get_number(w, "params", 0));
     bytes_str(tlr_json_get_number(w, "bytes", 0), b, sizeof b);
-    tlr_json_add_string(s, "weight_bytes_str", b);
+    tlr_json_add_string(s, "weights_bytes_str", b);
     tlr_json_add_bool(s, "top_level_model_weights", tlr_json_get_bool(w, "top_level_model_weights", 0));
     tlr_json *groups = tlr_json_add_array(s, "weight_groups");
     for (const tlr_json *g = tlr_json_first(tlr_json_get(w, "groups")); g; g = tlr_json_next(g)) {
@@ -272,6 +321,12 @@ static void storage_section(tlr_json *d, const tlr_kfile *f, const tlr_json *st)
         tlr_json_add_string(o, "layer", tlr_json_get_string(g, "name", tlr_json_get_string(g, "group", "")));
         tlr_json_add_string(o, "class", tlr_json_get_string(g, "class", ""));
         tlr_json_add_bool(o, "nested", tlr_json_get_bool(g, "nested", 0));
+        tlr_json_add_number(o, "count", (double)tlr_json_size(tlr_json_get(g, "weights")));
+        double gbytes = 0;
+        for (const tlr_json *x = tlr_json_first(tlr_json_get(g, "weights")); x; x = tlr_json_next(x))
+            gbytes += tlr_json_get_number(x, "bytes", 0);
+        bytes_str(gbytes, b, sizeof b);
+        tlr_json_add_string(o, "bytes_str", b);
         tlr_json *ws = tlr_json_add_array(o, "weights");
         for (const tlr_json *x = tlr_json_first(tlr_json_get(g, "weights")); x; x = tlr_json_next(x)) {
             tlr_json *wo = tlr_json_push_object(ws);
@@ -291,6 +346,8 @@ static void storage_section(tlr_json *d, const tlr_kfile *f, const tlr_json *st)
     const tlr_json *op = tlr_json_get(st, "optimizer_weights");
     tlr_json *oo = tlr_json_add_object(s, "optimizer");
     tlr_json_add_bool(oo, "present", tlr_json_get_bool(op, "present", 0));
+    tlr_json_add_string(oo, "group", f->format == TLR_FMT_KERAS_ZIP ? "optimizer/vars"
+                                                                     : "/optimizer_weights");
     tlr_json_add_number(oo, "count", tlr_json_get_number(op, "count", 0));
     add_count(oo, "params", (int64_t)tlr_json_get_number(op, "params", 0));
     bytes_str(tlr_json_get_number(op, "bytes", 0), b, sizeof b);
@@ -319,9 +376,64 @@ static void storage_section(tlr_json *d, const tlr_kfile *f, const tlr_json *st)
         tlr_buf_free(&ab);
     }
     tlr_json *am = tlr_json_add_array(s, "archive_members");
-    for (const tlr_json *a = tlr_json_first(tlr_json_get(st, "archive_members")); a; a = tlr_json_next(a))
-        tlr_json_push_string(am, tlr_json_string(a, ""));
-    tlr_json_add_item(s, "raw", tlr_json_copy(st));
+    for (int i = 0; i < f->n_archive_members; i++) {
+        tlr_json *o = tlr_json_push_object(am);
+        tlr_json_add_string(o, "name", f->archive_members[i]);
+        bytes_str((double)f->archive_sizes[i], b, sizeof b);
+        tlr_json_add_string(o, "bytes_str", b);
+    }
+    example_layer(s, f);
+}
+
+/* The layer used in Pregunta 1's code sample: the first top-level layer with weights that is
+ * not a nested model (conv2d in the course model), with its get_config() essentials. */
+static void example_layer(tlr_json *s, const tlr_kfile *f)
+{
+    if (!f->model)
+        return;
+    const tlr_layer *ex = NULL;
+    for (int k = 0; k < f->model->n_order && !ex; k++) {
+        const tlr_layer *l = &f->model->layers[f->model->order[k]];
+        if (l->op != TLR_OP_MODEL && l->n_weights > 0)
+            ex = l;
+    }
+    if (!ex)
+        return;
+    tlr_json *e = tlr_json_add_object(s, "example");
+    tlr_json_add_string(e, "layer", ex->name);
+    tlr_json_add_string(e, "class", ex->class_name);
+    tlr_json_add_number(e, "count", ex->n_weights);
+    tlr_buf ab = TLR_BUF_INIT, cb = TLR_BUF_INIT;
+    for (int i = 0; i < ex->n_weights; i++) {
+        char sh[160];
+        dims_str(ex->weights[i].ndim, ex->weights[i].shape, sh, sizeof sh);
+        tlr_buf_printf(&ab, "%s%s", i ? ", " : "", sh);
+    }
+    tlr_json_add_string(e, "arrays_str", tlr_buf_cstr(&ab));
+    /* a few get_config() entries, as Python prints a dict */
+    static const char *const keys[] = { "name", "trainable", "filters", "kernel_size", "strides",
+                                        "padding", "activation", "units", "use_bias" };
+    tlr_buf_putc(&cb, '{');
+    int n = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const tlr_json *v = tlr_json_get(ex->config, keys[i]);
+        if (!v)
+            continue;
+        char *txt = tlr_json_is_bool(v) ? tlr_xstrdup(tlr_json_is_true(v) ? "True" : "False")
+                  : tlr_json_is_string(v) ? tlr_xasprintf("'%s'", tlr_json_string(v, ""))
+                  : tlr_json_print(v, 0);
+        for (char *c = txt; *c; c++)
+            if (*c == '[')
+                *c = '(';
+            else if (*c == ']')
+                *c = ')';
+        tlr_buf_printf(&cb, "%s'%s': %s", n++ ? ",\n " : "", keys[i], txt);
+        free(txt);
+    }
+    tlr_buf_puts(&cb, ", ...}");
+    tlr_json_add_string(e, "config_code", tlr_buf_cstr(&cb));
+    tlr_buf_free(&ab);
+    tlr_buf_free(&cb);
 }
 
 static void layers_section(tlr_json *d, const tlr_kfile *f)
@@ -329,7 +441,8 @@ static void layers_section(tlr_json *d, const tlr_kfile *f)
     tlr_json *lj = tlr_inspect_layers(f, 1);
     tlr_json *out = tlr_json_add_object(d, "layers");
     tlr_json_add_number(out, "count", tlr_json_get_number(lj, "count", 0));
-    tlr_json *rows = tlr_json_add_array(out, "rows");
+    tlr_json *top_rows = tlr_json_add_array(out, "rows");
+    tlr_json *rows = tlr_json_add_array(out, "rows_expanded");
     int top = 0, all = 0;
     for (const tlr_json *l = tlr_json_first(tlr_json_get(lj, "layers")); l; l = tlr_json_next(l)) {
         tlr_json *o = tlr_json_push_object(rows);
@@ -347,12 +460,30 @@ static void layers_section(tlr_json *d, const tlr_kfile *f)
         tlr_json_add_bool(o, "nested", depth > 0);
         if (tlr_json_get(l, "note"))
             tlr_json_add_string(o, "note", tlr_json_get_string(l, "note", ""));
+        if (depth == 0)
+            tlr_json_add_item(top_rows, NULL, tlr_json_copy(o));
         top += depth == 0;
         all++;
     }
-    tlr_json_add_number(out, "expanded_count", all);
+    tlr_json_add_number(out, "count_expanded", all);
     (void)top;
     tlr_json_free(lj);
+}
+
+/* BatchNormalization layers and their moving statistics (never trainable). */
+static void count_batchnorm(const tlr_model *m, int *n, int64_t *stats)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const tlr_layer *l = &m->layers[i];
+        if (l->inner)
+            count_batchnorm(l->inner, n, stats);
+        if (l->op != TLR_OP_BATCHNORM)
+            continue;
+        (*n)++;
+        for (int k = 0; k < l->n_weights; k++)
+            if (!tlr_weight_role_trainable(l->weights[k].role) && l->weights[k].ndim == 1)
+                *stats += l->weights[k].shape[0];
+    }
 }
 
 static void summary_section(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
@@ -377,11 +508,19 @@ static void summary_section(tlr_json *d, const tlr_kfile *f, const tlr_options *
             tlr_json_add_string(x, "name", l->name);
             tlr_json_add_string(x, "class", l->class_name);
             tlr_format_thousands(tlr_layer_param_count(l) - l->params_trainable, ps, sizeof ps);
-            tlr_json_add_string(x, "non_trainable_str", ps);
+            tlr_json_add_string(x, "params_str", ps);
             tlr_json_add_bool(x, "whole_layer", l->params_trainable == 0);
         }
     }
-    tlr_json_add_bool(out, "has_frozen", tlr_json_size(frozen) > 0);
+    int bn = 0;
+    int64_t bn_stats = 0;
+    count_batchnorm(f->model, &bn, &bn_stats);
+    tlr_json *bj = tlr_json_add_object(out, "batchnorm");
+    tlr_json_add_bool(bj, "present", bn > 0);
+    tlr_json_add_number(bj, "count", bn);
+    char bps[48];
+    tlr_format_thousands(bn_stats, bps, sizeof bps);
+    tlr_json_add_string(bj, "params_str", bps);
     (void)o;
 }
 
@@ -463,15 +602,17 @@ static tlr_status kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_opt
         finite++;
     }
     char num[64];
+    tlr_json_add_number(k, "min", finite ? lo : 0.0);
+    tlr_json_add_number(k, "max", finite ? hi : 0.0);
     snprintf(num, sizeof num, "%.4g", finite ? lo : 0.0);
-    tlr_json_add_string(k, "min", num);
+    tlr_json_add_string(k, "min_str", num);
     snprintf(num, sizeof num, "%.4g", finite ? hi : 0.0);
-    tlr_json_add_string(k, "max", num);
+    tlr_json_add_string(k, "max_str", num);
     double mean = finite ? sum / (double)finite : 0.0;
     snprintf(num, sizeof num, "%.4g", mean);
-    tlr_json_add_string(k, "mean", num);
+    tlr_json_add_string(k, "mean_str", num);
     snprintf(num, sizeof num, "%.4g", finite ? sqrt(fmax(sq / (double)finite - mean * mean, 0.0)) : 0.0);
-    tlr_json_add_string(k, "std", num);
+    tlr_json_add_string(k, "std_str", num);
     tlr_image_free(img);
     tlr_grid_layout_free(&lay);
     free(name);
@@ -592,11 +733,6 @@ static tlr_status one_feature_grid(feat_ctx *F, const tlr_layer *l, const char *
     return st;
 }
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
 
 /* labels.txt: one per line, or Teachable Machine's "0 name". */
 static void read_labels(const char *path, tlr_strlist *out)
@@ -671,6 +807,30 @@ static void prediction_entry(tlr_json *images, const char *source, const tlr_ten
     free(idx);
 }
 
+/* "vgg16/x (Lambda): why" from the forward pass into {layer, class, reason}. */
+static void add_uncomputed(tlr_json *d, const char *skipped)
+{
+    tlr_json *u = tlr_json_get(d, "uncomputed");
+    const char *paren = strstr(skipped, " (");
+    const char *close = paren ? strstr(paren, "): ") : NULL;
+    if (!paren || !close)
+        return;
+    char *layer = tlr_xstrndup(skipped, (size_t)(paren - skipped));
+    char *cls = tlr_xstrndup(paren + 2, (size_t)(close - paren - 2));
+    for (const tlr_json *e = tlr_json_first(u); e; e = tlr_json_next(e))
+        if (strcmp(tlr_json_get_string(e, "layer", ""), layer) == 0) {
+            free(layer);
+            free(cls);
+            return;
+        }
+    tlr_json *o = tlr_json_push_object(u);
+    tlr_json_add_string(o, "layer", layer);
+    tlr_json_add_string(o, "class", cls);
+    tlr_json_add_string(o, "reason", close + 3);
+    free(layer);
+    free(cls);
+}
+
 static void add_warning(tlr_json *d, const char *text)
 {
     tlr_json *w = tlr_json_get(d, "warnings");
@@ -708,10 +868,12 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
     int n_img = n_inputs < o->max_images ? n_inputs : o->max_images;
     tlr_json_add_bool(fe, "present", paths.n > 0 && n_img > 0);
     tlr_json_add_number(fe, "image_count", n_img);
-    tlr_json *layers = tlr_json_add_array(fe, "layers");
+    tlr_json_add_string(fe, "cmap", o->cmap_viridis ? "viridis" : "gray");
+    /* the first layer's images at top level; further layers (--features all) in extra_layers */
     tlr_json **lay_json = tlr_xcalloc(paths.n + 1, sizeof *lay_json);
+    tlr_json *extra = tlr_json_add_array(fe, "extra_layers");
     for (size_t k = 0; k < paths.n; k++) {
-        lay_json[k] = tlr_json_push_object(layers);
+        lay_json[k] = k == 0 ? fe : tlr_json_push_object(extra);
         tlr_json_add_string(lay_json[k], "layer", paths.items[k]);
         const tlr_model *owner;
         int idx;
@@ -719,10 +881,6 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
         tlr_json_add_string(lay_json[k], "class", owner->layers[idx].class_name);
         tlr_json_add_array(lay_json[k], "images");
     }
-    /* the first layer also at top level, for the simple template path */
-    if (paths.n)
-        tlr_json_add_string(fe, "layer", paths.items[0]);
-    tlr_json *top_images = tlr_json_add_array(fe, "images");
     tlr_strlist labels = TLR_STRLIST_INIT;
     if (o->labels_path)
         read_labels(o->labels_path, &labels);
@@ -737,45 +895,47 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
                              &fo, &r, err);
         if (st)
             break;
-        for (int s = 0; s < r.n_skipped; s++) {
-            char *msg = tlr_xasprintf("not computed: %s", r.skipped[s]);
-            add_warning(d, msg);
-            free(msg);
-        }
+        for (int s = 0; s < r.n_skipped; s++)
+            add_uncomputed(d, r.skipped[s]);
         char *input_name = NULL;
         if (inputs[i].seen) {
-            input_name = tlr_xasprintf("img/input-%d.png", i);
+            input_name = tlr_xasprintf("img/input-%d.png", i + 1);
             st = add_figure(c, input_name, inputs[i].seen, err);
         }
         for (size_t k = 0; k < paths.n && !st; k++) {
+            if (!r.captured[k])
+                continue;
             tlr_json *e = tlr_json_push_object(tlr_json_get(lay_json[k], "images"));
             tlr_json_add_string(e, "source", base_name(inputs[i].source));
             if (input_name)
                 tlr_json_add_string(e, "input_image", input_name);
-            tlr_json_add_number(e, "index", i);
-            if (!r.captured[k]) {
-                tlr_json_add_bool(e, "computed", 0);
-                continue;
-            }
             const tlr_model *owner;
             int idx;
             tlr_model_resolve(f->model, paths.items[k], &owner, &idx);
             const tlr_layer *l = &owner->layers[idx];
             char sh[160];
             dims_str(r.captured[k]->ndim, r.captured[k]->shape, sh, sizeof sh);
-            tlr_json_add_string(lay_json[k], "shape_str", sh);
-            tlr_json_add_bool(e, "computed", 1);
-            st = one_feature_grid(&F, l, paths.items[k], i, r.captured[k], e);
-            if (k == 0)
-                tlr_json_add_item(top_images, NULL, tlr_json_copy(e));
+            if (!tlr_json_get(lay_json[k], "shape_str"))
+                tlr_json_add_string(lay_json[k], "shape_str", sh);
+            st = one_feature_grid(&F, l, paths.items[k], i + 1, r.captured[k], e);
         }
         if (r.n_outputs && r.outputs[0])
             prediction_entry(pimgs, inputs[i].source, r.outputs[0], &labels, o->top_k);
+        if (r.n_outputs && r.outputs[0] && tlr_tensor_numel(r.outputs[0]) == 1)
+            tlr_json_set_bool(pr, "sigmoid", 1);
         free(input_name);
         tlr_forward_result_free(&r);
     }
-    if (paths.n && tlr_json_get(lay_json[0], "shape_str"))
-        tlr_json_add_string(fe, "shape_str", tlr_json_get_string(lay_json[0], "shape_str", ""));
+    const tlr_json *first_img = tlr_json_first(tlr_json_get(fe, "images"));
+    if (first_img) {
+        tlr_json_add_number(fe, "channels_shown", tlr_json_get_number(first_img, "channels_shown", 0));
+        tlr_json_add_number(fe, "channels", tlr_json_get_number(first_img, "channels", 0));
+        tlr_json_add_number(fe, "per_row", tlr_json_get_number(first_img, "per_row", 0));
+    } else {
+        tlr_json_set_bool(fe, "present", 0);
+    }
+    if (o->labels_path && labels.n)
+        tlr_json_add_string(pr, "labels_file", base_name(o->labels_path));
     tlr_json_add_bool(pr, "present", tlr_json_size(pimgs) > 0);
     tlr_json_add_bool(pr, "has_labels", labels.n > 0);
     free(lay_json);
@@ -804,6 +964,7 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
     tlr_json_add_string(d, "lang", o->lang);
     tlr_json_add_string(d, "tlreport_version", TLR_VERSION);
     tlr_json_add_array(d, "warnings");
+    tlr_json_add_array(d, "uncomputed");
     tlr_json *storage = tlr_inspect_storage(f, err);
     if (!storage)
         return err->code;
@@ -816,7 +977,7 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
         layers_section(d, f);
         /* the expanded summary table comes from the layer rows */
         tlr_json_add_item(tlr_json_get(d, "summary"), "rows",
-                          tlr_json_copy(tlr_json_get(tlr_json_get(d, "layers"), "rows")));
+                          tlr_json_copy(tlr_json_get(tlr_json_get(d, "layers"), "rows_expanded")));
     }
     storage_section(d, f, storage);
     tlr_json_free(storage);
@@ -850,6 +1011,16 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
     tlr_json_add_string(pp, "description", desc);
     tlr_json_add_string(pp, "resize", tlr_resize_method_name(io->resize));
     tlr_json_add_bool(pp, "crop", io->crop_center);
+    if (in.ndim == 4) {
+        int cf = (in.d[1] == 1 || in.d[1] == 3) && in.d[3] != 1 && in.d[3] != 3;
+        int64_t h = cf ? in.d[2] : in.d[1], w = cf ? in.d[3] : in.d[2], ch = cf ? in.d[1] : in.d[3];
+        if (h > 0 && w > 0) {
+            char ts[64];
+            snprintf(ts, sizeof ts, "(%lld, %lld)", (long long)h, (long long)w);
+            tlr_json_add_string(pp, "target_size_str", ts);
+        }
+        tlr_json_add_string(pp, "color_mode", ch == 1 ? "grayscale" : "rgb");
+    }
     free(desc);
     tlr_json_add_bool(d, "has_warnings", tlr_json_size(tlr_json_get(d, "warnings")) > 0);
     return st;
