@@ -343,6 +343,9 @@ def apply_layer(cls, c, W, xs):
     if cls in ('InputLayer', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D',
                'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization'):
         return x                                           # identity at inference
+    if cls in ('RandomFlip', 'RandomRotation', 'RandomZoom', 'RandomTranslation',
+               'RandomContrast'):
+        return x                    # augmentation layers pass inputs through at inference
     if cls in ('Conv1D', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose'):
         return _conv_layer(cls, c, W, x)
     if cls == 'Dense':                                     # acts on the last axis, any rank
