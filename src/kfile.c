@@ -72,6 +72,11 @@ static size_t read_head(const char *path, unsigned char *buf, size_t cap, tlr_er
         tlr_err_set(err, TLR_E_USAGE, "%s: is a directory, not a model file", path);
         return 0;
     }
+    /* opening a FIFO or a device would block or never end */
+    if (!S_ISREG(st.st_mode)) {
+        tlr_err_set(err, TLR_E_IO, "%s: not a regular file", path);
+        return 0;
+    }
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         tlr_err_set(err, TLR_E_IO, "%s: cannot open file", path);

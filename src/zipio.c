@@ -98,6 +98,16 @@ void *tlr_zip_read(tlr_zip *z, const char *name, size_t max_bytes, size_t *len, 
                     name, (unsigned long long)st.size, max_bytes);
         return NULL;
     }
+    /* Deflate cannot expand more than about 1032:1 and a stored member not at all, so a size
+     * beyond that is a lie (a zip bomb's header): refuse it before allocating that much. */
+    if ((st.valid & ZIP_STAT_COMP_SIZE) && (st.valid & ZIP_STAT_COMP_METHOD) &&
+        ((st.comp_method == ZIP_CM_STORE && st.size > st.comp_size) ||
+         (st.comp_method == ZIP_CM_DEFLATE && st.size / 1032 > st.comp_size + 1024))) {
+        tlr_err_set(err, TLR_E_FORMAT, "%s: archive member '%s' claims %llu bytes from %llu "
+                    "compressed bytes, more than its compression allows", z->label, name,
+                    (unsigned long long)st.size, (unsigned long long)st.comp_size);
+        return NULL;
+    }
     zip_file_t *f = zip_fopen(z->za, name, 0);
     if (!f) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: cannot read archive member '%s' (%s)", z->label, name,
