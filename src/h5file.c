@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "h5guard.h"
 #include "xalloc.h"
 
 struct tlr_h5 {
@@ -74,6 +75,12 @@ tlr_h5 *tlr_h5_open(const char *path, tlr_err *err)
         tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file", path);
         return NULL;
     }
+    /* damage that would make libhdf5 itself hang or read out of bounds (h5guard.h) */
+    const char *damage = tlr_h5guard_check_file(path);
+    if (damage) {
+        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", path, damage);
+        return NULL;
+    }
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) {
         char why[256];
@@ -89,6 +96,11 @@ tlr_h5 *tlr_h5_open_image(const void *buf, size_t len, const char *label, tlr_er
     quiet_hdf5();
     if (!tlr_h5_is_hdf5(buf, len)) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file", label);
+        return NULL;
+    }
+    const char *damage = tlr_h5guard_check(buf, len);
+    if (damage) {
+        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label, damage);
         return NULL;
     }
     /* Flags 0: HDF5 copies the image, so 'buf' stays the caller's. */

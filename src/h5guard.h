@@ -1,0 +1,23 @@
+/* h5guard.h - checks the bytes of an HDF5 file for damage that makes libhdf5 itself loop
+ * forever or read out of bounds, before libhdf5 is given the file.
+ *
+ * libhdf5 decodes its on-disk structures trusting the lengths they state.  Fuzzing found one
+ * such structure reachable from every Keras file with a string attribute: a global heap
+ * collection ("GCOL", where variable-length strings live) whose object sizes do not tile the
+ * collection makes the decoder spin forever (an object of size 0 never advances) or point
+ * past the collection.  This module re-walks every collection the way the decoder does and
+ * refuses the file when a walk would not end cleanly.  It never includes <hdf5.h>. */
+#ifndef TLR_H5GUARD_H
+#define TLR_H5GUARD_H
+
+#include <stddef.h>
+
+/* NULL when nothing known to be dangerous was found, else a short description
+ * ("damaged global heap collection at byte 1234"), valid until the next call. */
+const char *tlr_h5guard_check(const void *buf, size_t len);
+
+/* The same for a file, mapped read-only; NULL too when the file cannot be mapped (opening it
+ * will then report the problem). */
+const char *tlr_h5guard_check_file(const char *path);
+
+#endif
