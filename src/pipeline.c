@@ -184,6 +184,7 @@ static tlr_status load_inputs(const tlr_options *o, const tlr_kfile *f, tlr_inpu
     tlr_input *list = tlr_xcalloc(files.n + 1, sizeof *list);
     int k = 0;
     tlr_err first = { 0 };
+    tlr_strlist skipped = TLR_STRLIST_INIT;
     for (size_t i = 0; i < files.n; i++) {
         tlr_err e = { 0 };
         if (tlr_input_load(files.items[i], &in, &io, &list[k], &e) == TLR_OK) {
@@ -191,11 +192,14 @@ static tlr_status load_inputs(const tlr_options *o, const tlr_kfile *f, tlr_inpu
         } else {
             if (!first.code)
                 first = e;
-            if (!o->quiet)
-                fprintf(log, "tlreport: warning: skipping %s\n", e.msg);
+            tlr_strlist_push(&skipped, e.msg);
         }
     }
     tlr_strlist_free(&files);
+    /* When every input fails, the first failure is the one error line (no warnings before it). */
+    for (size_t i = 0; k > 0 && !o->quiet && i < skipped.n; i++)
+        fprintf(log, "tlreport: warning: skipping %s\n", skipped.items[i]);
+    tlr_strlist_free(&skipped);
     if (k == 0) {
         free(list);
         *err = first;
