@@ -20,17 +20,40 @@ static uint64_t read_le(const unsigned char *p, int n)
     return v;
 }
 
-/* "Size of lengths" from the superblock (8 in every file h5py writes); 0 when unknown. */
-static int length_size(const unsigned char *b, size_t len)
+typedef struct {
+    size_t base; /* where the superblock is: file addresses count from here */
+    int O, L;    /* sizes of offsets and lengths (8 in every file h5py writes) */
+} sizes;
+
+/* Reads the superblock's sizes; 0 when there is none or they are not ones libhdf5 accepts. */
+static int superblock(const unsigned char *b, size_t len, sizes *s)
 {
     for (size_t off = 0; off + 16 <= len; off = off ? off * 2 : 512) {
         if (memcmp(b + off, signature, 8) != 0)
             continue;
         unsigned version = b[off + 8];
-        int n = version <= 1 ? b[off + 14] : b[off + 10];
-        return n == 2 || n == 4 || n == 8 ? n : 0;
+        s->base = off;
+        s->O = version <= 1 ? b[off + 13] : b[off + 9];
+        s->L = version <= 1 ? b[off + 14] : b[off + 10];
+        return (s->O == 2 || s->O == 4 || s->O == 8) && (s->L == 2 || s->L == 4 || s->L == 8);
     }
     return 0;
+}
+
+/* A local heap ("HEAP", version 0, 3 reserved, data size L, free list L, data address O) holds
+ * the link names of old-style groups; the decoder copies a name with strdup from its offset, so
+ * a data segment not ending in NUL lets it read past the heap.  Every heap libhdf5 or h5py
+ * writes ends in NUL (names are NUL-terminated and padded with NULs). */
+static int local_heap_damaged(const unsigned char *b, size_t len, size_t at, const sizes *s)
+{
+    size_t need = 8 + 2 * (size_t)s->L + (size_t)s->O;
+    if (len - at < need || b[at + 4] != 0)
+        return 0;
+    uint64_t size = read_le(b + at + 8, s->L);
+    uint64_t addr = read_le(b + at + 8 + 2 * (size_t)s->L, s->O);
+    if (size == 0 || addr > len - s->base || size > len - s->base - addr)
+        return 0; /* outside the file: libhdf5 refuses it by itself */
+    return b[s->base + addr + size - 1] != 0;
 }
 
 /* Walks the objects of the collection at 'at' as the decoder does (H5HG cache deserialize):
@@ -68,21 +91,40 @@ static int collection_damaged(const unsigned char *b, size_t len, size_t at, int
     return 0;
 }
 
+/* Offset of the first structure with signature 'sig' that 'damaged' flags, or -1. */
+static long find_damage(const unsigned char *b, size_t len, const char *sig, const sizes *s,
+                        int (*damaged)(const unsigned char *, size_t, size_t, const sizes *))
+{
+    const unsigned char *p = b, *end = b + len;
+    while ((size_t)(end - p) >= 4 && (p = memmem(p, (size_t)(end - p), sig, 4)) != NULL) {
+        if (damaged(b, len, (size_t)(p - b), s))
+            return (long)(p - b);
+        p++;
+    }
+    return -1;
+}
+
+static int gcol_damaged(const unsigned char *b, size_t len, size_t at, const sizes *s)
+{
+    return collection_damaged(b, len, at, s->L);
+}
+
 const char *tlr_h5guard_check(const void *buf, size_t len)
 {
     static _Thread_local char why[96];
     const unsigned char *b = buf;
-    int L = length_size(b, len);
-    if (!L)
+    sizes s;
+    if (!superblock(b, len, &s))
         return NULL;
-    const unsigned char *p = b, *end = b + len;
-    while ((size_t)(end - p) >= 4 && (p = memmem(p, (size_t)(end - p), "GCOL", 4)) != NULL) {
-        size_t at = (size_t)(p - b);
-        if (collection_damaged(b, len, at, L)) {
-            snprintf(why, sizeof why, "damaged global heap collection at byte %zu", at);
-            return why;
-        }
-        p++;
+    long at = find_damage(b, len, "GCOL", &s, gcol_damaged);
+    if (at >= 0) {
+        snprintf(why, sizeof why, "damaged global heap collection at byte %ld", at);
+        return why;
+    }
+    at = find_damage(b, len, "HEAP", &s, local_heap_damaged);
+    if (at >= 0) {
+        snprintf(why, sizeof why, "damaged local heap at byte %ld", at);
+        return why;
     }
     return NULL;
 }

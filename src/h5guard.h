@@ -6,7 +6,9 @@
  * collection ("GCOL", where variable-length strings live) whose object sizes do not tile the
  * collection makes the decoder spin forever (an object of size 0 never advances) or point
  * past the collection.  This module re-walks every collection the way the decoder does and
- * refuses the file when a walk would not end cleanly.  It never includes <hdf5.h>. */
+ * refuses the file when a walk would not end cleanly.  Likewise a local heap (the link names
+ * of old-style groups) whose data does not end in NUL lets the decoder's strdup read past it.
+ * It never includes <hdf5.h>. */
 #ifndef TLR_H5GUARD_H
 #define TLR_H5GUARD_H
 

@@ -1,5 +1,6 @@
-/* test_h5guard.c - the pre-check for HDF5 damage that hangs libhdf5: hand-built global heap
- * collections (tiled correctly, a zero-size free object, an object running past the end),
+/* test_h5guard.c - the pre-check for HDF5 damage that hangs libhdf5 or makes it read out of
+ * bounds: hand-built global heap collections (tiled correctly, a zero-size free object, an
+ * object running past the end) and local heaps (NUL-terminated or not),
  * every HDF5 fixture accepted, and the fuzzer's hanging file refused by tlr_h5_open. */
 #include <dirent.h>
 #include <stdlib.h>
@@ -69,6 +70,28 @@ static void hand_built(void)
     OK(tlr_h5guard_check(b, 3) == NULL, "tiny buffer");
 }
 
+/* A local heap at byte 64 whose 16 data bytes sit at byte 128: "conv\0dense\0" + padding. */
+static void local_heap(void)
+{
+    unsigned char b[256];
+    memset(b, 0, sizeof b);
+    static const unsigned char sig[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+    memcpy(b, sig, 8);
+    b[13] = 8;
+    b[14] = 8;
+    memcpy(b + 64, "HEAP", 4);
+    put_le(b + 72, 16, 8);   /* data size */
+    put_le(b + 80, 16, 8);   /* free list: none (offset 16 = past the end) */
+    put_le(b + 88, 128, 8);  /* data address */
+    memcpy(b + 128, "conv\0dense", 10);
+    OK(tlr_h5guard_check(b, sizeof b) == NULL, "local heap ending in NUL accepted");
+    memset(b + 138, 'x', 6);  /* the last name runs to the end of the heap without a NUL */
+    STR_CONTAINS(tlr_h5guard_check(b, sizeof b), "damaged local heap at byte 64",
+                 "unterminated local heap refused");
+    put_le(b + 88, 250, 8);   /* data past the end of the file: libhdf5's own check */
+    OK(tlr_h5guard_check(b, sizeof b) == NULL, "heap outside the file left to libhdf5");
+}
+
 /* Every HDF5 fixture (all writers and eras) passes the check. */
 static void fixtures_pass(const char *sub)
 {
@@ -96,6 +119,7 @@ static void fixtures_pass(const char *sub)
 void test_h5guard(void)
 {
     hand_built();
+    local_heap();
     fixtures_pass("models");
     fixtures_pass("numeric");
     char path[1024];
