@@ -373,13 +373,19 @@ float *tlr_npy_read(const char *path, int *ndim, int64_t *shape, tlr_err *err)
     tlr_buf b = TLR_BUF_INIT;
     char chunk[65536];
     size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+    int too_big = 0;
+    while (!too_big && (got = fread(chunk, 1, sizeof chunk, f)) > 0) {
         tlr_buf_append(&b, chunk, got);
+        too_big = b.len > TLR_NPY_MAX_FILE_BYTES;
+    }
     int failed = ferror(f);
     fclose(f);
     float *out = NULL;
     if (failed)
         tlr_err_set(err, TLR_E_IO, "%s: read error", path);
+    else if (too_big)
+        tlr_err_set(err, TLR_E_LIMIT, "%s: file is over %llu MiB", path,
+                    (unsigned long long)(TLR_NPY_MAX_FILE_BYTES >> 20));
     else
         out = tlr_npy_read_mem(b.data, b.len, path, ndim, shape, err);
     tlr_buf_free(&b);

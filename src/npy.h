@@ -17,6 +17,8 @@
 #include "err.h"
 
 #define TLR_NPY_MAX_DIMS 8
+/* tlr_npy_read refuses larger files (stopping as soon as it has read that much). */
+#define TLR_NPY_MAX_FILE_BYTES ((size_t)4 << 30)
 
 /* Writes data (numel(shape) floats, C order) to 'path' as a version 1.0 .npy file. */
 tlr_status tlr_npy_write(const char *path, int ndim, const int64_t *shape, const float *data,
