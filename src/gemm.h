@@ -1,23 +1,71 @@
-/* gemm.h - single-precision matrix multiply, the one door to OpenBLAS.
+/* gemm.h - single-precision matrix multiply: a packed, blocked GEMM of our own with
+ * hand-written register kernels (AVX-512, AVX2+FMA, plain C) chosen at run time, running
+ * on the thread pool (threads.h).
  *
  * All matrices are row-major.  op(X) is X or its transpose as 'trans' says:
  *   c (m, n) = op(a) (m, k) x op(b) (k, n) + beta * c
  * a is stored (m, k) with row stride lda, or (k, m) when transposed; b likewise (k, n) or
  * (n, k); c is (m, n) with row stride ldc.  beta is 0 (c is overwritten; its old contents
  * are never read, so it may be uninitialised) or 1 (accumulate into c).
- * The fast version runs on OpenBLAS threads and is deterministic for a given thread
- * count; the reference version is a plain triple loop for tests. */
+ *
+ * Every element of c is summed over k in the same order whatever the thread count or the
+ * way the work is split, so results are deterministic for a given instruction set.  The
+ * reference version is a plain triple loop in double precision for tests. */
 #ifndef TLR_GEMM_H
 #define TLR_GEMM_H
 
 #include <stdint.h>
 
+#include "cpu.h"
+
 typedef enum { TLR_NO_TRANS = 0, TLR_TRANS = 1 } tlr_trans;
+
+/* Activation applied to results on their way out of a kernel (saves a pass over memory). */
+typedef enum { TLR_EPI_NONE = 0, TLR_EPI_RELU, TLR_EPI_RELU6 } tlr_epilogue;
 
 void tlr_gemm(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k, const float *a,
               int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
 void tlr_gemm_ref(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k, const float *a,
                   int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* ---- building blocks for ops that lay out their own matrices (Winograd, im2col) ------- */
+
+/* Register kernel: c (rows, cols) = epi(a (MR, k) x b (k, NR) [+ c] [+ bias]) where
+ *   a: row i at a + i * lda, all MR rows are read (pad short panels), k contiguous floats;
+ *   b: one packed panel, element (p, j) at b[p * NR + j];
+ *   c: row i at c + i * ldc; only rows < 'rows' (<= MR) and cols < 'cols' (<= NR) are
+ *      written; the old values are added when 'accumulate' is set;
+ *   bias: NULL, or cols floats added to every row, then the activation 'epi'. */
+typedef void (*tlr_gemm_kernel_fn)(int64_t k, const float *a, int64_t lda, const float *b,
+                                   float *c, int64_t ldc, int rows, int cols, int accumulate,
+                                   const float *bias, tlr_epilogue epi);
+
+typedef struct {
+    tlr_isa isa;
+    int mr, nr;          /* register block */
+    int mc, kc, nc;      /* cache blocks of the GEMM driver (multiples of mr, -, nr) */
+    tlr_gemm_kernel_fn run;
+} tlr_gemm_kernel;
+
+/* The kernel for an instruction set (the best one at or below 'isa'). */
+const tlr_gemm_kernel *tlr_gemm_kernel_for(tlr_isa isa);
+
+/* Packs rows [k0, k0 + kc) x cols [j0, j0 + nc) of op(b) into ceil(nc / NR) panels of
+ * (kc, NR) floats, one after another; columns past nc are zeros. */
+void tlr_gemm_pack_b(const tlr_gemm_kernel *kr, tlr_trans tb, const float *b, int64_t ldb,
+                     int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *dst);
+
+/* Fills 'dst' (rows padded to a multiple of MR, row stride kc) with rows [i0, i0 + rows)
+ * and cols [k0, k0 + kc) of the A matrix; padding rows are the driver's job. */
+typedef void (*tlr_gemm_pack_a_fn)(void *ctx, int64_t i0, int64_t rows, int64_t k0,
+                                   int64_t kc, float *dst);
+
+/* c (m, n) = epi(A (m, k) x op(b) + beta * c + bias), with A produced block by block by
+ * 'pack_a' (e.g. an im2col gather straight from an image, so the whole matrix never
+ * exists); bias (n floats) may be NULL. */
+void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_a, void *ctx,
+                       tlr_trans tb, const float *b, int64_t ldb, float beta, float *c,
+                       int64_t ldc, const float *bias, tlr_epilogue epi);
 
 #endif

@@ -92,6 +92,11 @@ typedef struct {
 void tlr_op_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
                    const float *bias, float *out);
 
+/* The same followed by an activation (NULL: none).  Plain ReLU and ReLU6 are applied as
+ * the results are written; anything else runs as tlr_op_activation afterwards. */
+void tlr_op_conv2d_act(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                       const float *bias, const tlr_act_params *act, float *out);
+
 /* Plain reference loop for the same op (tests compare fast paths against it). */
 void tlr_op_conv2d_ref(const tlr_conv2d_params *p, const float *in, const float *kernel,
                        const float *bias, float *out);

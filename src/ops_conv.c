@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "depthwise.h"
 #include "err.h"
 #include "gemm.h"
 #include "ops.h"
+#include "winograd.h"
 #include "xalloc.h"
 
 /* Upper bound of the im2col / col2im scratch matrix. */
@@ -91,95 +93,155 @@ void tlr_op_conv2d_ref(const tlr_conv2d_params *p, const float *in, const float 
                 }
 }
 
-/* ---- Conv2D fast path ---------------------------------------------------------------- */
+/* ---- Conv2D fast paths ------------------------------------------------------------------ */
 
-/* Writes the receptive fields of output pixels [pix0, pix0 + count) (flattened over
- * (N, OH, OW)) for channel slice [c0, c0 + cin_g) into col (count, kh*kw*cin_g);
- * taps that fall in the padding are zeros. */
-static void im2col(const tlr_conv2d_params *p, const float *in, int64_t c0, int64_t cin_g,
-                   int64_t pix0, int64_t count, float *col)
+/* Gathers rows of the im2col matrix straight from the image for the GEMM driver: row =
+ * output pixel (flattened over N, OH, OW), column = (ky, kx, ci) over the channel slice
+ * [c0, c0 + cin_g) of one group, taps in the padding read as zeros. */
+typedef struct {
+    const tlr_conv2d_params *p;
+    const float *in;
+    int64_t c0, cin_g;
+} im2col_src;
+
+static int64_t max64(int64_t a, int64_t b)
 {
-    int64_t row_len = (int64_t)p->kh * p->kw * cin_g;
-    size_t seg = (size_t)cin_g * sizeof(float);
-    for (int64_t r = 0; r < count; r++) {
-        int64_t pix = pix0 + r;
+    return a > b ? a : b;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Columns [k0, k0 + kc) of rows [i0, i0 + rows) into dst (rows, kc). */
+static void pack_im2col(void *ctx, int64_t i0, int64_t rows, int64_t k0, int64_t kc, float *dst)
+{
+    const im2col_src *S = ctx;
+    const tlr_conv2d_params *p = S->p;
+    int64_t cin_g = S->cin_g, kw = p->kw, row_len = kw * cin_g, k1 = k0 + kc;
+    /* with dilation 1 and one group a kernel row's taps are kw adjacent pixels */
+    int adjacent = p->dw == 1 && cin_g == p->cin;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t pix = i0 + r;
         int64_t ox = pix % p->ow, oy = (pix / p->ow) % p->oh, n = pix / (p->ow * p->oh);
-        float *dst = col + r * row_len;
-        for (int64_t ky = 0; ky < p->kh; ky++) {
+        int64_t ix0 = ox * p->sw - p->pad_left;
+        float *d = dst + r * kc; /* column kk at d[kk - k0] */
+        for (int64_t ky = k0 / row_len; ky < p->kh && ky * row_len < k1; ky++) {
+            int64_t a = max64(k0, ky * row_len), b = min64(k1, (ky + 1) * row_len);
             int64_t iy = oy * p->sh - p->pad_top + ky * p->dh;
-            for (int64_t kx = 0; kx < p->kw; kx++, dst += cin_g) {
-                int64_t ix = ox * p->sw - p->pad_left + kx * p->dw;
-                if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
-                    memset(dst, 0, seg);
+            if (iy < 0 || iy >= p->h) {
+                memset(d + (a - k0), 0, (size_t)(b - a) * sizeof *d);
+                continue;
+            }
+            const float *src = S->in + (n * p->h + iy) * p->w * p->cin + S->c0;
+            if (adjacent && ix0 >= 0 && ix0 + kw <= p->w) {
+                memcpy(d + (a - k0), src + ix0 * p->cin + (a - ky * row_len),
+                       (size_t)(b - a) * sizeof *d);
+                continue;
+            }
+            for (int64_t kx = (a - ky * row_len) / cin_g; kx < kw; kx++) {
+                int64_t t0 = ky * row_len + kx * cin_g;
+                int64_t s0 = max64(a, t0), s1 = min64(b, t0 + cin_g);
+                if (s0 >= s1)
+                    break;
+                int64_t ix = ix0 + kx * p->dw;
+                if (ix < 0 || ix >= p->w)
+                    memset(d + (s0 - k0), 0, (size_t)(s1 - s0) * sizeof *d);
                 else
-                    memcpy(dst, in + ((n * p->h + iy) * p->w + ix) * p->cin + c0, seg);
+                    memcpy(d + (s0 - k0), src + ix * p->cin + (s0 - t0), (size_t)(s1 - s0) * sizeof *d);
             }
         }
     }
 }
 
-/* 1x1, stride 1, no padding, same spatial size: the input is the (pixels, cin) matrix, and
- * group g multiplies its column block (pixels, cin_g) by the kernel's column block
- * (cin_g, cout_g); every group uses all cin_g kernel rows. */
+/* 1x1, stride 1, no padding, same spatial size: the input already is the (pixels, cin)
+ * matrix. */
 static int is_pointwise(const tlr_conv2d_params *p)
 {
     return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 &&
            p->pad_left == 0 && p->oh == p->h && p->ow == p->w;
 }
 
-static void conv_pointwise(const tlr_conv2d_params *p, int64_t groups, const float *in,
-                           const float *kernel, float *out, float beta)
+typedef struct {
+    const float *in;
+    int64_t ld, c0;
+} rows_src;
+
+static void pack_rows(void *ctx, int64_t i0, int64_t rows, int64_t k0, int64_t kc, float *dst)
 {
-    int64_t pixels = p->n * p->h * p->w;
-    int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
-    for (int64_t g = 0; g < groups; g++)
-        tlr_gemm(TLR_NO_TRANS, TLR_NO_TRANS, pixels, cout_g, cin_g, in + g * cin_g, p->cin,
-                 kernel + g * cout_g, p->cout, beta, out + g * cout_g, p->cout);
+    const rows_src *S = ctx;
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(dst + r * kc, S->in + (i0 + r) * S->ld + S->c0 + k0, (size_t)kc * sizeof *dst);
 }
 
-static void conv_im2col(const tlr_conv2d_params *p, int64_t groups, const float *in,
-                        const float *kernel, float *out, float beta)
+/* Group by group: out columns of group g = A_g (pixels, kh*kw*cin_g) x kernel columns of g
+ * (the Keras kernel (kh, kw, cin_g, cout) is that matrix as stored). */
+static void conv_gemm(const tlr_conv2d_params *p, int64_t groups, const float *in,
+                      const float *kernel, const float *bias, tlr_epilogue epi, float *out)
 {
     int64_t pixels = p->n * p->oh * p->ow;
     int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
-    int64_t row_len = (int64_t)p->kh * p->kw * cin_g;
-    int64_t chunk = chunk_rows(row_len, pixels);
-    float *col = tlr_xmalloc((size_t)(chunk * row_len) * sizeof *col);
-    for (int64_t pix0 = 0; pix0 < pixels; pix0 += chunk) {
-        int64_t count = pixels - pix0 < chunk ? pixels - pix0 : chunk;
-        for (int64_t g = 0; g < groups; g++) {
-            im2col(p, in, g * cin_g, cin_g, pix0, count, col);
-            /* out rows (count, cout_g) = col (count, row_len) x kernel columns of group g */
-            tlr_gemm(TLR_NO_TRANS, TLR_NO_TRANS, count, cout_g, row_len, col, row_len,
-                     kernel + g * cout_g, p->cout, beta, out + pix0 * p->cout + g * cout_g,
-                     p->cout);
+    int64_t k = (int64_t)p->kh * p->kw * cin_g;
+    for (int64_t g = 0; g < groups; g++) {
+        const float *bg = bias ? bias + g * cout_g : NULL;
+        if (is_pointwise(p)) {
+            rows_src S = { in, p->cin, g * cin_g };
+            tlr_gemm_packed_a(pixels, cout_g, k, pack_rows, &S, TLR_NO_TRANS, kernel + g * cout_g,
+                              p->cout, 0.0f, out + g * cout_g, p->cout, bg, epi);
+        } else {
+            im2col_src S = { p, in, g * cin_g, cin_g };
+            tlr_gemm_packed_a(pixels, cout_g, k, pack_im2col, &S, TLR_NO_TRANS,
+                              kernel + g * cout_g, p->cout, 0.0f, out + g * cout_g, p->cout, bg,
+                              epi);
         }
     }
-    free(col);
+}
+
+/* The part of an activation the convolution kernels apply on their way out; *rest is set
+ * when the activation must still run afterwards. */
+static tlr_epilogue fused_part(const tlr_act_params *a, int *rest)
+{
+    *rest = 0;
+    if (!a || a->kind == TLR_ACT_LINEAR)
+        return TLR_EPI_NONE;
+    if (a->kind == TLR_ACT_RELU6)
+        return TLR_EPI_RELU6;
+    if (a->kind == TLR_ACT_RELU && a->alpha == 0.0f && a->threshold == 0.0f &&
+        !(a->max_value > 0.0f))
+        return TLR_EPI_RELU;
+    *rest = 1;
+    return TLR_EPI_NONE;
+}
+
+void tlr_op_conv2d_act(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                       const float *bias, const tlr_act_params *act, float *out)
+{
+    check_params(p);
+    int64_t groups = group_count(p);
+    int64_t pixels = p->n * p->oh * p->ow;
+    if (pixels == 0)
+        return;
+    int rest;
+    tlr_epilogue epi = fused_part(act, &rest);
+    /* One input channel per group is a depthwise convolution, and the Conv2D kernel
+     * (kh, kw, 1, cin*dm) has exactly the depthwise layout (kh, kw, cin, dm). */
+    if (groups > 1 && groups == p->cin) {
+        tlr_op_depthwise_conv2d(p, (int)(p->cout / p->cin), in, kernel, bias, out);
+        rest = act && act->kind != TLR_ACT_LINEAR;
+    } else if (groups == 1 && tlr_winograd_worth(p)) {
+        tlr_winograd_conv3x3(p, in, kernel, bias, epi, out);
+    } else {
+        conv_gemm(p, groups, in, kernel, bias, epi, out);
+    }
+    if (rest)
+        tlr_op_activation(act, out, pixels * p->cout, p->cout);
 }
 
 void tlr_op_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
                    const float *bias, float *out)
 {
-    check_params(p);
-    int64_t groups = group_count(p);
-    /* One input channel per group is a depthwise convolution, and the Conv2D kernel
-     * (kh, kw, 1, cin*dm) has exactly the depthwise layout (kh, kw, cin, dm). */
-    if (groups > 1 && groups == p->cin) {
-        tlr_op_depthwise_conv2d(p, (int)(p->cout / p->cin), in, kernel, bias, out);
-        return;
-    }
-    int64_t pixels = p->n * p->oh * p->ow;
-    if (pixels == 0)
-        return;
-    /* The bias goes in first and the products accumulate onto it. */
-    if (bias)
-        fill_bias(out, pixels, p->cout, bias);
-    float beta = bias ? 1.0f : 0.0f;
-    if (is_pointwise(p))
-        conv_pointwise(p, groups, in, kernel, out, beta);
-    else
-        conv_im2col(p, groups, in, kernel, out, beta);
+    tlr_op_conv2d_act(p, in, kernel, bias, NULL, out);
 }
 
 /* ---- DepthwiseConv2D ------------------------------------------------------------------- */
@@ -236,6 +298,10 @@ void tlr_op_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier, c
     check_params(p);
     int64_t dm = depth_multiplier;
     TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
+    if (dm == 1) {
+        tlr_depthwise_conv2d_fast(p, in, kernel, bias, TLR_EPI_NONE, out);
+        return;
+    }
     fill_bias(out, p->n * p->oh * p->ow, p->cout, bias);
     for (int64_t n = 0; n < p->n; n++)
         for (int64_t oy = 0; oy < p->oh; oy++)

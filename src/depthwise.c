@@ -1,0 +1,75 @@
+/* depthwise.c - threading and instruction-set choice for the fast depthwise convolution;
+ * the row kernel is in depthwise_tf.h, once per vector width. */
+#include "depthwise.h"
+
+#include <string.h>
+
+#include "cpu.h"
+#include "err.h"
+#include "threads.h"
+
+typedef struct {
+    const tlr_conv2d_params *p;
+    const float *in, *kernel, *bias;
+    tlr_epilogue epi;
+    float *out;
+    void (*row)(const void *J, int64_t n, int64_t oy);
+} dw_job;
+
+#define DW_SUFFIX generic
+#define DW_LANES 4
+#define DW_TARGET
+#include "depthwise_tf.h"
+#undef DW_SUFFIX
+#undef DW_LANES
+#undef DW_TARGET
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DW_SUFFIX avx2
+#define DW_LANES 8
+#define DW_TARGET __attribute__((target("avx2,fma")))
+#include "depthwise_tf.h"
+#undef DW_SUFFIX
+#undef DW_LANES
+#undef DW_TARGET
+
+#define DW_SUFFIX avx512
+#define DW_LANES 16
+#define DW_TARGET __attribute__((target("avx512f,avx2,fma")))
+#include "depthwise_tf.h"
+#undef DW_SUFFIX
+#undef DW_LANES
+#undef DW_TARGET
+#endif
+
+static void rows_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const dw_job *J = ctx;
+    for (int64_t r = begin; r < end; r++)
+        J->row(J, r / J->p->oh, r % J->p->oh);
+}
+
+static void row_generic_v(const void *J, int64_t n, int64_t oy) { row_generic(J, n, oy); }
+#if defined(__x86_64__) && defined(__GNUC__)
+static void row_avx2_v(const void *J, int64_t n, int64_t oy) { row_avx2(J, n, oy); }
+static void row_avx512_v(const void *J, int64_t n, int64_t oy) { row_avx512(J, n, oy); }
+#endif
+
+void tlr_depthwise_conv2d_fast(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                               const float *bias, tlr_epilogue epi, float *out)
+{
+    TLR_ASSERT(p->cout == p->cin);
+    dw_job J = { p, in, kernel, bias, epi, out, row_generic_v };
+#if defined(__x86_64__) && defined(__GNUC__)
+    tlr_isa isa = tlr_cpu_isa();
+    if (isa == TLR_ISA_AVX512)
+        J.row = row_avx512_v;
+    else if (isa == TLR_ISA_AVX2)
+        J.row = row_avx2_v;
+#endif
+    int64_t rows = p->n * p->oh;
+    /* one thread for small maps: waking the others costs more than it saves */
+    int64_t macs = rows * p->ow * p->cin * p->kh * p->kw;
+    tlr_parallel_for_n(rows, macs < ((int64_t)1 << 16) ? 1 : TLR_THREADS_MAX, rows_task, &J);
+}

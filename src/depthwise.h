@@ -1,0 +1,15 @@
+/* depthwise.h - the fast DepthwiseConv2D (depth_multiplier 1): vectors along the channel
+ * axis, the kernel taps of one channel block kept in registers across a row of outputs,
+ * output rows split between threads.  Any size, stride, dilation and padding. */
+#ifndef TLR_DEPTHWISE_H
+#define TLR_DEPTHWISE_H
+
+#include "gemm.h"
+#include "ops.h"
+
+/* out (N, OH, OW, C) = epi(depthwise(in (N, H, W, C), kernel (kh, kw, C, 1)) + bias (C or
+ * NULL)); p->cout == p->cin. */
+void tlr_depthwise_conv2d_fast(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                               const float *bias, tlr_epilogue epi, float *out);
+
+#endif

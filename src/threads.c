@@ -1,0 +1,227 @@
+/* threads.c - the worker pool behind tlr_parallel_for.
+ *
+ * Workers wait for a new job generation, first spinning briefly (ops come in quick
+ * succession during a forward pass, and a sleeping thread takes tens of microseconds to
+ * wake), then sleeping on a condition variable.  The caller runs range 0 itself and spins
+ * until the workers report back.  Only one job runs at a time: callers from different
+ * threads take turns on a mutex, and calls from inside a task run inline. */
+#include "threads.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "xalloc.h"
+
+#define SCRATCH_SLOTS 4
+#define SPIN_NS 200000 /* how long an idle worker polls before sleeping */
+
+typedef struct {
+    void *p;
+    size_t cap;
+} scratch_buf;
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t call_mu; /* one job at a time */
+    pthread_mutex_t mu;      /* guards sleepers and the condition variable */
+    pthread_cond_t wake;
+    int count;               /* threads a job may use */
+    int cpus;                /* online CPUs */
+    atomic_int spin;         /* count <= cpus: idle workers may poll instead of sleeping */
+    int started;             /* workers running (tids 1 .. started) */
+    int sleepers;
+    atomic_uint gen;         /* job generation, bumped to start a job */
+    atomic_int pending;      /* workers still running the current job */
+    /* the current job, written before gen is bumped */
+    tlr_task_fn fn;
+    void *ctx;
+    int64_t n;
+    int nthreads;
+    unsigned start_gen[TLR_THREADS_MAX]; /* the generation a new worker has already seen */
+    scratch_buf scratch[TLR_THREADS_MAX][SCRATCH_SLOTS];
+} pool = { .once = PTHREAD_ONCE_INIT, .call_mu = PTHREAD_MUTEX_INITIALIZER,
+           .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+static _Thread_local int in_task;
+
+static int64_t range_start(int64_t n, int t, int nt)
+{
+    return (int64_t)((__int128)n * t / nt);
+}
+
+static void init_count(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cpus > 0 ? (int)(cpus < TLR_THREADS_MAX ? cpus : TLR_THREADS_MAX) : 1;
+    pool.cpus = n;
+    const char *env = getenv("TLR_THREADS");
+    if (env && atoi(env) > 0)
+        n = atoi(env);
+    pool.count = n < 1 ? 1 : n > TLR_THREADS_MAX ? TLR_THREADS_MAX : n;
+    atomic_store_explicit(&pool.spin, pool.count <= pool.cpus, memory_order_relaxed);
+}
+
+int tlr_threads_count(void)
+{
+    pthread_once(&pool.once, init_count);
+    return pool.count;
+}
+
+void tlr_threads_set_count(int n)
+{
+    pthread_once(&pool.once, init_count);
+    pthread_mutex_lock(&pool.call_mu);
+    pool.count = n < 1 ? 1 : n > TLR_THREADS_MAX ? TLR_THREADS_MAX : n;
+    atomic_store_explicit(&pool.spin, pool.count <= pool.cpus, memory_order_relaxed);
+    pthread_mutex_unlock(&pool.call_mu);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Waits until the generation differs from 'seen'; returns the new one. */
+static unsigned wait_job(unsigned seen)
+{
+    /* more threads than CPUs: polling would only steal time from the ones working */
+    int64_t t0 = now_ns(), budget = atomic_load_explicit(&pool.spin, memory_order_relaxed) ? SPIN_NS : 0;
+    for (int i = 0; budget > 0; i++) {
+        unsigned g = atomic_load_explicit(&pool.gen, memory_order_acquire);
+        if (g != seen)
+            return g;
+        cpu_relax();
+        if ((i & 255) == 255 && now_ns() - t0 > budget)
+            break;
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.sleepers++;
+    unsigned g;
+    while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen)
+        pthread_cond_wait(&pool.wake, &pool.mu);
+    pool.sleepers--;
+    pthread_mutex_unlock(&pool.mu);
+    return g;
+}
+
+static void *worker(void *arg)
+{
+    int tid = (int)(intptr_t)arg;
+    in_task = 1; /* anything a worker calls runs inline */
+    unsigned seen = pool.start_gen[tid]; /* set before the thread was created */
+    for (;;) {
+        seen = wait_job(seen);
+        if (tid < pool.nthreads) {
+            int64_t b = range_start(pool.n, tid, pool.nthreads);
+            int64_t e = range_start(pool.n, tid + 1, pool.nthreads);
+            if (b < e)
+                pool.fn(pool.ctx, b, e, tid);
+            atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
+        }
+    }
+    return NULL;
+}
+
+/* Starts workers so tids 1 .. want-1 exist; returns how many threads a job can use. */
+static int ensure_workers(int want)
+{
+    while (pool.started < want - 1) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pool.start_gen[pool.started + 1] = atomic_load_explicit(&pool.gen, memory_order_relaxed);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&th, &attr, worker, (void *)(intptr_t)(pool.started + 1));
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
+            break; /* run with the threads we have */
+        pool.started++;
+    }
+    return pool.started + 1 < want ? pool.started + 1 : want;
+}
+
+void tlr_parallel_for_n(int64_t n, int max_threads, tlr_task_fn fn, void *ctx)
+{
+    if (n <= 0)
+        return;
+    pthread_once(&pool.once, init_count);
+    int nt = pool.count < max_threads ? pool.count : max_threads;
+    if (nt > n)
+        nt = (int)n;
+    if (in_task || nt <= 1) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    pthread_mutex_lock(&pool.call_mu);
+    nt = ensure_workers(nt);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.nthreads = nt;
+    /* every started worker checks in, including those without a range */
+    atomic_store_explicit(&pool.pending, pool.started, memory_order_relaxed);
+    pthread_mutex_lock(&pool.mu);
+    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
+    if (pool.sleepers)
+        pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mu);
+
+    in_task = 1;
+    int64_t e0 = range_start(n, 1, nt);
+    fn(ctx, 0, e0, 0);
+    in_task = 0;
+    int spin = atomic_load_explicit(&pool.spin, memory_order_relaxed);
+    for (int i = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; i++) {
+        cpu_relax();
+        if (i > 4096 || !spin)
+            sched_yield(); /* a worker is not running: let it have the CPU */
+    }
+    pthread_mutex_unlock(&pool.call_mu);
+}
+
+void tlr_parallel_for(int64_t n, tlr_task_fn fn, void *ctx)
+{
+    tlr_parallel_for_n(n, TLR_THREADS_MAX, fn, ctx);
+}
+
+void *tlr_thread_scratch(int tid, int slot, size_t bytes)
+{
+    TLR_ASSERT(tid >= 0 && tid < TLR_THREADS_MAX && slot >= 0 && slot < SCRATCH_SLOTS);
+    scratch_buf *s = &pool.scratch[tid][slot];
+    if (s->cap < bytes) {
+        free(s->p);
+        size_t cap = (bytes + bytes / 4 + 63) & ~(size_t)63;
+        s->p = aligned_alloc(64, cap);
+        if (!s->p)
+            s->p = tlr_xmalloc(cap); /* aborts: aligned_alloc only fails when out of memory */
+        s->cap = cap;
+    }
+    return s->p;
+}
+
+void tlr_threads_trim(void)
+{
+    pthread_mutex_lock(&pool.call_mu);
+    for (int t = 0; t < TLR_THREADS_MAX; t++)
+        for (int s = 0; s < SCRATCH_SLOTS; s++) {
+            free(pool.scratch[t][s].p);
+            pool.scratch[t][s].p = NULL;
+            pool.scratch[t][s].cap = 0;
+        }
+    pthread_mutex_unlock(&pool.call_mu);
+}
