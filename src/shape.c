@@ -11,10 +11,11 @@
 
 #define NONE (-1)
 
-/* No real model has a tensor or weight of more than 2^48 elements (a petabyte of floats).
- * Bounding every shape and weight here keeps all later size arithmetic (products, sums,
- * strides, parameter counts) far from int64 overflow. */
-#define MAX_ELEMS ((int64_t)1 << 48)
+/* No real model has a tensor or weight of 2^40 elements (4 TB of floats; the largest real
+ * tensors are near 2^32).  Refusing those here gives a clear error long before anything is
+ * allocated, and keeps all later size arithmetic (products, sums, strides, parameter counts)
+ * far from int64 overflow. */
+#define MAX_ELEMS (((int64_t)1 << 40) - 1)
 
 /* Product of the known dims (None counts as 1) is over MAX_ELEMS, or a dim is invalid. */
 static int too_large(int ndim, const int64_t *d)
@@ -627,8 +628,8 @@ static tlr_status check_size(const tlr_layer *l, const tlr_shape *s, int n, cons
             char buf[200];
             tlr_shape_str(&s[k], buf, sizeof buf);
             return tlr_err_set(err, TLR_E_LIMIT, "%s: layer '%s' (%s): %s shape %s is too "
-                               "large (over 2^48 elements)", what, l->name, l->class_name, kind,
-                               buf);
+                               "large (2^40 elements or more)", what, l->name, l->class_name,
+                               kind, buf);
         }
     return TLR_OK;
 }
@@ -636,10 +637,15 @@ static tlr_status check_size(const tlr_layer *l, const tlr_shape *s, int n, cons
 static tlr_status check_weights_size(const tlr_layer *l, const char *what, tlr_err *err)
 {
     for (int k = 0; k < l->n_weights; k++)
-        if (too_large(l->weights[k].ndim, l->weights[k].shape))
-            return tlr_err_set(err, TLR_E_LIMIT, "%s: layer '%s' (%s): weight '%s' is too "
-                               "large (over 2^48 values)", what, l->name, l->class_name,
-                               l->weights[k].role);
+        if (too_large(l->weights[k].ndim, l->weights[k].shape)) {
+            tlr_shape s = { l->weights[k].ndim, { 0 } };
+            memcpy(s.d, l->weights[k].shape, sizeof s.d);
+            char buf[200];
+            tlr_shape_str(&s, buf, sizeof buf);
+            return tlr_err_set(err, TLR_E_LIMIT, "%s: layer '%s' (%s): weight '%s' %s is too "
+                               "large (2^40 values or more)", what, l->name, l->class_name,
+                               l->weights[k].role, buf);
+        }
     return TLR_OK;
 }
 
