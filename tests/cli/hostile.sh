@@ -147,6 +147,7 @@ expect_fail weights-int32 "stored as int32, not floats" "$H/int_weights.h5" --su
 expect_ok weights-nan-inf "$H/nan_weights.h5" "$X"
 check '[ -f "$work/out/index.html" ] && [ -n "$(find "$work/out/img" -name "kernels*.png")" ]' \
     "weights-nan-inf: no kernel grid written"
+expect_ok weights-nan-inf-predict "$H/nan_weights.h5" "$X" --predict
 expect_ok weights-f16-f64 "$H/f16_f64_weights.h5" "$X" --predict
 
 # ---- damaged or odd model files ----
@@ -179,13 +180,18 @@ printf '{"class_name": "Functional", "config": {"name": "m", "layers": [%s, %s, 
 expect_fail config-concat-mismatch "cannot concatenate" "$tmp/concat.json" --summary
 model "$IN", "$(layer Conv2D c '{"name": "c", "filters": 2, "kernel_size": [9, 9]}' '[[["in", 0, 0, {}]]]')" >"$tmp/kernel.json"
 expect_fail config-kernel-larger-than-input "larger than its input" "$tmp/kernel.json" --summary
-BIG=$(layer InputLayer in '{"name": "in", "batch_input_shape": [null, 1048576, 1048576, 3]}' '[]')
+# 2^37.6 elements per image: a legal shape to describe, far too large to feed
+BIG=$(layer InputLayer in '{"name": "in", "batch_input_shape": [null, 262144, 262144, 3]}' '[]')
 model "$BIG", "$(layer Conv2D c '{"name": "c", "filters": 2, "kernel_size": [3, 3]}' '[[["in", 0, 0, {}]]]')" >"$tmp/big.json"
-expect_ok config-2^40-elements-summary "$tmp/big.json" --summary
-expect_fail config-2^40-elements-image "too large" "$tmp/big.json" "$FX/images/rgb8.png"
-HUGE=$(layer InputLayer in '{"name": "in", "batch_input_shape": [null, 16777216, 16777216, 3]}' '[]')
+expect_ok config-2^37-elements-summary "$tmp/big.json" --summary
+expect_fail config-2^37-elements-image "too large" "$tmp/big.json" "$FX/images/rgb8.png"
+# 2^40 elements: refused while shapes are inferred, before anything exists
+HUGE=$(layer InputLayer in '{"name": "in", "batch_input_shape": [null, 1048576, 1048576]}' '[]')
 model "$HUGE", "$(layer Flatten f '{"name": "f"}' '[[["in", 0, 0, {}]]]')" >"$tmp/huge.json"
-expect_fail config-2^49-elements "too large" "$tmp/huge.json" --summary
+expect_fail config-2^40-elements "(None, 1048576, 1048576) is too large" "$tmp/huge.json" --summary
+model "$IN", "$(layer Dense d '{"name": "d", "units": 67108864}' '[[["in", 0, 0, {}]]]')" >"$tmp/dense.json"
+sed 's/\[null, 8, 8, 3\]/[null, 65536]/' "$tmp/dense.json" >"$tmp/dense2.json"
+expect_fail config-2^42-weights "weight 'kernel' (65536, 67108864) is too large" "$tmp/dense2.json" --summary
 NEG=$(layer InputLayer in '{"name": "in", "batch_input_shape": [null, 8, 0, 3]}' '[]')
 model "$NEG", "$(layer Flatten f '{"name": "f"}' '[[["in", 0, 0, {}]]]')" >"$tmp/zero.json"
 expect_fail config-zero-dim "dimension below 1" "$tmp/zero.json" --summary
