@@ -61,6 +61,7 @@ typedef struct {
     int threads;
     int64_t max_memory;
     const char *exe_path;       /* argv[0] */
+    int progress;               /* stage-by-stage progress on stderr (set by main: a terminal) */
 } tlr_options;
 
 /* Fills 'o' from argv (argv strings are borrowed).  Returns TLR_OK, or TLR_E_USAGE with a

@@ -459,7 +459,11 @@ static void archive_groups(const tlr_kfile *f, tlr_json *wj, tlr_json *opt)
         for (size_t i = 0; i < all.n; i++) {
             const char *rel = all.items[i];
             char *path = tlr_xasprintf("/%s", rel);
-            if (strncmp(rel, "optimizer", 9) == 0 || strncmp(rel, "metrics", 7) == 0) {
+            if (strncmp(rel, "metrics", 7) == 0) {
+                free(path);
+                continue; /* metric state (counts, totals) is neither weights nor optimizer */
+            }
+            if (strncmp(rel, "optimizer", 9) == 0) {
                 tlr_h5_dsinfo info;
                 if (tlr_h5_dataset_info(f->h5, path, &info, NULL) == TLR_OK) {
                     oparams += info.numel;
@@ -478,6 +482,15 @@ static void archive_groups(const tlr_kfile *f, tlr_json *wj, tlr_json *opt)
                 snprintf(cur_key, sizeof cur_key, "%.*s", (int)klen, rel);
                 current = tlr_json_push_object(groups);
                 tlr_json_add_string(current, "group", cur_key);
+                /* Keras >= 3.6 names the layer on its vars group */
+                char *vg = tlr_xasprintf("/%s/vars", cur_key);
+                if (tlr_h5_has_attr(f->h5, vg, "name")) {
+                    char *nm = tlr_h5_attr_string(f->h5, vg, "name", NULL);
+                    if (nm)
+                        tlr_json_add_string(current, "name", nm);
+                    free(nm);
+                }
+                free(vg);
                 tlr_json_add_array(current, "weights");
             }
             int64_t gp = 0;

@@ -503,8 +503,33 @@ static tlr_status parse_relu(parser *P, tlr_layer *l)
     return TLR_OK;
 }
 
+/* Keras 1 Merge(mode=...): the merge modes tlreport runs; dot/cos/custom stay unknown. */
+static tlr_status parse_keras1_merge(parser *P, tlr_layer *l)
+{
+    const char *mode = tlr_json_get_string(l->config, "mode", "sum");
+    static const struct { const char *mode; tlr_merge kind; } modes[] = {
+        { "sum", TLR_MERGE_ADD }, { "mul", TLR_MERGE_MULTIPLY }, { "ave", TLR_MERGE_AVERAGE },
+        { "max", TLR_MERGE_MAXIMUM },
+    };
+    if (strcmp(mode, "concat") == 0) {
+        l->op = TLR_OP_CONCAT;
+        l->cfg.merge.axis = (int)tlr_json_get_number(l->config, "concat_axis", -1);
+        return TLR_OK;
+    }
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(mode, modes[i].mode) == 0) {
+            l->cfg.merge.kind = modes[i].kind;
+            return TLR_OK;
+        }
+    (void)P;
+    l->op = TLR_OP_UNKNOWN;
+    return TLR_OK;
+}
+
 static tlr_status parse_merge(parser *P, tlr_layer *l, const char *cls)
 {
+    if (strcmp(cls, "Merge") == 0)
+        return parse_keras1_merge(P, l);
     static const struct { const char *cls; tlr_merge kind; } kinds[] = {
         { "Add", TLR_MERGE_ADD }, { "Subtract", TLR_MERGE_SUBTRACT },
         { "Multiply", TLR_MERGE_MULTIPLY }, { "Average", TLR_MERGE_AVERAGE },
@@ -683,6 +708,7 @@ static const class_entry classes[] = {
     { "Add", TLR_OP_MERGE }, { "Subtract", TLR_OP_MERGE }, { "Multiply", TLR_OP_MERGE },
     { "Average", TLR_OP_MERGE }, { "Maximum", TLR_OP_MERGE }, { "Minimum", TLR_OP_MERGE },
     { "Concatenate", TLR_OP_CONCAT },
+    { "Merge", TLR_OP_MERGE },
     { "Rescaling", TLR_OP_RESCALING },
     { "Normalization", TLR_OP_NORMALIZATION },
     { "Resizing", TLR_OP_RESIZING },
@@ -907,8 +933,9 @@ static tlr_status resolve_ref(parser *P, tlr_model *m, const char *user, const r
         node = -1; /* an InputLayer has exactly one node */
     /* A layer with no inbound nodes has no call to take an output from. */
     if (node < 0 || node >= src->n_calls || r->tensor < 0 || r->tensor > 3)
-        return tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s' takes input %s[%d][%d], which "
-                           "does not exist", P->ctx->what, user, r->layer, r->node, r->tensor);
+        return tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s' takes input %s[%d][%d], but "
+                           "layer '%s' has no such node or tensor", P->ctx->what, user, r->layer,
+                           r->node, r->tensor, r->layer);
     out->layer = li;
     out->call = node;
     out->tensor = r->tensor;

@@ -69,7 +69,7 @@ static size_t read_head(const char *path, unsigned char *buf, size_t cap, tlr_er
         return 0;
     }
     if (S_ISDIR(st.st_mode)) {
-        tlr_err_set(err, TLR_E_USAGE, "%s: is a directory, not a model file", path);
+        tlr_err_set(err, TLR_E_IO, "%s: is a directory, not a model file", path);
         return 0;
     }
     /* opening a FIFO or a device would block or never end */
@@ -363,6 +363,9 @@ static tlr_status json_contents(tlr_kfile *f, const char *text, size_t len,
         return err->code;
     version_from_json(f, f->config_root);
     if (opts && opts->weights_path) {
+        struct stat wst;
+        if (stat(opts->weights_path, &wst) != 0)
+            return tlr_err_set(err, TLR_E_IO, "%s: no such file", opts->weights_path);
         f->h5 = tlr_h5_open(opts->weights_path, err);
         if (!f->h5)
             return err->code;

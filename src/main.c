@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "pipeline.h"
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
         tlr_cli_free(&o);
         return 0;
     }
+    o.progress = !o.quiet && isatty(fileno(stderr));
     tlr_status st = tlr_run(&o, stdout, stderr, &err);
     tlr_cli_free(&o);
     if (st != TLR_OK) {

@@ -484,7 +484,7 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
                              tlr_err *err)
 {
     tlr_status st;
-    int progress = !o->quiet && log;
+    int progress = o->progress && log;
     if (f->model && (st = tlr_kfile_load_weights(f, err)))
         return st;
     tlr_input *in = NULL;

@@ -887,7 +887,7 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
     tlr_forward_opts fo = { o->max_memory, 0 };
     feat_ctx F = { o, c, err };
     for (int i = 0; i < n_img && !st; i++) {
-        if (!o->quiet && log)
+        if (o->progress && log)
             fprintf(log, "tlreport: image %d/%d: %s\n", i + 1, n_img, inputs[i].source);
         tlr_forward_result r;
         const tlr_tensor *x = inputs[i].tensor;
@@ -998,7 +998,7 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
             free(w);
         }
     found_layer kl = { 0 };
-    if (!o->quiet && log)
+    if (o->progress && log)
         fprintf(log, "tlreport: kernels\n");
     st = kernels_section(d, f, o, out, &kl, err);
     if (!st)

@@ -666,13 +666,19 @@ static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_
             for (int k = 0; k < n_in; k++) {
                 const tlr_layer *src = &m->layers[call->in[k].layer];
                 const tlr_call *sc = &src->calls[call->in[k].call];
-                if (!src->shape_ok || call->in[k].tensor >= sc->n_out) {
+                if (src->shape_ok && call->in[k].tensor >= sc->n_out)
+                    return tlr_err_set(err, TLR_E_FORMAT, "%s: layer '%s' takes input %s[%d][%d], "
+                                       "but '%s' has %d output%s", what, l->name, src->name,
+                                       call->in[k].node, call->in[k].tensor, src->name, sc->n_out,
+                                       sc->n_out == 1 ? "" : "s");
+                if (!src->shape_ok) {
                     known = 0;
                     break;
                 }
                 in[k] = sc->out[call->in[k].tensor];
             }
             if (l->op == TLR_OP_INPUT) {
+                l->weights_known = 1; /* an InputLayer has no weights */
                 call->n_out = 1;
                 call->out[0] = l->input_shape;
                 if (inputs) {

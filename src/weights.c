@@ -449,7 +449,8 @@ static void count_params(tlr_model *m, int use_stored)
             }
         } else {
             for (int k = 0; k < l->n_weights; k++) {
-                const tlr_weight *w = &l->weights[k];
+                tlr_weight *w = &l->weights[k];
+                w->trainable = l->eff_trainable && tlr_weight_role_trainable(w->role);
                 int64_t n = 1;
                 int nd = use_stored && w->path ? w->stored_ndim : w->ndim;
                 const int64_t *d = use_stored && w->path ? w->stored_shape : w->shape;
@@ -522,6 +523,8 @@ out:
 
 static int has_weights(const tlr_layer *l)
 {
+    if (l->op == TLR_OP_INPUT)
+        return 0;
     if (l->op == TLR_OP_MODEL) {
         for (int i = 0; i < l->inner->n_layers; i++)
             if (has_weights(&l->inner->layers[i]))
@@ -693,11 +696,11 @@ static tlr_status bind_archive_model(tlr_model *m, tlr_h5 *h, const char *dir, c
         char *base = has_weights(l) ? arc_child(h, dir, l, nth, sep) : NULL;
         if (has_weights(l) && !base) {
             st = tlr_err_set(err, TLR_E_FORMAT, "%s: no weights stored for layer '%s'", ctx->what, lp);
-        } else if (l->op == TLR_OP_MODEL) {
+        } else if (l->op == TLR_OP_MODEL && base) {
             char *sub = arc_join(base, "layers", sep);
             st = bind_archive_model(l->inner, h, sub, sep, lp, ctx, err);
             free(sub);
-        } else if (base) {
+        } else if (base && l->op != TLR_OP_MODEL) {
             stored_list S = { 0 };
             st = read_vars(h, base, &S, err);
             /* Recurrent layers keep their variables on a 'cell' child. */
