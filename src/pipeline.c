@@ -14,6 +14,7 @@
 #include "inspect.h"
 #include "json.h"
 #include "kfile.h"
+#include "labels.h"
 #include "npy.h"
 #include "report.h"
 #include "reportdata.h"
@@ -361,47 +362,13 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
 
 /* ---- --predict ----------------------------------------------------------------------------- */
 
-/* labels.txt: one per line; Teachable Machine writes "0 name". */
-static tlr_status read_labels(const char *path, tlr_strlist *out, tlr_err *err)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return tlr_err_set(err, TLR_E_IO, "%s: cannot open labels file", path);
-    char line[4096];
-    int all_numbered = 1;
-    while (fgets(line, sizeof line, fp)) {
-        size_t n = strcspn(line, "\r\n");
-        line[n] = '\0';
-        char *s = line;
-        if (out->n == 0 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
-            (unsigned char)s[2] == 0xBF)
-            s += 3;
-        if (!*s && feof(fp))
-            break;
-        char idx[32];
-        snprintf(idx, sizeof idx, "%zu ", out->n);
-        if (strncmp(s, idx, strlen(idx)) != 0)
-            all_numbered = 0;
-        tlr_strlist_push(out, s);
-        if (out->n > 1000000)
-            break;
-    }
-    fclose(fp);
-    if (all_numbered)
-        for (size_t i = 0; i < out->n; i++) {
-            char *sp = strchr(out->items[i], ' ');
-            memmove(out->items[i], sp + 1, strlen(sp + 1) + 1);
-        }
-    return TLR_OK;
-}
-
 static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
     tlr_status st = need_model(f, "--predict", err);
     if (st || (st = tlr_kfile_load_weights(f, err)))
         return st;
     tlr_strlist labels = TLR_STRLIST_INIT;
-    if (o->labels_path && (st = read_labels(o->labels_path, &labels, err)))
+    if (o->labels_path && (st = tlr_labels_read(o->labels_path, &labels, err)))
         return st;
     tlr_input *in;
     int n_in;
@@ -436,17 +403,8 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
             fprintf(out, "%s:", in[i].source);
         if (labels.n && n > 0) {
             /* top-k by value */
-            int k_max = o->top_k < n ? o->top_k : (int)n;
-            int *idx = tlr_xcalloc((size_t)n, sizeof *idx);
-            for (int64_t a = 0; a < n; a++)
-                idx[a] = (int)a;
-            for (int a = 0; a < k_max; a++)
-                for (int64_t b = a + 1; b < n; b++)
-                    if (y->data[idx[b]] > y->data[idx[a]]) {
-                        int t = idx[a];
-                        idx[a] = idx[b];
-                        idx[b] = t;
-                    }
+            int *idx = tlr_xcalloc((size_t)o->top_k + 1, sizeof *idx);
+            int k_max = tlr_top_k(y->data, n, o->top_k, idx);
             tlr_json *top = tlr_json_add_array(img, "top");
             for (int a = 0; a < k_max; a++) {
                 const char *name = (size_t)idx[a] < labels.n ? labels.items[idx[a]] : "?";

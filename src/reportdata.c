@@ -10,6 +10,7 @@
 #include "grid.h"
 #include "image_io.h"
 #include "inspect.h"
+#include "labels.h"
 #include "pipeline.h"
 #include "shape.h"
 #include "strlist.h"
@@ -734,35 +735,6 @@ static tlr_status one_feature_grid(feat_ctx *F, const tlr_layer *l, const char *
 }
 
 
-/* labels.txt: one per line, or Teachable Machine's "0 name". */
-static void read_labels(const char *path, tlr_strlist *out)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return;
-    char line[4096];
-    int numbered = 1;
-    while (fgets(line, sizeof line, fp) && out->n < 100000) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char *s = line;
-        if (out->n == 0 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB)
-            s += 3;
-        char idx[32];
-        snprintf(idx, sizeof idx, "%zu ", out->n);
-        if (strncmp(s, idx, strlen(idx)) != 0)
-            numbered = 0;
-        tlr_strlist_push(out, s);
-    }
-    fclose(fp);
-    while (out->n && !out->items[out->n - 1][0])
-        free(out->items[--out->n]);
-    if (numbered)
-        for (size_t i = 0; i < out->n; i++) {
-            char *sp = strchr(out->items[i], ' ');
-            memmove(out->items[i], sp + 1, strlen(sp + 1) + 1);
-        }
-}
-
 static void prediction_entry(tlr_json *images, const char *source, const tlr_tensor *y,
                              const tlr_strlist *labels, int top_k)
 {
@@ -782,17 +754,8 @@ static void prediction_entry(tlr_json *images, const char *source, const tlr_ten
         tlr_json_add_number(t, "value", (double)y->data[0]);
         return;
     }
-    int k = top_k < n ? top_k : (int)n;
-    int *idx = tlr_xcalloc((size_t)n, sizeof *idx);
-    for (int64_t i = 0; i < n; i++)
-        idx[i] = (int)i;
-    for (int a = 0; a < k; a++)
-        for (int64_t b = a + 1; b < n; b++)
-            if (y->data[idx[b]] > y->data[idx[a]]) {
-                int t = idx[a];
-                idx[a] = idx[b];
-                idx[b] = t;
-            }
+    int *idx = tlr_xcalloc((size_t)top_k + 1, sizeof *idx);
+    int k = tlr_top_k(y->data, n, top_k, idx);
     for (int a = 0; a < k; a++) {
         tlr_json *t = tlr_json_push_object(top);
         char ps[32], lab[64];
@@ -882,8 +845,11 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
         tlr_json_add_array(lay_json[k], "images");
     }
     tlr_strlist labels = TLR_STRLIST_INIT;
-    if (o->labels_path)
-        read_labels(o->labels_path, &labels);
+    if (o->labels_path && (st = tlr_labels_read(o->labels_path, &labels, err))) {
+        free(lay_json);
+        tlr_strlist_free(&paths);
+        return st;
+    }
     tlr_forward_opts fo = { o->max_memory, 0 };
     feat_ctx F = { o, c, err };
     for (int i = 0; i < n_img && !st; i++) {
