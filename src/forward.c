@@ -94,37 +94,35 @@ static tlr_status need_weight(run_ctx *C, const tlr_layer *l, const char *path, 
 
 /* ---- layout helpers ------------------------------------------------------------------------ */
 
-/* NCHW-style (channels first) <-> NHWC for ranks 3..5. */
-static tlr_tensor *to_channels_last(run_ctx *C, const tlr_tensor *x, const char *path)
+/* A new tensor holding transpose(x, perm). */
+static tlr_tensor *permuted(run_ctx *C, const tlr_tensor *x, const int *perm, const char *path)
 {
-    int nd = x->ndim, perm[8];
-    tlr_shape s = { nd, { 0 } };
-    perm[0] = 0;
-    for (int i = 1; i < nd - 1; i++)
-        perm[i] = i + 1;
-    perm[nd - 1] = 1;
-    for (int i = 0; i < nd; i++)
+    tlr_shape s = { x->ndim, { 0 } };
+    for (int i = 0; i < x->ndim; i++)
         s.d[i] = x->shape[perm[i]];
     tlr_tensor *t = new_tensor(C, &s, path);
     if (t)
-        tlr_op_transpose(nd, x->shape, perm, x->data, t->data);
+        tlr_op_transpose(x->ndim, x->shape, perm, x->data, t->data);
     return t;
+}
+
+/* Channels first (N, C, ...) to channels last (N, ..., C), and back, for ranks 3..5. */
+static tlr_tensor *to_channels_last(run_ctx *C, const tlr_tensor *x, const char *path)
+{
+    int nd = x->ndim, perm[8] = { 0 };
+    for (int i = 1; i < nd - 1; i++)
+        perm[i] = i + 1;
+    perm[nd - 1] = 1;
+    return permuted(C, x, perm, path);
 }
 
 static tlr_tensor *to_channels_first(run_ctx *C, const tlr_tensor *x, const char *path)
 {
-    int nd = x->ndim, perm[8];
-    tlr_shape s = { nd, { 0 } };
-    perm[0] = 0;
+    int nd = x->ndim, perm[8] = { 0 };
     perm[1] = nd - 1;
     for (int i = 2; i < nd; i++)
         perm[i] = i - 1;
-    for (int i = 0; i < nd; i++)
-        s.d[i] = x->shape[perm[i]];
-    tlr_tensor *t = new_tensor(C, &s, path);
-    if (t)
-        tlr_op_transpose(nd, x->shape, perm, x->data, t->data);
-    return t;
+    return permuted(C, x, perm, path);
 }
 
 /* View of a channels-last tensor as (N, H, W, C); rank-1 layers get H = 1. */
