@@ -33,6 +33,9 @@ static const char usage[] =
 "Model files:\n"
 "  --config FILE          architecture JSON for a weights-only HDF5 file\n"
 "  --weights FILE         weights HDF5 for an architecture JSON file\n"
+"  --lambda LAYER=FORMULA the formula of a Lambda layer, which the file holds only as\n"
+"                         Python code: x, numbers, + - * /, abs exp log sqrt tanh sigmoid\n"
+"                         relu min max (e.g. lambda_1='x/127.5-1'; repeatable)\n"
 "\n"
 "Images:\n"
 "  --resize nearest|bilinear   resampling to the model's input size (default nearest, as\n"
@@ -186,6 +189,13 @@ static tlr_status parse_value_opt(tlr_options *o, const char *arg, const char *n
             return tlr_err_set(err, TLR_E_USAGE, "--dump: at most %d layers", TLR_MAX_DUMPS);
         o->dumps[o->n_dumps++] = v;
         return set_command(o, TLR_CMD_DUMP, arg, err);
+    } else if (strcmp(name, "--lambda") == 0) {
+        if (o->n_lambdas == TLR_MAX_DUMPS)
+            return tlr_err_set(err, TLR_E_USAGE, "--lambda: at most %d layers", TLR_MAX_DUMPS);
+        if (!strchr(v, '=') || v[0] == '=')
+            return tlr_err_set(err, TLR_E_USAGE, "--lambda: expected LAYER=FORMULA like "
+                               "lambda_1='x/127.5-1', got '%s'", v);
+        o->lambdas[o->n_lambdas++] = v;
     } else if (strcmp(name, "--kernels") == 0) {
         o->kernels_layer = v;
     } else if (strcmp(name, "--kernel-grid") == 0) {
@@ -243,7 +253,7 @@ static tlr_status parse_value_opt(tlr_options *o, const char *arg, const char *n
 
 static const char *const value_opts[] = {
     "-o", "--output", "--config", "--weights", "--summary-style", "--resize", "--crop",
-    "--preprocess", "--labels", "--top", "--dump", "--kernels", "--kernel-grid", "--kernel-norm",
+    "--preprocess", "--labels", "--top", "--dump", "--lambda", "--kernels", "--kernel-grid", "--kernel-norm",
     "--features", "--max-images", "--cmap", "--lang", "--template-dir", "--title", "--author",
     "--date", "--threads", "--max-memory",
 };

@@ -42,6 +42,8 @@ typedef struct {
     int top_k;
     const char *dumps[TLR_MAX_DUMPS];
     int n_dumps;
+    const char *lambdas[TLR_MAX_DUMPS]; /* --lambda NAME=EXPR, as given */
+    int n_lambdas;
     /* report */
     const char *kernels_layer;
     int kernel_rows, kernel_cols;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "expr.h"
 #include "ops.h"
 #include "shape.h"
 #include "xalloc.h"
@@ -547,7 +548,9 @@ static int64_t layer_flops(const tlr_layer *l, const tlr_tensor *x, const tlr_te
 static const char *cannot_run(const tlr_layer *l)
 {
     switch (l->op) {
-    case TLR_OP_LAMBDA: return "Lambda layers run Python code that the file does not contain";
+    case TLR_OP_LAMBDA:
+        return l->lambda ? NULL : "Lambda layers run Python code that the file does not contain "
+                                  "(give its formula with --lambda NAME=EXPR)";
     case TLR_OP_UNKNOWN: return "this layer class is not known to tlreport";
     case TLR_OP_EMBEDDING: return "Embedding layers are not supported by the forward pass";
     case TLR_OP_RNN: case TLR_OP_BIDIRECTIONAL:
@@ -700,6 +703,9 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
         break;
     case TLR_OP_RESIZING:
         st = resizing(C, l, path, x, y);
+        break;
+    case TLR_OP_LAMBDA:
+        tlr_expr_apply(l->lambda, x->data, y->data, tlr_tensor_numel(y));
         break;
     case TLR_OP_REPEAT_VECTOR: {
         int64_t n = x->shape[0], f = x->shape[1];

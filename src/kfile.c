@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "expr.h"
 #include "keras_config.h"
 #include "shape.h"
 #include "xalloc.h"
@@ -174,7 +175,38 @@ static int config_is_keras1(const tlr_json *root)
 
 /* ---- building the model -------------------------------------------------------------------- */
 
-static tlr_status build_model(tlr_kfile *f, tlr_err *err)
+/* --lambda PATH=FORMULA: gives a Lambda layer an elementwise formula. */
+static tlr_status set_lambdas(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
+{
+    for (int i = 0; opts && i < opts->n_lambdas; i++) {
+        const char *eq = strchr(opts->lambdas[i], '=');
+        char *path = tlr_xstrndup(opts->lambdas[i], (size_t)(eq - opts->lambdas[i]));
+        const tlr_model *owner;
+        int idx;
+        tlr_status st = TLR_OK;
+        if (tlr_model_resolve(f->model, path, &owner, &idx))
+            st = tlr_err_set(err, TLR_E_USAGE, "--lambda: no layer '%s' in the model", path);
+        else if (owner->layers[idx].op != TLR_OP_LAMBDA)
+            st = tlr_err_set(err, TLR_E_USAGE, "--lambda: layer '%s' is a %s, not a Lambda", path,
+                             owner->layers[idx].class_name);
+        if (!st) {
+            tlr_expr *e = tlr_expr_compile(eq + 1, err);
+            if (!e) {
+                st = err->code;
+            } else {
+                tlr_layer *l = (tlr_layer *)&owner->layers[idx];
+                tlr_expr_free(l->lambda);
+                l->lambda = e;
+            }
+        }
+        free(path);
+        if (st)
+            return st;
+    }
+    return TLR_OK;
+}
+
+static tlr_status build_model(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
 {
     if (!f->keras_major && config_is_keras1(f->config_root))
         f->keras_major = 1;
@@ -183,7 +215,9 @@ static tlr_status build_model(tlr_kfile *f, tlr_err *err)
     f->model = tlr_keras_config_parse(f->config_root, &cctx, err);
     if (!f->model)
         return err->code;
-    tlr_status st = tlr_shape_model(f->model, f->path, err);
+    tlr_status st = set_lambdas(f, opts, err);
+    if (!st)
+        st = tlr_shape_model(f->model, f->path, err);
     if (st)
         return st;
     f->wctx.keras_major = f->keras_major;
@@ -258,7 +292,7 @@ static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
         return tlr_err_set(err, TLR_E_FORMAT, "%s: HDF5 file without Keras content (no "
                            "model_config or layer_names attribute)", f->path);
     }
-    return f->config_root ? build_model(f, err) : TLR_OK;
+    return f->config_root ? build_model(f, opts, err) : TLR_OK;
 }
 
 static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
@@ -268,7 +302,7 @@ static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err
 }
 
 /* The members of an opened .keras archive; 'z' stays the caller's. */
-static tlr_status zip_contents(tlr_kfile *f, tlr_zip *z, tlr_err *err)
+static tlr_status zip_contents(tlr_kfile *f, tlr_zip *z, const tlr_kfile_opts *opts, tlr_err *err)
 {
     f->format = TLR_FMT_KERAS_ZIP;
     tlr_status st = TLR_OK;
@@ -330,12 +364,9 @@ static tlr_status zip_contents(tlr_kfile *f, tlr_zip *z, tlr_err *err)
             goto out;
         }
     }
-    for (int i = 0; i < f->n_archive_members; i++) {
-        size_t n = 0;
-        (void)n;
-        f->archive_sizes[i] = 0;
-    }
-    st = build_model(f, err);
+    for (int i = 0; i < f->n_archive_members; i++)
+        f->archive_sizes[i] = tlr_zip_size(z, f->archive_members[i]);
+    st = build_model(f, opts, err);
 out:
     free(text);
     free(wbuf);
@@ -343,12 +374,12 @@ out:
     return st;
 }
 
-static tlr_status open_zip(tlr_kfile *f, tlr_err *err)
+static tlr_status open_zip(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
 {
     tlr_zip *z = tlr_zip_open(f->path, err);
     if (!z)
         return err->code;
-    tlr_status st = zip_contents(f, z, err);
+    tlr_status st = zip_contents(f, z, opts, err);
     tlr_zip_close(z);
     return st;
 }
@@ -386,7 +417,7 @@ static tlr_status json_contents(tlr_kfile *f, const char *text, size_t len,
         if (!had && !f->keras_version)
             f->keras_major = 1;
     }
-    return build_model(f, err);
+    return build_model(f, opts, err);
 }
 
 static tlr_status open_json(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
@@ -430,7 +461,7 @@ tlr_kfile *tlr_kfile_open(const char *path, const tlr_kfile_opts *opts, tlr_err 
     if (tlr_h5_is_hdf5(head, n))
         st = open_h5(f, opts, err);
     else if (tlr_zip_is_zip(head, n))
-        st = open_zip(f, err);
+        st = open_zip(f, opts, err);
     else if (looks_like_json(head, n))
         st = open_json(f, opts, err);
     else
@@ -455,7 +486,7 @@ tlr_kfile *tlr_kfile_open_buffer(const void *buf, size_t len, const char *label,
         st = f->h5 ? h5_contents(f, opts, err) : err->code;
     } else if (tlr_zip_is_zip(buf, head)) {
         tlr_zip *z = tlr_zip_open_buffer(buf, len, label, err);
-        st = z ? zip_contents(f, z, err) : err->code;
+        st = z ? zip_contents(f, z, opts, err) : err->code;
         tlr_zip_close(z);
     } else if (looks_like_json(buf, head)) {
         st = json_contents(f, buf, len, opts, err);

@@ -44,6 +44,8 @@ typedef struct {
 typedef struct {
     const char *config_path;  /* --config: architecture JSON for a weights-only file */
     const char *weights_path; /* --weights: weights for an architecture JSON */
+    const char *const *lambdas; /* --lambda "PATH=FORMULA" for Lambda layers */
+    int n_lambdas;
 } tlr_kfile_opts;
 
 /* Opens 'path' (detecting the format from its bytes), parses the architecture, infers shapes

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expr.h"
 #include "xalloc.h"
 
 const char *tlr_op_name(tlr_op op)
@@ -45,6 +46,7 @@ static void free_layer(tlr_layer *l)
     }
     free(l->weights);
     tlr_model_free(l->inner);
+    tlr_expr_free(l->lambda);
 }
 
 void tlr_model_free(tlr_model *m)

@@ -226,6 +226,7 @@ typedef struct {
     } cfg;
     tlr_rnn_cfg rnn_inner;   /* Bidirectional's wrapped layer */
     tlr_model *inner;        /* TLR_OP_MODEL */
+    struct tlr_expr *lambda; /* TLR_OP_LAMBDA given a formula with --lambda (owned) */
     tlr_shape input_shape;   /* declared batch shape (InputLayer, or first layer of a
                                 Sequential); ndim 0 when none */
     tlr_call *calls;         /* one per inbound node (InputLayer: exactly one, no inputs) */

@@ -477,7 +477,7 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
 
 tlr_status tlr_run(const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
-    tlr_kfile_opts ko = { o->config_path, o->weights_path };
+    tlr_kfile_opts ko = { o->config_path, o->weights_path, o->lambdas, o->n_lambdas };
     tlr_kfile *f = tlr_kfile_open(o->model, &ko, err);
     if (!f)
         return err->code;

@@ -459,6 +459,10 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     case TLR_OP_MODEL:
         return fail(&C, TLR_E_UNSUPPORTED, "nested models are shaped by tlr_shape_model");
     case TLR_OP_LAMBDA:
+        if (l->lambda && n_in == 1) {
+            *out = in[0]; /* an elementwise formula given with --lambda */
+            return TLR_OK;
+        }
         return tlr_err_set(err, TLR_E_UNSUPPORTED, "Lambda layers run Python code");
     default:
         return tlr_err_set(err, TLR_E_UNSUPPORTED, "class '%s' is not known to tlreport",
@@ -597,8 +601,11 @@ static void expected_weights(tlr_layer *l, const tlr_shape *in)
         if (!l->cfg.norm.has_values)
             l->weights_known = 0;
         break;
-    case TLR_OP_UNKNOWN: case TLR_OP_LAMBDA:
+    case TLR_OP_UNKNOWN:
         l->weights_known = 0;
+        break;
+    case TLR_OP_LAMBDA:
+        l->weights_known = l->lambda != NULL; /* a formula has no weights */
         break;
     default:
         break;

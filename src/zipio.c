@@ -80,6 +80,15 @@ tlr_status tlr_zip_list(tlr_zip *z, tlr_strlist *out, tlr_err *err)
     return TLR_OK;
 }
 
+size_t tlr_zip_size(tlr_zip *z, const char *name)
+{
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat(z->za, name, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+        return 0;
+    return (size_t)st.size;
+}
+
 int tlr_zip_has(tlr_zip *z, const char *name)
 {
     return zip_name_locate(z->za, name, 0) >= 0;

@@ -21,6 +21,8 @@ void tlr_zip_close(tlr_zip *z);
 tlr_status tlr_zip_list(tlr_zip *z, tlr_strlist *out, tlr_err *err);
 /* 1 when the member exists. */
 int tlr_zip_has(tlr_zip *z, const char *name);
+/* Uncompressed size of a member as its header declares it; 0 when absent. */
+size_t tlr_zip_size(tlr_zip *z, const char *name);
 /* Reads a member fully (NUL-terminated for convenience); refuses members over 'max_bytes'
  * (uncompressed).  The caller frees the result. */
 void *tlr_zip_read(tlr_zip *z, const char *name, size_t max_bytes, size_t *len, tlr_err *err);
