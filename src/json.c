@@ -12,7 +12,8 @@
 #include "xalloc.h"
 
 /* Python writes NaN / Infinity / -Infinity outside strings; rewrite them to tokens
- * cJSON accepts. Returns a new NUL-terminated string of length *out_len. */
+ * cJSON accepts (and an escaped NUL inside strings to U+E000, see below).  Returns a new
+ * NUL-terminated string of length *out_len. */
 static char *rewrite_nonfinite(const char *s, size_t n, size_t *out_len)
 {
     tlr_buf b = TLR_BUF_INIT;
@@ -20,6 +21,13 @@ static char *rewrite_nonfinite(const char *s, size_t n, size_t *out_len)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (in_str) {
+            /* C strings cannot hold NUL: keep an escaped NUL as U+E000 (private use), which
+             * readers of byte strings (Lambda bytecode) map back to 0 */
+            if (c == '\\' && n - i >= 6 && memcmp(s + i, "\\u0000", 6) == 0) {
+                tlr_buf_puts(&b, "\\uE000");
+                i += 5;
+                continue;
+            }
             tlr_buf_putc(&b, c);
             if (c == '\\' && i + 1 < n)
                 tlr_buf_putc(&b, s[++i]);

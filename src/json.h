@@ -1,7 +1,9 @@
 /* json.h - JSON values (the only module that includes cJSON).
  *
  * Parsing is tolerant of what Python's json.dumps writes but strict JSON forbids:
- * bare NaN, Infinity and -Infinity (they become null, 1e999 and -1e999).
+ * bare NaN, Infinity and -Infinity (they become null, 1e999 and -1e999).  A "\u0000" inside a
+ * string becomes U+E000, since C strings cannot hold NUL (Keras 1 stored Lambda bytecode as
+ * such strings).
  * A value returned by a getter is borrowed: it lives as long as the root it came from. */
 #ifndef TLR_JSON_H
 #define TLR_JSON_H

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "shape.h"
+#include "expr.h"
+#include "pylambda.h"
 #include "xalloc.h"
 
 #define MAX_NEST 32
@@ -951,6 +953,21 @@ static const char *layer_name_of(const tlr_json *entry, const tlr_json *cfg)
     return n ? n : tlr_json_get_string(entry, "name", NULL);
 }
 
+/* A Lambda whose bytecode is plain arithmetic of x runs as that formula (shape.c checks that
+ * a declared output_shape keeps the input's shape). */
+static void recover_lambda(tlr_layer *l)
+{
+    const char *type = tlr_json_get_string(l->config, "function_type", "lambda");
+    if (strcmp(type, "lambda") != 0)
+        return;
+    char *formula = tlr_pylambda_formula(tlr_json_get(l->config, "function"));
+    if (!formula)
+        return;
+    l->lambda = tlr_expr_compile(formula, NULL);
+    l->lambda_recovered = l->lambda != NULL;
+    free(formula);
+}
+
 static tlr_status parse_layer(parser *P, const tlr_json *entry, tlr_layer *l, int index)
 {
     if (!tlr_json_is_object(entry))
@@ -998,6 +1015,8 @@ static tlr_status parse_layer(parser *P, const tlr_json *entry, tlr_layer *l, in
     if (l->op == TLR_OP_INPUT && l->input_shape.ndim == 0)
         return tlr_err_set(P->err, TLR_E_FORMAT, "%s: input layer '%s' has no shape",
                            P->ctx->what, l->name);
+    if (l->op == TLR_OP_LAMBDA)
+        recover_lambda(l);
     if (l->op == TLR_OP_UNKNOWN || !cfg)
         return TLR_OK;
     return parse_layer_settings(P, l);

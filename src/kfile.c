@@ -197,6 +197,7 @@ static tlr_status set_lambdas(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
                 tlr_layer *l = (tlr_layer *)&owner->layers[idx];
                 tlr_expr_free(l->lambda);
                 l->lambda = e;
+                l->lambda_recovered = 0;
             }
         }
         free(path);

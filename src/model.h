@@ -226,7 +226,9 @@ typedef struct {
     } cfg;
     tlr_rnn_cfg rnn_inner;   /* Bidirectional's wrapped layer */
     tlr_model *inner;        /* TLR_OP_MODEL */
-    struct tlr_expr *lambda; /* TLR_OP_LAMBDA given a formula with --lambda (owned) */
+    struct tlr_expr *lambda; /* TLR_OP_LAMBDA's formula: recovered from its bytecode or given
+                                with --lambda (owned); NULL when unknown */
+    int lambda_recovered;    /* the formula came from the stored bytecode */
     tlr_shape input_shape;   /* declared batch shape (InputLayer, or first layer of a
                                 Sequential); ndim 0 when none */
     tlr_call *calls;         /* one per inbound node (InputLayer: exactly one, no inputs) */

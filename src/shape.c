@@ -460,7 +460,19 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
         return fail(&C, TLR_E_UNSUPPORTED, "nested models are shaped by tlr_shape_model");
     case TLR_OP_LAMBDA:
         if (l->lambda && n_in == 1) {
-            *out = in[0]; /* an elementwise formula given with --lambda */
+            /* an elementwise formula keeps the shape; a declared output_shape must agree */
+            const tlr_json *os = tlr_json_get(l->config, "output_shape");
+            if (tlr_json_is_array(os)) {
+                int same = (int)tlr_json_size(os) == in[0].ndim - 1;
+                int k = 1;
+                for (const tlr_json *e = tlr_json_first(os); e && same; e = tlr_json_next(e), k++)
+                    same = tlr_json_is_null(e) || in[0].d[k] < 0 ||
+                           (int64_t)tlr_json_number(e, -2) == in[0].d[k];
+                if (!same)
+                    return tlr_err_set(err, TLR_E_UNSUPPORTED, "its output_shape differs from its "
+                                       "input, so it is not an elementwise formula");
+            }
+            *out = in[0];
             return TLR_OK;
         }
         return tlr_err_set(err, TLR_E_UNSUPPORTED, "Lambda layers run Python code");

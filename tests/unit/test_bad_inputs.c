@@ -427,7 +427,7 @@ static void wrong_arch_case(void)
         tlr_h5w_close(w, &err);
     }
     CHECK(err.code == TLR_OK, "writing %s: %s", wpath, err.msg);
-    tlr_kfile_opts o = { NULL, wpath };
+    tlr_kfile_opts o = { .weights_path = wpath };
     const char *subs[] = { "conv2d", "(3,3,3,4)", NULL };
     expect_fail("wrong_arch_weights", jpath, &o, wpath, subs);
 
@@ -435,7 +435,7 @@ static void wrong_arch_case(void)
     char a[1024], b2[1024];
     snprintf(a, sizeof a, "%s/tests/fixtures/models/arch.json", tlr_t_root());
     snprintf(b2, sizeof b2, "%s/tests/fixtures/models/k20_seq_list.h5", tlr_t_root());
-    tlr_kfile_opts o2 = { NULL, b2 };
+    tlr_kfile_opts o2 = { .weights_path = b2 };
     const char *subs2[] = { "conv2d", "(3,3,3,8)", NULL };
     expect_fail("fixture_arch_other_weights", a, &o2, b2, subs2);
 
@@ -443,11 +443,11 @@ static void wrong_arch_case(void)
     char txt[1024], none[1024];
     tmp_path(txt, sizeof txt, "weights.txt");
     write_text(txt, "these are not weights\n");
-    tlr_kfile_opts o3 = { NULL, txt };
+    tlr_kfile_opts o3 = { .weights_path = txt };
     const char *subs3[] = { "HDF5", NULL };
     expect_fail("weights_not_hdf5", jpath, &o3, txt, subs3);
     tmp_path(none, sizeof none, "no-such-weights.h5");
-    tlr_kfile_opts o4 = { NULL, none };
+    tlr_kfile_opts o4 = { .weights_path = none };
     const char *subs4[] = { "no such file", NULL };
     expect_fail("weights_missing_file", jpath, &o4, none, subs4);
 
@@ -456,7 +456,7 @@ static void wrong_arch_case(void)
     snprintf(wo, sizeof wo, "%s/tests/fixtures/models/arch_weights.h5", tlr_t_root());
     tmp_path(cfg, sizeof cfg, "config-garbage.json");
     write_text(cfg, "{\"class_name\": ");
-    tlr_kfile_opts o5 = { cfg, NULL };
+    tlr_kfile_opts o5 = { .config_path = cfg };
     const char *subs5[] = { "invalid JSON", NULL };
     expect_fail("config_garbage", wo, &o5, cfg, subs5);
 }

@@ -139,7 +139,7 @@ static void check_model_file(const char *dir, const corpus_row *row, const corpu
 {
     char path[4200], wpath[4200];
     snprintf(path, sizeof path, "%s/%s", dir, row->file);
-    tlr_kfile_opts opts = { NULL, NULL };
+    tlr_kfile_opts opts = { 0 };
     if (wrow) {
         snprintf(wpath, sizeof wpath, "%s/%s", dir, wrow->file);
         opts.weights_path = wpath;

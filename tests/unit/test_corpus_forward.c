@@ -49,7 +49,7 @@ static tlr_kfile *open_entry(const char *corpus, const tlr_json *e, tlr_err *err
     char path[2048], wpath[2048];
     snprintf(path, sizeof path, "%s/%s", corpus, tlr_json_get_string(e, "file", ""));
     const char *w = tlr_json_get_string(e, "weights", NULL);
-    tlr_kfile_opts o = { NULL, NULL };
+    tlr_kfile_opts o = { 0 };
     if (w) {
         snprintf(wpath, sizeof wpath, "%s/%s", corpus, w);
         o.weights_path = wpath;

@@ -570,7 +570,7 @@ static void check_fixture(const char *file, const tlr_json *ex, const tlr_json *
     const char *fmt = tlr_json_get_string(ex, "format", "");
     const char *wfile = tlr_json_get_string(ex, "weights_file", NULL);
     const char *afile = tlr_json_get_string(ex, "architecture_file", NULL);
-    tlr_kfile_opts opts = { NULL, NULL };
+    tlr_kfile_opts opts = { 0 };
     if (wfile) {
         snprintf(aux, sizeof aux, "%s/" FIX "/%s", tlr_t_root(), wfile);
         opts.weights_path = aux;
@@ -603,7 +603,7 @@ static void check_fixture(const char *file, const tlr_json *ex, const tlr_json *
     /* a weights-only file with its architecture (--config) */
     if (afile) {
         snprintf(aux, sizeof aux, "%s/" FIX "/%s", tlr_t_root(), afile);
-        tlr_kfile_opts o2 = { aux, NULL };
+        tlr_kfile_opts o2 = { .config_path = aux };
         f = tlr_kfile_open(path, &o2, &err);
         CHECK(f != NULL && f->model != NULL, "%s --config %s: %s", file, afile,
               f ? "no model" : err.msg);
