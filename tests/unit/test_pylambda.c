@@ -3,6 +3,7 @@
  * opcode tables (Include/opcode.h) for `lambda x: x / 127.5 - 1.0` in three eras. */
 #include <stdlib.h>
 
+#include "buf.h"
 #include "harness.h"
 #include "json.h"
 #include "pylambda.h"
@@ -59,12 +60,33 @@ void test_pylambda(void)
     check("string constant", strc, sizeof strc, NULL);
 
     /* through the JSON field: base64 (Keras 2.1+), with defaults/closure null */
-    const char *b64 = "[\"4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMMAAAAfABkAxsAZAIYAFMAKQNOZwAAAAAA4F9AZwAA\\n"
+    /* the 3.8 bytes above, base64-encoded by Python's base64.encodebytes */
+    const char *b64 = "[\"4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMMAAAAfABkARsAZAIYAFMAKQNOZwAAAAAA4F9AZwAA\\n"
                       "AAAAAPA/\\n\", null, null]";
     tlr_err err = { 0 };
     tlr_json *j = tlr_json_parse(b64, strlen(b64), "b64", &err);
     char *f = tlr_pylambda_formula(j);
-    CHECK(f == NULL || strstr(f, "x"), "base64 field parses to a formula or nothing");
+    STR_EQ(f, "((x / 127.5) - 1)", "base64 field (Keras 2.1+)");
     free(f);
     tlr_json_free(j);
+    /* defaults make it something else */
+    const char *withdef = "[\"4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMMAAAAfABkARsAZAIYAFMAKQNOZwAAAAAA4F9AZwAA\\n"
+                          "AAAAAPA/\\n\", [2.0], null]";
+    j = tlr_json_parse(withdef, strlen(withdef), "def", &err);
+    f = tlr_pylambda_formula(j);
+    CHECK(f == NULL, "defaults: no formula");
+    free(f);
+    tlr_json_free(j);
+    /* Keras 1 raw bytes with escaped NULs: the 3.5 bytes as \u escapes */
+    tlr_buf raw = TLR_BUF_INIT;
+    tlr_buf_puts(&raw, "[\"");
+    for (size_t i = 0; i < sizeof py35; i++)
+        tlr_buf_printf(&raw, "\\u%04x", py35[i]);
+    tlr_buf_puts(&raw, "\", null, null]");
+    j = tlr_json_parse(raw.data, raw.len, "raw", &err);
+    f = tlr_pylambda_formula(j);
+    STR_EQ(f, "((x / 127.5) - 1)", "raw latin-1 field with NULs (Keras 1)");
+    free(f);
+    tlr_json_free(j);
+    tlr_buf_free(&raw);
 }
