@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expr.h"
 #include "forward.h"
 #include "grid.h"
 #include "image_io.h"
@@ -910,6 +911,25 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
     return st;
 }
 
+/* Lambda layers that run as a formula: say which, and where the formula came from. */
+static void note_lambdas(tlr_json *d, const tlr_model *m, const char *prefix)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const tlr_layer *l = &m->layers[i];
+        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
+        if (l->inner)
+            note_lambdas(d, l->inner, p);
+        if (l->op == TLR_OP_LAMBDA && l->lambda) {
+            char *w = tlr_xasprintf("%s (Lambda) runs as f(x) = %s, %s", p, tlr_expr_text(l->lambda),
+                                    l->lambda_recovered ? "read from the Python bytecode stored in the file"
+                                                        : "as given with --lambda");
+            add_warning(d, w);
+            free(w);
+        }
+        free(p);
+    }
+}
+
 /* ---- the whole content -------------------------------------------------------------------- */
 
 tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_input *inputs,
@@ -963,6 +983,7 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
             add_warning(d, w);
             free(w);
         }
+    note_lambdas(d, f->model, "");
     found_layer kl = { 0 };
     if (o->progress && log)
         fprintf(log, "tlreport: kernels\n");
