@@ -15,7 +15,8 @@
  *
  * Implementations: ops_conv.c (convolutions), ops_dense.c (Dense, GEMM glue),
  * ops_pool.c, ops_norm.c (BatchNormalization, Normalization, affine), ops_act.c,
- * ops_merge.c, ops_layout.c (pad, crop, upsample, resize, permute, transpose).
+ * ops_merge.c, ops_layout.c (pad, crop, upsample, resize, permute, transpose), ops_rnn.c
+ * (SimpleRNN, GRU, LSTM, Bidirectional, Embedding).
  * Heavy ops may use both cores; they are deterministic for a given thread count. */
 #ifndef TLR_OPS_H
 #define TLR_OPS_H
@@ -189,5 +190,69 @@ void tlr_op_upsample_nearest(int64_t n, int64_t h, int64_t w, int64_t c, int fh,
 /* General axis permutation: out = transpose(in, perm) for a tensor of rank 'ndim'. */
 void tlr_op_transpose(int ndim, const int64_t *shape, const int *perm, const float *in,
                       float *out);
+
+/* ---- recurrent and embedding ---------------------------------------------------------- */
+/* Implementation: ops_rnn.c.  Sequences are (N, T, F), batch first (Keras time_major=False);
+ * weights in Keras order, as stored: kernel (F, g*u), recurrent_kernel (u, g*u), bias (g*u)
+ * or, for GRU reset_after, (2, g*u): row 0 the input bias, row 1 the recurrent bias.  The
+ * gates sit side by side in that order: GRU z, r, h (g = 3); LSTM i, f, c, o (g = 4);
+ * SimpleRNN g = 1.  The initial state is zero and there is no masking. */
+
+/* Embedding: out (n, output_dim) = table (input_dim, output_dim) rows picked by 'ids'
+ * (n values).  Keras casts float ids to int32, which truncates toward zero (2.9 -> 2,
+ * -0.5 -> 0).  An id outside [0, input_dim) after that (or NaN) gets a row of zeros;
+ * Keras raises an error there, so *bad_index (may be NULL) receives the position of the
+ * first such id, or -1 when every id is valid. */
+void tlr_op_embedding(const float *ids, int64_t n, const float *table, int64_t input_dim,
+                      int64_t output_dim, float *out, int *bad_index);
+
+typedef enum { TLR_RNN_SIMPLE = 0, TLR_RNN_GRU = 1, TLR_RNN_LSTM = 2 } tlr_rnn_kind;
+
+typedef struct {
+    tlr_rnn_kind kind;            /* the same numbers as tlr_rnn_cfg.kind */
+    int64_t units;                /* u */
+    tlr_act_params act;           /* 'activation' (cell candidate and LSTM output) */
+    tlr_act_params recurrent_act; /* 'recurrent_activation': GRU and LSTM gates */
+    int reset_after;              /* GRU: h~ = act(xW_h + b_h + r * (hU_h + b'_h)), bias
+                                     (2, 3u); else h~ = act(xW_h + b_h + (r * h)U_h), bias
+                                     (3u) */
+    int go_backwards;             /* read the input from t = T-1 down to 0; a returned
+                                     sequence stays in that processing order (as Keras) */
+    int return_sequences;         /* out (N, T, u); else the last state (N, u) */
+} tlr_rnn_params;
+
+/* Gates per kind: 1, 3 or 4. */
+int tlr_rnn_gates(tlr_rnn_kind kind);
+
+/* The Keras layers, step by step:
+ *   SimpleRNN  h = act(x W + b + h U)
+ *   GRU        z = ract(x W_z + b_z + h U_z [+ b'_z]), r likewise,
+ *              h~ as in reset_after above, h = z * h + (1 - z) * h~
+ *   LSTM       i, f, o = ract(x W_. + b_. + h U_.), c = f * c + i * act(x W_c + b_c + h U_c),
+ *              h = o * act(c)
+ * x (N, T, F); bias NULL when use_bias is False; out as return_sequences says. */
+void tlr_op_rnn(const tlr_rnn_params *p, int64_t n, int64_t t, int64_t f, const float *x,
+                const float *kernel, const float *recurrent, const float *bias, float *out);
+
+/* One direction's weights, as tlr_op_rnn takes them. */
+typedef struct {
+    const float *kernel;          /* (F, g*u) */
+    const float *recurrent;       /* (u, g*u) */
+    const float *bias;            /* (g*u), (2, g*u) or NULL */
+} tlr_rnn_weights;
+
+typedef enum { TLR_BIDI_CONCAT, TLR_BIDI_SUM, TLR_BIDI_MUL, TLR_BIDI_AVE } tlr_bidi_merge;
+
+/* Bidirectional: y = forward layer (fw), y_rev = backward layer (bw); when they return
+ * sequences y_rev is flipped back in time; then concat [y, y_rev] on the last axis, or
+ * y + y_rev, y * y_rev, (y + y_rev) / 2.
+ * bw NULL: the backward layer is fw with go_backwards negated (tf.keras 2 builds it so;
+ * Keras 3 stores 'backward_layer' with go_backwards True, pass it).  The caller checks that
+ * both return sequences alike and, except for concat, have equal units.
+ * out (N, [T,] uf + ub) for concat, else (N, [T,] u). */
+void tlr_op_bidirectional(const tlr_rnn_params *fw, const tlr_rnn_params *bw,
+                          tlr_bidi_merge merge, int64_t n, int64_t t, int64_t f,
+                          const float *x, const tlr_rnn_weights *fw_w,
+                          const tlr_rnn_weights *bw_w, float *out);
 
 #endif
