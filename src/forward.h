@@ -25,12 +25,29 @@ typedef struct {
     int64_t flops;          /* 2 * multiply-adds of conv/dense layers, 0 otherwise */
 } tlr_layer_time;
 
+/* Why a layer was not computed (the report words each in its own language). */
+typedef enum {
+    TLR_SKIP_LAMBDA,        /* Lambda without a known formula */
+    TLR_SKIP_UNKNOWN_CLASS, /* custom or subclassed layer */
+    TLR_SKIP_RECURRENT,     /* SimpleRNN / GRU / LSTM / Bidirectional */
+    TLR_SKIP_EMBEDDING,
+    TLR_SKIP_INPUT,         /* an input of it could not be computed */
+    TLR_SKIP_OTHER,
+} tlr_skip_reason;
+
+typedef struct {
+    char *path;             /* "vgg16/lambda_1" */
+    const char *class_name; /* borrowed from the model */
+    tlr_skip_reason reason;
+} tlr_skip;
+
 typedef struct {
     tlr_tensor **captured;  /* one per requested path (NULL when it could not be computed) */
     int n_captured;
     tlr_tensor **outputs;   /* model outputs (NULL entries when not computed) */
     int n_outputs;
-    char **skipped;         /* "layer 'lambda_1' (Lambda): Lambda layers run Python code" */
+    char **skipped;         /* "lambda_1 (Lambda): Lambda layers run Python code", for logs */
+    tlr_skip *skips;        /* the same, as data (n_skipped entries) */
     int n_skipped;
     tlr_layer_time *times;  /* with opts.profile */
     int n_times;

@@ -122,7 +122,7 @@ static tlr_status cmd_info(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_er
 
 /* Files from the command line: .npy arrays as given, images from files and folders. */
 static tlr_status collect_inputs(const tlr_options *o, tlr_strlist *files, FILE *log,
-                                 tlr_err *err)
+                                 tlr_strlist *notes, tlr_err *err)
 {
     const char **img_args = tlr_xcalloc((size_t)o->n_inputs + 1, sizeof *img_args);
     int n_img = 0;
@@ -138,9 +138,12 @@ static tlr_status collect_inputs(const tlr_options *o, tlr_strlist *files, FILE 
         int nf = 0, nw = 0;
         st = tlr_image_scan(img_args, n_img, &found, &nf, &warn, &nw, err);
         if (!st) {
-            for (int i = 0; i < nw; i++)
+            for (int i = 0; i < nw; i++) {
                 if (!o->quiet)
                     fprintf(log, "tlreport: warning: %s\n", warn[i]);
+                if (notes)
+                    tlr_strlist_push(notes, warn[i]);
+            }
             for (int i = 0; i < nf; i++)
                 tlr_strlist_push(files, found[i]);
             tlr_image_scan_free(found, nf);
@@ -163,12 +166,13 @@ static tlr_input_opts input_opts(const tlr_options *o, const tlr_model *m)
     return io;
 }
 
-/* Loads every input; unreadable images are skipped with a warning, as long as one works. */
+/* Loads every input; unreadable images are skipped with a warning, as long as one works.
+ * 'notes' (may be NULL) receives the warnings too, for the report. */
 static tlr_status load_inputs(const tlr_options *o, const tlr_kfile *f, tlr_input **out, int *n,
-                              FILE *log, tlr_err *err)
+                              FILE *log, tlr_strlist *notes, tlr_err *err)
 {
     tlr_strlist files = TLR_STRLIST_INIT;
-    tlr_status st = collect_inputs(o, &files, log, err);
+    tlr_status st = collect_inputs(o, &files, log, notes, err);
     *out = NULL;
     *n = 0;
     if (st) {
@@ -198,8 +202,12 @@ static tlr_status load_inputs(const tlr_options *o, const tlr_kfile *f, tlr_inpu
     }
     tlr_strlist_free(&files);
     /* When every input fails, the first failure is the one error line (no warnings before it). */
-    for (size_t i = 0; k > 0 && !o->quiet && i < skipped.n; i++)
-        fprintf(log, "tlreport: warning: skipping %s\n", skipped.items[i]);
+    for (size_t i = 0; k > 0 && i < skipped.n; i++) {
+        if (!o->quiet)
+            fprintf(log, "tlreport: warning: skipping %s\n", skipped.items[i]);
+        if (notes)
+            tlr_strlist_push(notes, skipped.items[i]);
+    }
     tlr_strlist_free(&skipped);
     if (k == 0) {
         free(list);
@@ -311,7 +319,7 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
         return st;
     tlr_input *in;
     int n_in;
-    if ((st = load_inputs(o, f, &in, &n_in, log, err)))
+    if ((st = load_inputs(o, f, &in, &n_in, log, NULL, err)))
         return st;
     tlr_strlist paths = TLR_STRLIST_INIT;
     for (int i = 0; i < o->n_dumps; i++) {
@@ -372,7 +380,7 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
         return st;
     tlr_input *in;
     int n_in;
-    if ((st = load_inputs(o, f, &in, &n_in, log, err))) {
+    if ((st = load_inputs(o, f, &in, &n_in, log, NULL, err))) {
         tlr_strlist_free(&labels);
         return st;
     }
@@ -448,15 +456,19 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
     tlr_input *in = NULL;
     int n_in = 0;
     tlr_input_opts io = { 0 };
+    tlr_strlist notes = TLR_STRLIST_INIT;
     if (f->model) {
         io = input_opts(o, f->model);
-        if (o->n_inputs && (st = load_inputs(o, f, &in, &n_in, log, err)))
+        if (o->n_inputs && (st = load_inputs(o, f, &in, &n_in, log, &notes, err))) {
+            tlr_strlist_free(&notes);
             return st;
+        }
     }
     if (progress)
         fprintf(log, "tlreport: %s: %d image%s\n", f->path, n_in, n_in == 1 ? "" : "s");
     tlr_report_content c;
-    st = tlr_reportdata_build(f, o, in, n_in, &io, log, &c, err);
+    st = tlr_reportdata_build(f, o, in, n_in, &io, &notes, log, &c, err);
+    tlr_strlist_free(&notes);
     free_inputs(in, n_in);
     if (!st) {
         tlr_report_opts ro = { o->out_dir ? o->out_dir : "site", o->template_dir, o->lang,

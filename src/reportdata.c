@@ -771,28 +771,27 @@ static void prediction_entry(tlr_json *images, const char *source, const tlr_ten
     free(idx);
 }
 
-/* "vgg16/x (Lambda): why" from the forward pass into {layer, class, reason}. */
-static void add_uncomputed(tlr_json *d, const char *skipped)
+/* A layer the forward pass could not compute, once: {layer, class, reason} with the reason
+ * as a code the templates word ("lambda", "unknown_class", "recurrent", "embedding",
+ * "input", "other"). */
+static void add_uncomputed(tlr_json *d, const tlr_skip *sk)
 {
+    static const char *const codes[] = {
+        [TLR_SKIP_LAMBDA] = "lambda", [TLR_SKIP_UNKNOWN_CLASS] = "unknown_class",
+        [TLR_SKIP_RECURRENT] = "recurrent", [TLR_SKIP_EMBEDDING] = "embedding",
+        [TLR_SKIP_INPUT] = "input", [TLR_SKIP_OTHER] = "other",
+    };
     tlr_json *u = tlr_json_get(d, "uncomputed");
-    const char *paren = strstr(skipped, " (");
-    const char *close = paren ? strstr(paren, "): ") : NULL;
-    if (!paren || !close)
-        return;
-    char *layer = tlr_xstrndup(skipped, (size_t)(paren - skipped));
-    char *cls = tlr_xstrndup(paren + 2, (size_t)(close - paren - 2));
     for (const tlr_json *e = tlr_json_first(u); e; e = tlr_json_next(e))
-        if (strcmp(tlr_json_get_string(e, "layer", ""), layer) == 0) {
-            free(layer);
-            free(cls);
+        if (strcmp(tlr_json_get_string(e, "layer", ""), sk->path) == 0)
             return;
-        }
     tlr_json *o = tlr_json_push_object(u);
-    tlr_json_add_string(o, "layer", layer);
-    tlr_json_add_string(o, "class", cls);
-    tlr_json_add_string(o, "reason", close + 3);
-    free(layer);
-    free(cls);
+    tlr_json_add_string(o, "layer", sk->path);
+    tlr_json_add_string(o, "class", sk->class_name);
+    tlr_json_add_string(o, "reason", codes[sk->reason]);
+    char flag[64];
+    snprintf(flag, sizeof flag, "reason_%s", codes[sk->reason]);
+    tlr_json_add_bool(o, flag, 1);
 }
 
 static void add_warning(tlr_json *d, const char *text)
@@ -863,7 +862,7 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
         if (st)
             break;
         for (int s = 0; s < r.n_skipped; s++)
-            add_uncomputed(d, r.skipped[s]);
+            add_uncomputed(d, &r.skips[s]);
         char *input_name = NULL;
         if (inputs[i].seen) {
             input_name = tlr_xasprintf("img/input-%d.png", i + 1);
@@ -920,11 +919,10 @@ static void note_lambdas(tlr_json *d, const tlr_model *m, const char *prefix)
         if (l->inner)
             note_lambdas(d, l->inner, p);
         if (l->op == TLR_OP_LAMBDA && l->lambda) {
-            char *w = tlr_xasprintf("%s (Lambda) runs as f(x) = %s, %s", p, tlr_expr_text(l->lambda),
-                                    l->lambda_recovered ? "read from the Python bytecode stored in the file"
-                                                        : "as given with --lambda");
-            add_warning(d, w);
-            free(w);
+            tlr_json *e = tlr_json_push_object(tlr_json_get(d, "lambdas"));
+            tlr_json_add_string(e, "layer", p);
+            tlr_json_add_string(e, "formula", tlr_expr_text(l->lambda));
+            tlr_json_add_bool(e, "recovered", l->lambda_recovered);
         }
         free(p);
     }
@@ -933,7 +931,8 @@ static void note_lambdas(tlr_json *d, const tlr_model *m, const char *prefix)
 /* ---- the whole content -------------------------------------------------------------------- */
 
 tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_input *inputs,
-                                int n_inputs, const tlr_input_opts *io, FILE *log,
+                                int n_inputs, const tlr_input_opts *io,
+                                const tlr_strlist *input_notes, FILE *log,
                                 tlr_report_content *out, tlr_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -950,7 +949,11 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
     tlr_json_add_string(d, "lang", o->lang);
     tlr_json_add_string(d, "tlreport_version", TLR_VERSION);
     tlr_json_add_array(d, "warnings");
+    for (size_t i = 0; input_notes && i < input_notes->n; i++)
+        add_warning(d, input_notes->items[i]);
     tlr_json_add_array(d, "uncomputed");
+    tlr_json_add_array(d, "lambdas");
+    tlr_json_add_array(d, "unknown_shapes");
     tlr_json *storage = tlr_inspect_storage(f, err);
     if (!storage)
         return err->code;
@@ -968,8 +971,6 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
     storage_section(d, f, storage);
     tlr_json_free(storage);
     if (!f->model) {
-        add_warning(d, "weights-only file: layer shapes, kernels and feature maps need the "
-                       "architecture (--config arch.json)");
         tlr_json_add_object(d, "kernels");
         tlr_json_add_object(d, "features");
         tlr_json_add_object(d, "predictions");
@@ -977,11 +978,9 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
     }
     for (int i = 0; i < f->model->n_layers; i++)
         if (!f->model->layers[i].shape_ok) {
-            char *w = tlr_xasprintf("layer '%s' (%s): output shape unknown: %s", f->model->layers[i].name,
-                                    f->model->layers[i].class_name,
-                                    f->model->layers[i].shape_note ? f->model->layers[i].shape_note : "");
-            add_warning(d, w);
-            free(w);
+            tlr_json *u = tlr_json_push_object(tlr_json_get(d, "unknown_shapes"));
+            tlr_json_add_string(u, "layer", f->model->layers[i].name);
+            tlr_json_add_string(u, "class", f->model->layers[i].class_name);
         }
     note_lambdas(d, f->model, "");
     found_layer kl = { 0 };

@@ -13,6 +13,7 @@
 #include "input.h"
 #include "json.h"
 #include "kfile.h"
+#include "strlist.h"
 
 typedef struct {
     char *name;          /* "img/kernels.png" */
@@ -27,10 +28,11 @@ typedef struct {
 } tlr_report_content;
 
 /* Builds the report content for an opened model (weights loaded) and its sample inputs
- * (may be n_inputs == 0).  'log' receives progress lines unless o->quiet.  Free with
+ * (may be n_inputs == 0); 'input_notes' are the messages about inputs that were skipped.  'log' receives progress lines unless o->quiet.  Free with
  * tlr_report_content_free(). */
 tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_input *inputs,
-                                int n_inputs, const tlr_input_opts *io, FILE *log,
+                                int n_inputs, const tlr_input_opts *io,
+                                const tlr_strlist *input_notes, FILE *log,
                                 tlr_report_content *out, tlr_err *err);
 void tlr_report_content_free(tlr_report_content *c);
 
