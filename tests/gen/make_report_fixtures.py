@@ -345,8 +345,8 @@ def minimal_data():
         "predictions": {"present": False, "images": []},
         "preprocess": {"mode": "rescale", "resize": "nearest", "crop": False},
         "warnings": [],
-        "uncomputed": [{"layer": "dense", "class": "",
-                        "reason": "no architecture in the file (save_weights)"}],
+        "uncomputed": [{"layer": "dense", "class": "Dense", "reason": "unknown_class",
+                        "reason_unknown_class": True}],
     }
 
 
