@@ -5,7 +5,8 @@ Written for tlreport's numeric tests from the Keras / TensorFlow API documentati
 not derive from tlreport.  It has two parts:
 
   * ops: one function per layer class, NHWC (batch first), float64.  The semantics that
-    matter are stated next to each op.
+    matter are stated next to each op.  Recurrent layers (SimpleRNN, GRU, LSTM, their
+    CuDNN variants, Bidirectional) take sequences (N, T, F); Embedding takes ids.
   * a model runner: reads a Keras-2 .h5 file (model_config JSON + model_weights) with
     h5py, assigns the weights the way Keras' legacy loader does (positionally, by
     layer_names, with a nested model's single group ordered trainable-first), evaluates the
@@ -456,7 +457,171 @@ def apply_layer(cls, c, W, xs):
         return np.min(xs, axis=0)
     if cls == 'Concatenate':
         return np.concatenate(xs, axis=c.get('axis', -1))
+    if cls == 'Embedding':
+        return embedding_layer(c, W, x)
+    if cls in RNN_CLASSES or cls == 'Bidirectional':
+        if len(xs) != 1:
+            raise NotImplementedError('%s with initial_state inputs' % cls)
+        if cls == 'Bidirectional':
+            return bidirectional_layer(c, W, x)
+        return recurrent_layer(cls, c, W, x)
     raise NotImplementedError('layer class %s' % cls)
+
+
+# ---------------------------------------------------------------------------- recurrent
+# Keras's recurrent layers at inference (keras/src/layers/rnn/{simple_rnn,gru,lstm,
+# bidirectional}.py; standalone Keras 2.x keras/layers/recurrent.py has the same equations).
+# Input (N, T, F), batch first; zero initial state; no masking (this runner propagates no
+# masks, so Embedding(mask_zero=True) is refused).  Weights: kernel (F, g*u),
+# recurrent_kernel (u, g*u), bias; the g gates side by side:
+#   SimpleRNN (g = 1)  h = act(x W + b + h U)
+#   GRU (z, r, h~)     z = ract(x W_z + b_z + h U_z [+ b'_z]), r likewise;
+#                      reset_after (bias (2, 3u): input row, recurrent row):
+#                          h~ = act(x W_h + b_h + r * (h U_h + b'_h))
+#                      reset before (bias (3u); Keras 2.0-2.2, whose configs have no
+#                      'reset_after' key):  h~ = act(x W_h + b_h + (r * h) U_h)
+#                      h = z * h + (1 - z) * h~
+#   LSTM (i, f, c, o)  i, f, o = ract(...), c = f * c + i * act(x W_c + b_c + h U_c),
+#                      h = o * act(c)
+# go_backwards reads t = T-1 .. 0 and returns the sequence in that order.
+# CuDNNGRU / CuDNNLSTM (Keras 2.x GPU layers, tanh / sigmoid fixed) store bias (6u) / (8u):
+# CuDNNGRU is GRU reset_after with that bias as (2, 3u); CuDNNLSTM adds its two halves.
+RNN_CLASSES = ('SimpleRNN', 'GRU', 'LSTM', 'CuDNNGRU', 'CuDNNLSTM')
+
+
+def _rnn_settings(cls, c):
+    """(kind, units, act, ract, reset_after) from a recurrent layer config."""
+    if 'units' not in c:
+        raise NotImplementedError('%s: Keras 1 recurrent config (output_dim)' % cls)
+    if c.get('return_state') or c.get('time_major'):
+        raise NotImplementedError('%s return_state / time_major' % cls)
+    if cls == 'CuDNNGRU':
+        return 'gru', c['units'], 'tanh', 'sigmoid', True
+    if cls == 'CuDNNLSTM':
+        return 'lstm', c['units'], 'tanh', 'sigmoid', False
+    kind = {'SimpleRNN': 'simple', 'GRU': 'gru', 'LSTM': 'lstm'}[cls]
+    act = c.get('activation', 'tanh')
+    ract = None
+    if kind != 'simple':
+        ract = c.get('recurrent_activation')
+        if ract is None:        # its default changed (hard_sigmoid -> sigmoid): never guess
+            raise NotImplementedError('%s without recurrent_activation' % cls)
+    return kind, c['units'], act, ract, bool(c.get('reset_after', False))
+
+
+def rnn_sequence(kind, units, act, ract, reset_after, go_backwards, return_sequences,
+                 x, kernel, recurrent, bias):
+    """Runs one recurrent layer over x (N, T, F): (N, T, u) or the last state (N, u)."""
+    u = units
+    n, t, _ = x.shape
+    g = {'simple': 1, 'gru': 3, 'lstm': 4}[kind]
+    if kernel.shape[1] != g * u or recurrent.shape != (u, g * u):
+        raise ValueError('%s kernels %s, %s for %d units' % (kind, kernel.shape,
+                                                              recurrent.shape, u))
+    b_in = np.zeros(g * u) if bias is None else bias
+    b_rec = np.zeros(g * u)
+    if kind == 'gru' and reset_after:
+        if bias is not None:
+            if bias.shape != (2, g * u):
+                raise ValueError('GRU reset_after bias %s, want (2, %d)' % (bias.shape, g * u))
+            b_in, b_rec = bias[0], bias[1]
+    elif bias is not None and bias.shape != (g * u,):
+        raise ValueError('%s bias %s, want (%d,)' % (kind, bias.shape, g * u))
+    xw = x @ kernel + b_in                          # (N, T, g*u): the input part of each step
+    h = np.zeros((n, u))
+    c = np.zeros((n, u))
+    outs = []
+    for ti in (range(t - 1, -1, -1) if go_backwards else range(t)):
+        xt = xw[:, ti]
+        if kind == 'simple':
+            h = activation(act, xt + h @ recurrent)
+        elif kind == 'lstm':
+            z = xt + h @ recurrent
+            i = activation(ract, z[:, :u])
+            f = activation(ract, z[:, u:2 * u])
+            cand = activation(act, z[:, 2 * u:3 * u])
+            o = activation(ract, z[:, 3 * u:])
+            c = f * c + i * cand
+            h = o * activation(act, c)
+        else:
+            if reset_after:
+                hu = h @ recurrent + b_rec
+                zg = activation(ract, xt[:, :u] + hu[:, :u])
+                r = activation(ract, xt[:, u:2 * u] + hu[:, u:2 * u])
+                cand = activation(act, xt[:, 2 * u:] + r * hu[:, 2 * u:])
+            else:
+                zg = activation(ract, xt[:, :u] + h @ recurrent[:, :u])
+                r = activation(ract, xt[:, u:2 * u] + h @ recurrent[:, u:2 * u])
+                cand = activation(act, xt[:, 2 * u:] + (r * h) @ recurrent[:, 2 * u:])
+            h = zg * h + (1.0 - zg) * cand
+        outs.append(h)
+    if return_sequences:
+        return np.stack(outs, axis=1) if outs else np.zeros((n, 0, u))
+    return h
+
+
+def recurrent_layer(cls, c, W, x):
+    kind, units, act, ract, reset_after = _rnn_settings(cls, c)
+    bias = W.get('bias') if c.get('use_bias', True) or cls.startswith('CuDNN') else None
+    if cls == 'CuDNNGRU':
+        bias = bias.reshape(2, -1)
+    elif cls == 'CuDNNLSTM':
+        bias = bias[:4 * units] + bias[4 * units:]
+    return rnn_sequence(kind, units, act, ract, reset_after, bool(c.get('go_backwards')),
+                        bool(c.get('return_sequences')), x, W['kernel'],
+                        W['recurrent_kernel'], bias)
+
+
+def bidirectional_parts(c):
+    """(forward (class, config), backward (class, config)).  tf.keras 2 / Keras 2 build
+    the backward layer from the wrapped one with go_backwards negated; Keras 3 stores it
+    as 'backward_layer' (go_backwards True)."""
+    fw = (c['layer']['class_name'], c['layer']['config'])
+    if c.get('backward_layer'):
+        bw = (c['backward_layer']['class_name'], c['backward_layer']['config'])
+    else:
+        bw = (fw[0], dict(fw[1], go_backwards=not fw[1].get('go_backwards', False)))
+    return fw, bw
+
+
+def bidirectional_layer(c, W, x):
+    """y = forward(x), y_rev = backward(x), flipped back in time when the layers return
+    sequences, merged by merge_mode (concat on the last axis, sum, mul, ave)."""
+    (fcls, fcfg), (bcls, bcfg) = bidirectional_parts(c)
+    mode = c.get('merge_mode', 'concat')
+    if mode is None:
+        raise NotImplementedError('Bidirectional merge_mode None (two outputs)')
+    sub = lambda pre: {k.split('/', 1)[1]: v for k, v in W.items()  # noqa: E731
+                       if k.startswith(pre + '/')}
+    y = recurrent_layer(fcls, fcfg, sub('forward'), x)
+    y_rev = recurrent_layer(bcls, bcfg, sub('backward'), x)
+    if fcfg.get('return_sequences'):
+        y_rev = y_rev[:, ::-1]
+    if mode == 'concat':
+        return np.concatenate([y, y_rev], axis=-1)
+    if mode == 'sum':
+        return y + y_rev
+    if mode == 'mul':
+        return y * y_rev
+    if mode == 'ave':
+        return (y + y_rev) / 2.0
+    raise NotImplementedError('Bidirectional merge_mode %r' % mode)
+
+
+def embedding_layer(c, W, x):
+    """Rows of the (input_dim, output_dim) table.  Keras casts the input to int32, which
+    truncates toward zero; an index outside [0, input_dim) is an error in Keras (TF's
+    gather on CPU), so it is one here too."""
+    if c.get('mask_zero'):
+        raise NotImplementedError('Embedding mask_zero (masking is not propagated)')
+    table = W['embeddings']
+    ids = np.trunc(np.asarray(x, np.float64))
+    bad = ~((ids >= 0) & (ids < table.shape[0]))
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError('Embedding: index %r at %s is not in [0, %d)'
+                         % (float(x[pos]), pos, table.shape[0]))
+    return table[ids.astype(np.int64)]
 
 
 # ---------------------------------------------------------------------------- weights
@@ -475,6 +640,17 @@ def own_weight_slots(cls, c):
             [('moving_mean', False), ('moving_variance', False)]
     if cls == 'PReLU':
         return [('alpha', True)]
+    if cls == 'Embedding':
+        return [('embeddings', True)]
+    if cls in RNN_CLASSES:
+        if cls.startswith('CuDNN'):         # always with a bias
+            bias = [('bias', True)]
+        return [('kernel', True), ('recurrent_kernel', True)] + bias
+    if cls == 'Bidirectional':
+        # forward layer's variables, then the backward layer's ('forward/kernel', ...)
+        (fcls, fcfg), (bcls, bcfg) = bidirectional_parts(c)
+        return [('forward/' + n, t) for n, t in own_weight_slots(fcls, fcfg)] + \
+            [('backward/' + n, t) for n, t in own_weight_slots(bcls, bcfg)]
     if cls == 'Normalization':
         return [] if c.get('mean') is not None else [
             ('mean', False), ('variance', False), ('count', False)]
@@ -538,6 +714,15 @@ def _attr_list(group, name):
     return out
 
 
+def _slot_matches(wname, short):
+    """A stored weight name fits a slot: 'd/dense/kernel:0' for 'kernel'; a Bidirectional
+    slot 'forward/kernel' wants 'bidirectional/forward_lstm/lstm_cell_1/kernel:0'."""
+    direction, _, var = short.rpartition('/')
+    if not (wname.endswith('/' + var + ':0') or wname == var + ':0'):
+        return False
+    return not direction or ('/' + direction + '_') in ('/' + wname)
+
+
 def load_h5(path):
     """Returns (model_config, {layer path: {short name: float64 array}})."""
     import h5py
@@ -561,7 +746,7 @@ def load_h5(path):
             for (lpath, short), wname in zip(slots, names):
                 # our files name each weight after its variable: check it (Keras itself only
                 # warns on a mismatch and assigns positionally)
-                if not wname.endswith('/' + short + ':0') and wname != short + ':0':
+                if not _slot_matches(wname, short):
                     raise ValueError('%s: weight %s does not match slot %s/%s'
                                      % (path, wname, lpath, short))
                 weights.setdefault(lpath, {})[short] = np.asarray(mw[gname][wname], np.float64)
