@@ -9,10 +9,15 @@
  * always added in the same order, so the split never changes a result. */
 #include "gemm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "threads.h"
+#include "xalloc.h"
+
+/* Up to this many rows of c, b is streamed once instead of packed (gemm_small). */
+#define SMALL_M 4
 
 /* Below this many multiply-adds one thread is faster than waking the others. */
 #define PARALLEL_MIN_MACS ((int64_t)1 << 17)
@@ -159,6 +164,10 @@ static void zero_rows(float *c, int64_t m, int64_t n, int64_t ldc)
         memset(c + i * ldc, 0, (size_t)n * sizeof *c);
 }
 
+static void gemm_small(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k,
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                       float *c, int64_t ldc);
+
 static void epilogue_rows(float *c, int64_t m, int64_t n, int64_t ldc, const float *bias,
                           tlr_epilogue epi)
 {
@@ -188,6 +197,16 @@ void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_
             epilogue_rows(c, m, n, ldc, bias, epi);
         return;
     }
+    if (m <= SMALL_M) {
+        /* the whole A is a few rows: make it, then stream b once */
+        float *a = tlr_xmalloc((size_t)(m * k) * sizeof *a);
+        pack_a(ctx, 0, m, 0, k, a);
+        gemm_small(TLR_NO_TRANS, tb, m, n, k, a, k, b, ldb, beta, c, ldc);
+        free(a);
+        if (bias || epi != TLR_EPI_NONE)
+            epilogue_rows(c, m, n, ldc, bias, epi);
+        return;
+    }
     gemm_job J = { tlr_gemm_kernel_for(tlr_cpu_isa()), m, n, k, pack_a, ctx, tb, b, ldb,
                    beta != 0.0f, c, ldc, bias, epi, 1, 1 };
     int64_t mu = (m + J.kr->mr - 1) / J.kr->mr, nu = (n + J.kr->nr - 1) / J.kr->nr;
@@ -200,65 +219,140 @@ void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_
     tlr_parallel_for(J.parts, gemm_task, &J);
 }
 
-/* ---- one row: c (1, n) = a (1, k) x op(b) ------------------------------------------------- */
+/* ---- a few rows: c (m <= SMALL_M, n) = op(a) x op(b) ------------------------------------- */
+
+/* With a handful of rows (Dense on one image, a conv on a 2 x 2 map) packing b costs as much
+ * as the product: b is streamed once instead, row by row, into c kept in L1.  The loops are
+ * written once with 8-float GCC vectors and inlined into an AVX2 and a portable caller. */
+#define SMALL_COLS 1024 /* c columns per pass: SMALL_M rows of them stay in L1 */
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4))); /* any float address */
 
 typedef struct {
-    int64_t n, k;
+    int64_t m, n, k;
+    tlr_trans ta;
     const float *a;
-    int64_t a_step;
+    int64_t lda;
     tlr_trans tb;
     const float *b;
     int64_t ldb;
     int accumulate;
     float *c;
-} gemv_job;
+    int64_t ldc;
+} small_job;
 
-/* Column blocks of 64 keep a block of c in L1 while whole rows of b stream past. */
-#define GEMV_COLS 64
-
-static void gemv_task(void *ctx, int64_t begin, int64_t end, int tid)
+static inline float small_a(const small_job *J, int64_t i, int64_t p)
 {
-    (void)tid;
-    const gemv_job *J = ctx;
-    int64_t j0 = begin * GEMV_COLS, j1 = min64(end * GEMV_COLS, J->n);
-    if (J->tb == TLR_TRANS) {
-        /* b stored (n, k): each output is a dot product of two contiguous rows */
-        for (int64_t j = j0; j < j1; j++) {
-            const float *bj = J->b + j * J->ldb;
-            float s[8] = { 0 };
-            int64_t p = 0;
-            for (; p + 8 <= J->k; p += 8)
-                for (int l = 0; l < 8; l++)
-                    s[l] += J->a[(p + l) * J->a_step] * bj[p + l];
-            float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-            for (; p < J->k; p++)
-                t += J->a[p * J->a_step] * bj[p];
-            J->c[j] = J->accumulate ? J->c[j] + t : t;
+    return J->ta == TLR_TRANS ? J->a[p * J->lda + i] : J->a[i * J->lda + p];
+}
+
+/* c (i, j0 .. j1-1) for b stored (k, n): rows of b added into c, four at a time in k order. */
+static inline __attribute__((always_inline)) void small_rows(const small_job *J, int64_t j0,
+                                                             int64_t j1)
+{
+    float acc[SMALL_M][SMALL_COLS] __attribute__((aligned(32)));
+    for (int64_t jb = j0; jb < j1; jb += SMALL_COLS) {
+        int64_t w = min64(SMALL_COLS, j1 - jb), wv = w / 8 * 8;
+        for (int64_t i = 0; i < J->m; i++)
+            memset(acc[i], 0, (size_t)w * sizeof(float));
+        int64_t p = 0;
+        for (; p + 4 <= J->k; p += 4) {
+            const float *b0 = J->b + p * J->ldb + jb, *b1 = b0 + J->ldb;
+            const float *b2 = b1 + J->ldb, *b3 = b2 + J->ldb;
+            for (int64_t i = 0; i < J->m; i++) {
+                float x0 = small_a(J, i, p), x1 = small_a(J, i, p + 1);
+                float x2 = small_a(J, i, p + 2), x3 = small_a(J, i, p + 3);
+                float *ci = acc[i];
+                int64_t j = 0;
+                for (; j < wv; j += 8)
+                    *(v8 *)(ci + j) += (*(const v8u *)(b0 + j) * x0 + *(const v8u *)(b1 + j) * x1) +
+                                       (*(const v8u *)(b2 + j) * x2 + *(const v8u *)(b3 + j) * x3);
+                for (; j < w; j++)
+                    ci[j] += (b0[j] * x0 + b1[j] * x1) + (b2[j] * x2 + b3[j] * x3);
+            }
         }
-        return;
-    }
-    float acc[GEMV_COLS];
-    for (int64_t jb = j0; jb < j1; jb += GEMV_COLS) {
-        int64_t w = min64(GEMV_COLS, j1 - jb);
-        memset(acc, 0, sizeof acc);
-        for (int64_t p = 0; p < J->k; p++) {
-            float x = J->a[p * J->a_step];
-            const float *bp = J->b + p * J->ldb + jb;
+        for (; p < J->k; p++) {
+            const float *b0 = J->b + p * J->ldb + jb;
+            for (int64_t i = 0; i < J->m; i++) {
+                float x0 = small_a(J, i, p), *ci = acc[i];
+                int64_t j = 0;
+                for (; j < wv; j += 8)
+                    *(v8 *)(ci + j) += *(const v8u *)(b0 + j) * x0;
+                for (; j < w; j++)
+                    ci[j] += b0[j] * x0;
+            }
+        }
+        for (int64_t i = 0; i < J->m; i++) {
+            float *ci = J->c + i * J->ldc + jb;
             for (int64_t j = 0; j < w; j++)
-                acc[j] += x * bp[j];
+                ci[j] = J->accumulate ? ci[j] + acc[i][j] : acc[i][j];
         }
-        for (int64_t j = 0; j < w; j++)
-            J->c[jb + j] = J->accumulate ? J->c[jb + j] + acc[j] : acc[j];
     }
 }
 
-static void gemv(int64_t n, int64_t k, const float *a, int64_t a_step, tlr_trans tb,
-                 const float *b, int64_t ldb, float beta, float *c)
+/* c (i, j) for b stored (n, k): dot products of contiguous rows, eight partial sums. */
+static inline __attribute__((always_inline)) void small_dots(const small_job *J, int64_t j0,
+                                                             int64_t j1)
 {
-    gemv_job J = { n, k, a, a_step, tb, b, ldb, beta != 0.0f, c };
-    int64_t blocks = (n + GEMV_COLS - 1) / GEMV_COLS;
-    int threads = n * k < PARALLEL_MIN_MACS ? 1 : tlr_threads_count();
-    tlr_parallel_for_n(blocks, threads, gemv_task, &J);
+    for (int64_t j = j0; j < j1; j++) {
+        const float *bj = J->b + j * J->ldb;
+        for (int64_t i = 0; i < J->m; i++) {
+            v8 s = { 0 };
+            int64_t p = 0;
+            if (J->ta == TLR_NO_TRANS) {
+                const float *ai = J->a + i * J->lda;
+                for (; p + 8 <= J->k; p += 8)
+                    s += *(const v8u *)(ai + p) * *(const v8u *)(bj + p);
+            }
+            float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+            for (; p < J->k; p++)
+                t += small_a(J, i, p) * bj[p];
+            float *cij = J->c + i * J->ldc + j;
+            *cij = J->accumulate ? *cij + t : t;
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void small_range(const small_job *J, int64_t begin,
+                                                              int64_t end)
+{
+    /* tasks are blocks of 64 columns */
+    int64_t j0 = begin * 64, j1 = min64(end * 64, J->n);
+    if (J->tb == TLR_NO_TRANS)
+        small_rows(J, j0, j1);
+    else
+        small_dots(J, j0, j1);
+}
+
+static void small_task_generic(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    small_range(ctx, begin, end);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void small_task_avx2(void *ctx, int64_t begin,
+                                                            int64_t end, int tid)
+{
+    (void)tid;
+    small_range(ctx, begin, end);
+}
+#endif
+
+static void gemm_small(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k,
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                       float *c, int64_t ldc)
+{
+    small_job J = { m, n, k, ta, a, lda, tb, b, ldb, beta != 0.0f, c, ldc };
+    tlr_task_fn fn = small_task_generic;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (tlr_cpu_isa() >= TLR_ISA_AVX2)
+        fn = small_task_avx2;
+#endif
+    int64_t blocks = (n + 63) / 64;
+    int threads = m * n * k < PARALLEL_MIN_MACS ? 1 : tlr_threads_count();
+    tlr_parallel_for_n(blocks, threads, fn, &J);
 }
 
 /* ---- public entry points ------------------------------------------------------------------- */
@@ -275,8 +369,8 @@ void tlr_gemm(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k, const
             zero_rows(c, m, n, ldc);
         return;
     }
-    if (m == 1) {
-        gemv(n, k, a, ta == TLR_TRANS ? lda : 1, tb, b, ldb, beta, c);
+    if (m <= SMALL_M) {
+        gemm_small(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     plain_a A = { ta, a, lda };

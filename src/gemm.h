@@ -46,6 +46,8 @@ typedef struct {
     int mr, nr;          /* register block */
     int mc, kc, nc;      /* cache blocks of the GEMM driver (multiples of mr, -, nr) */
     tlr_gemm_kernel_fn run;
+    int mr_small;        /* a kernel for short blocks: reads only mr_small rows */
+    tlr_gemm_kernel_fn run_small;
 } tlr_gemm_kernel;
 
 /* The kernel for an instruction set (the best one at or below 'isa'). */

@@ -219,18 +219,47 @@ T_AVX512 static void kernel_avx512(int64_t k, const float *a, int64_t lda, const
     Z_STORE(B, 11);
 }
 
+/* 4 x 32 for short row blocks (a layer's last few Winograd tiles): 8 accumulators. */
+T_AVX512 static void kernel_avx512_small(int64_t k, const float *a, int64_t lda, const float *b,
+                                         float *c, int64_t ldc, int rows, int cols,
+                                         int accumulate, const float *bias, tlr_epilogue epi)
+{
+    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a;
+    __m512 c3a = c0a, c3b = c0a;
+    const float *a0 = a, *a2 = a + 2 * lda;
+    for (int64_t p = 0; p < k; p++, b += 32) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        Z_ROW(0, a0 + p);
+        Z_ROW(1, a0 + lda + p);
+        Z_ROW(2, a2 + p);
+        Z_ROW(3, a2 + lda + p);
+    }
+    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+    __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xFFFF : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+    post_op po = { accumulate, bias != NULL, epi };
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = bias0;
+    if (bias) {
+        bias0 = _mm512_maskz_loadu_ps(m0, bias);
+        bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+    }
+    Z_STORE(0, 0);
+    Z_STORE(1, 1);
+    Z_STORE(2, 2);
+    Z_STORE(3, 3);
+}
+
 #endif /* TLR_HAVE_X86_KERNELS */
 
 /* mc is a multiple of every mr; the kc x nr panel of b fits L1 and the mc x kc block of a
  * fits L2 with room to spare. */
 static const tlr_gemm_kernel kernels[TLR_ISA_COUNT] = {
-    { TLR_ISA_GENERIC, G_MR, G_NR, 96, 256, 1024, kernel_generic },
+    { TLR_ISA_GENERIC, G_MR, G_NR, 96, 256, 1024, kernel_generic, G_MR, kernel_generic },
 #ifdef TLR_HAVE_X86_KERNELS
-    { TLR_ISA_AVX2, 6, 16, 96, 256, 1024, kernel_avx2 },
-    { TLR_ISA_AVX512, 12, 32, 96, 256, 1024, kernel_avx512 },
+    { TLR_ISA_AVX2, 6, 16, 96, 256, 1024, kernel_avx2, 6, kernel_avx2 },
+    { TLR_ISA_AVX512, 12, 32, 96, 256, 1024, kernel_avx512, 4, kernel_avx512_small },
 #else
-    { TLR_ISA_GENERIC, G_MR, G_NR, 96, 256, 1024, kernel_generic },
-    { TLR_ISA_GENERIC, G_MR, G_NR, 96, 256, 1024, kernel_generic },
+    { TLR_ISA_GENERIC, G_MR, G_NR, 96, 256, 1024, kernel_generic, G_MR, kernel_generic },
+    { TLR_ISA_GENERIC, G_MR, G_NR, 96, 256, 1024, kernel_generic, G_MR, kernel_generic },
 #endif
 };
 

@@ -25,11 +25,13 @@
 #include "tensor.h"
 #include "threads.h"
 
-#define WG_POS 36                      /* 6 x 6 transformed tile positions */
-#define FUSED_U_BYTES ((int64_t)3 << 20) /* largest U for the fused schedule */
-#define SUPER_V_BYTES ((int64_t)8 << 20) /* largest V super-block of the chunked schedule */
-#define BLOCK_V_BYTES ((int64_t)96 << 10) /* aim for a tile block's V per position set */
-#define CHUNK_COUT 64                  /* output channels per task, chunked schedule */
+#define WG_POS 36                          /* 6 x 6 transformed tile positions */
+#define FUSED_U_BYTES ((int64_t)3 << 20)   /* largest U for the fused schedule */
+#define BLOCK_V_BYTES ((int64_t)192 << 10) /* a fused tile block's V (all positions) */
+#define SUPER_V_BYTES ((int64_t)8 << 20)   /* a chunked super-block's V */
+#define SUPER_M_BYTES ((int64_t)1 << 20)   /* a chunked task's M for the super-block */
+#define CHUNK_COUT 32                      /* output channels per chunked task */
+#define CHUNK_CIN 128                      /* input channels per slice of U (stays in L2) */
 
 typedef struct wg_job wg_job;
 
@@ -37,7 +39,8 @@ typedef struct {
     void (*input)(const wg_job *J, int64_t t0, int64_t nt, float *V, int64_t pstride);
     void (*output)(const wg_job *J, int64_t t0, int64_t nt, const float *M, int64_t pstride,
                    int64_t ldm, int64_t co0, int64_t nco);
-    void (*kernel)(const wg_job *J, int64_t co0, int64_t nco, float *U);
+    void (*kernel)(const wg_job *J, int64_t co0, int64_t nco, int64_t ci0, int64_t nci,
+                   float *U, int64_t pstride);
 } wg_transforms;
 
 struct wg_job {
@@ -52,7 +55,7 @@ struct wg_job {
     int64_t tblk;           /* tiles per block (a multiple of MR) */
     /* fused schedule */
     const float *U;         /* all output channels */
-    int64_t npan;           /* its panels */
+    int64_t ups, npan;      /* its position stride and panels */
     /* chunked schedule */
     float *V;               /* super-block: tiles [s0, s0 + ns) */
     int64_t s0, ns, vps;    /* first tile, count, position stride of V */
@@ -60,27 +63,33 @@ struct wg_job {
 
 #define WT_SUFFIX generic
 #define WT_LANES 4
+#define WT_NR 16
 #define WT_TARGET
 #include "winograd_tf.h"
 #undef WT_SUFFIX
 #undef WT_LANES
+#undef WT_NR
 #undef WT_TARGET
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define WT_SUFFIX avx2
 #define WT_LANES 8
+#define WT_NR 16
 #define WT_TARGET __attribute__((target("avx2,fma")))
 #include "winograd_tf.h"
 #undef WT_SUFFIX
 #undef WT_LANES
+#undef WT_NR
 #undef WT_TARGET
 
 #define WT_SUFFIX avx512
 #define WT_LANES 16
+#define WT_NR 32
 #define WT_TARGET __attribute__((target("avx512f,avx2,fma")))
 #include "winograd_tf.h"
 #undef WT_SUFFIX
 #undef WT_LANES
+#undef WT_NR
 #undef WT_TARGET
 #endif
 
@@ -115,26 +124,56 @@ int tlr_winograd_applies(const tlr_conv2d_params *p)
 
 int tlr_winograd_worth(const tlr_conv2d_params *p)
 {
-    /* The transforms cost per channel what the products cost per channel pair: with few
-     * channels the direct GEMM wins (VGG's first layer has cin = 3). */
-    return tlr_winograd_applies(p) && p->cin >= 16 && p->cout >= 16 &&
-           p->n * p->oh * p->ow >= 64;
+    if (!tlr_winograd_applies(p))
+        return 0;
+    /* The input and output transforms cost per channel what the products cost per channel
+     * pair: with few channels the direct GEMM wins (VGG's first layer has cin = 3). */
+    if (p->cin < 16 || p->cout < 16)
+        return 0;
+    /* Multiplications against the direct 9 per output: 36 per tile, tiles rounded up to
+     * the image edge and to whole register blocks, plus the kernel transform (about as
+     * much as 8 more tile rows).  Small images (VGG's last block, 9 x 9) gain too little to
+     * pay for the extra memory traffic. */
+    int64_t tiles = p->n * ((p->oh + 3) / 4) * ((p->ow + 3) / 4);
+    double wino = 36.0 * (double)(round_up(tiles, 4) + 8);
+    double direct = 9.0 * (double)(p->n * p->oh * p->ow);
+    return wino < 0.5 * direct;
 }
 
-/* M[p] (nt x panels*NR) = V[p] (nt x cin) x U[p] for the 36 positions. */
-static void products(const wg_job *J, const float *V, int64_t vps, int64_t nt, const float *U,
-                     int64_t npan, float *M, int64_t mps, int64_t ldm)
+/* Distance between the 36 position planes of V or M, in floats, for planes of 'floats':
+ * an odd number of cache lines.  Plane sizes are multiples of large powers of two, and
+ * the transforms touch all 36 planes at once: with an even stride the 36 lines fall into
+ * a handful of L1 sets and evict each other on every vector. */
+static int64_t plane_stride(int64_t floats)
+{
+    int64_t lines = (floats + 15) / 16;
+    return (lines | 1) * 16;
+}
+
+/* M[p] (nt x panels*NR) (+)= V[p] (nt x k) x U[p] (k x panels*NR) for the 36 positions;
+ * V rows at stride ldv, U as kernel() lays it out for k input channels (position stride
+ * ups). */
+static void products(const wg_job *J, const float *V, int64_t vps, int64_t nt, int64_t k,
+                     const float *U, int64_t ups, int64_t npan, float *M, int64_t mps,
+                     int64_t ldm, int accumulate)
 {
     const tlr_gemm_kernel *kr = J->kr;
-    int64_t cin = J->p->cin, mr = kr->mr, nr = kr->nr;
+    int64_t mr = kr->mr, nr = kr->nr;
     for (int pos = 0; pos < WG_POS; pos++) {
         const float *Vp = V + pos * vps;
         float *Mp = M + pos * mps;
         for (int64_t j = 0; j < npan; j++) {
-            const float *panel = U + (pos * npan + j) * cin * nr;
-            for (int64_t ir = 0; ir < nt; ir += mr)
-                kr->run(cin, Vp + ir * J->ldv, J->ldv, panel, Mp + ir * ldm + j * nr, ldm,
-                        (int)min64(mr, nt - ir), (int)nr, 0, NULL, TLR_EPI_NONE);
+            const float *panel = U + pos * ups + j * k * nr;
+            int64_t ir = 0;
+            for (; ir + mr <= nt; ir += mr)
+                kr->run(k, Vp + ir * J->ldv, J->ldv, panel, Mp + ir * ldm + j * nr, ldm, (int)mr,
+                        (int)nr, accumulate, NULL, TLR_EPI_NONE);
+            /* a short last block: the small kernel when it has enough rows */
+            if (ir < nt) {
+                tlr_gemm_kernel_fn run = nt - ir <= kr->mr_small ? kr->run_small : kr->run;
+                run(k, Vp + ir * J->ldv, J->ldv, panel, Mp + ir * ldm + j * nr, ldm,
+                    (int)(nt - ir), (int)nr, accumulate, NULL, TLR_EPI_NONE);
+            }
         }
     }
 }
@@ -154,14 +193,14 @@ static void fused_task(void *ctx, int64_t begin, int64_t end, int tid)
 {
     const wg_job *J = ctx;
     int64_t ldm = J->npan * J->kr->nr;
-    int64_t vps = J->tblk * J->ldv, mps = J->tblk * ldm;
+    int64_t vps = plane_stride(J->tblk * J->ldv), mps = plane_stride(J->tblk * ldm);
     float *V = tlr_thread_scratch(tid, 0, (size_t)(WG_POS * vps) * sizeof(float));
     float *M = tlr_thread_scratch(tid, 1, (size_t)(WG_POS * mps) * sizeof(float));
     for (int64_t b = begin; b < end; b++) {
         int64_t t0 = b * J->tblk, nt = min64(J->tblk, J->tiles - t0);
         J->tf->input(J, t0, nt, V, vps);
         zero_pad_rows(J, V, vps, nt);
-        products(J, V, vps, nt, J->U, J->npan, M, mps, ldm);
+        products(J, V, vps, nt, J->p->cin, J->U, J->ups, J->npan, M, mps, ldm, 0);
         J->tf->output(J, t0, nt, M, mps, ldm, 0, J->p->cout);
     }
 }
@@ -181,43 +220,38 @@ static void super_input_task(void *ctx, int64_t begin, int64_t end, int tid)
     }
 }
 
-/* Phase 2: one task per slice of CHUNK_COUT output channels, all tiles of the super-block. */
+/* Phase 2: one task per slice of CHUNK_COUT output channels and every tile of the
+ * super-block; U is made CHUNK_CIN input channels at a time so it stays in L2, and the
+ * products accumulate over the slices in order. */
 static void chunk_task(void *ctx, int64_t begin, int64_t end, int tid)
 {
     const wg_job *J = ctx;
     int64_t cin = J->p->cin, nr = J->kr->nr;
-    int64_t chunk = round_up(CHUNK_COUT, nr);
-    int64_t mps = J->tblk * chunk;
-    float *U = tlr_thread_scratch(tid, 2, (size_t)(WG_POS * cin * chunk) * sizeof(float));
+    int64_t chunk = round_up(CHUNK_COUT, nr), kblk = min64(CHUNK_CIN, cin);
+    int64_t mps = plane_stride(round_up(J->ns, J->kr->mr) * chunk);
+    int64_t ups = plane_stride(kblk * chunk);
+    float *U = tlr_thread_scratch(tid, 2, (size_t)(WG_POS * ups) * sizeof(float));
     float *M = tlr_thread_scratch(tid, 1, (size_t)(WG_POS * mps) * sizeof(float));
     for (int64_t ck = begin; ck < end; ck++) {
         int64_t co0 = ck * chunk, nco = min64(chunk, J->p->cout - co0);
         int64_t npan = (nco + nr - 1) / nr;
-        J->tf->kernel(J, co0, nco, U);
-        for (int64_t off = 0; off < J->ns; off += J->tblk) {
-            int64_t nt = min64(J->tblk, J->ns - off);
-            products(J, J->V + off * J->ldv, J->vps, nt, U, npan, M, mps, chunk);
-            J->tf->output(J, J->s0 + off, nt, M, mps, chunk, co0, nco);
+        for (int64_t k0 = 0; k0 < cin; k0 += kblk) {
+            int64_t kc = min64(kblk, cin - k0);
+            J->tf->kernel(J, co0, nco, k0, kc, U, ups);
+            products(J, J->V + k0, J->vps, J->ns, kc, U, ups, npan, M, mps, chunk, k0 > 0);
         }
+        J->tf->output(J, J->s0, J->ns, M, mps, chunk, co0, nco);
     }
 }
 
-/* Fused schedule: U made in parallel by slices of panels. */
+/* Fused schedule: U made in parallel, by slices of panels written in place. */
 static void kernel_task(void *ctx, int64_t begin, int64_t end, int tid)
 {
     (void)tid;
-    wg_job *J = ctx;
+    const wg_job *J = ctx;
     int64_t nr = J->kr->nr, cin = J->p->cin;
-    /* panels [begin, end) of every position: transform them into a private layout and
-     * scatter, since kernel() writes (36, its panels, cin, NR) */
-    int64_t npan = end - begin;
-    float *tmp = tlr_thread_scratch(tid, 2, (size_t)(WG_POS * npan * cin * nr) * sizeof(float));
     int64_t co0 = begin * nr, nco = min64(end * nr, J->p->cout) - co0;
-    J->tf->kernel(J, co0, nco, tmp);
-    float *U = (float *)J->U;
-    for (int pos = 0; pos < WG_POS; pos++)
-        memcpy(U + (pos * J->npan + begin) * cin * nr, tmp + pos * npan * cin * nr,
-               (size_t)(npan * cin * nr) * sizeof *U);
+    J->tf->kernel(J, co0, nco, 0, cin, (float *)J->U + begin * cin * nr, J->ups);
 }
 
 void tlr_winograd_conv3x3(const tlr_conv2d_params *p, const float *in, const float *kernel,
@@ -233,11 +267,12 @@ void tlr_winograd_conv3x3(const tlr_conv2d_params *p, const float *in, const flo
     J.tiles = p->n * J.ty * J.tx;
     J.ldv = round_up(p->cin, 16);
     J.npan = (p->cout + nr - 1) / nr;
-    int64_t u_bytes = WG_POS * p->cin * J.npan * nr * (int64_t)sizeof(float);
+    J.ups = plane_stride(p->cin * J.npan * nr);
+    int64_t u_bytes = WG_POS * J.ups * (int64_t)sizeof(float);
     int threads = tlr_threads_count();
     /* tile blocks: about BLOCK_V_BYTES of V per position set, whole MR blocks, and enough
      * blocks to keep every thread busy */
-    int64_t tblk = BLOCK_V_BYTES / (J.ldv * (int64_t)sizeof(float));
+    int64_t tblk = BLOCK_V_BYTES / (WG_POS * J.ldv * (int64_t)sizeof(float));
     tblk = tblk < mr ? mr : tblk / mr * mr;
     if (u_bytes <= FUSED_U_BYTES) {
         int64_t per_thread = round_up((J.tiles + 2 * threads - 1) / (2 * threads), mr);
@@ -249,16 +284,22 @@ void tlr_winograd_conv3x3(const tlr_conv2d_params *p, const float *in, const flo
         tlr_falloc_free(U);
         return;
     }
+    /* super-blocks: V within SUPER_V_BYTES, each task's M within SUPER_M_BYTES */
+    int64_t chunk = round_up(CHUNK_COUT, nr);
+    int64_t super = min64(SUPER_V_BYTES / (WG_POS * J.ldv * (int64_t)sizeof(float)),
+                          SUPER_M_BYTES / (WG_POS * chunk * (int64_t)sizeof(float)));
+    super = super < mr ? mr : super / mr * mr;
+    /* equal super-blocks rather than full ones and a stub */
+    int64_t n_super = (J.tiles + super - 1) / super;
+    super = round_up((J.tiles + n_super - 1) / n_super, mr);
     J.tblk = tblk;
-    int64_t super = SUPER_V_BYTES / (WG_POS * J.ldv * (int64_t)sizeof(float));
-    super = super < J.tblk ? J.tblk : super / J.tblk * J.tblk;
-    int64_t chunks = (p->cout + round_up(CHUNK_COUT, nr) - 1) / round_up(CHUNK_COUT, nr);
-    float *V = tlr_falloc((size_t)(WG_POS * round_up(min64(super, J.tiles), mr) * J.ldv));
+    int64_t chunks = (p->cout + chunk - 1) / chunk;
+    float *V = tlr_falloc((size_t)(WG_POS * plane_stride(min64(super, round_up(J.tiles, mr)) * J.ldv)));
     for (int64_t s0 = 0; s0 < J.tiles; s0 += super) {
         J.s0 = s0;
         J.ns = min64(super, J.tiles - s0);
         J.V = V;
-        J.vps = round_up(J.ns, mr) * J.ldv;
+        J.vps = plane_stride(round_up(J.ns, mr) * J.ldv);
         tlr_parallel_for((J.ns + J.tblk - 1) / J.tblk, super_input_task, &J);
         tlr_parallel_for(chunks, chunk_task, &J);
     }

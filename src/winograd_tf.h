@@ -4,6 +4,7 @@
  *   WT_SUFFIX  name suffix (generic, avx2, avx512)
  *   WT_LANES   floats per vector (4, 8, 16)
  *   WT_TARGET  the function attribute enabling that instruction set (or nothing)
+ * and WT_NR (the GEMM kernel's panel width for that set)
  * defined; it is not a module header (no include guard on purpose).  Vectors run along the
  * channel axis, which is contiguous in NHWC activations and in Keras kernels alike.  The
  * code uses GCC vector extensions, so one text serves every width. */
@@ -14,14 +15,17 @@
 #define VF WT(vf)
 #define VI WT(vi)
 
+#define VFU WT(vfu)
+
 typedef float VF __attribute__((vector_size(WT_LANES * 4)));
 typedef int VI __attribute__((vector_size(WT_LANES * 4)));
+/* The same vector at any float-aligned address (float alias set, unlike memcpy, so the
+ * compiler need not reload everything after a store). */
+typedef float VFU __attribute__((vector_size(WT_LANES * 4), aligned(4)));
 
 WT_TARGET static inline VF WT(load)(const float *p)
 {
-    VF v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    return *(const VFU *)p;
 }
 
 /* The first n (< WT_LANES) lanes from p, zeros after: never reads past p[n - 1]. */
@@ -34,7 +38,7 @@ WT_TARGET static inline VF WT(load_n)(const float *p, int64_t n)
 
 WT_TARGET static inline void WT(store)(float *p, VF v)
 {
-    memcpy(p, &v, sizeof v);
+    *(VFU *)p = v;
 }
 
 WT_TARGET static inline void WT(store_n)(float *p, VF v, int64_t n)
@@ -82,41 +86,65 @@ WT_TARGET static inline void WT(g)(const VF *x, int xs, VF *y, int ys)
     y[5 * ys] = g2;
 }
 
-/* V[p * pstride + i * J->ldv + c] = (B^T d B)[p] for tiles t0 .. t0+nt-1, every channel c. */
+/* One input tap: channels c0 .. c0+cw-1 of the pixel at offset 'off' (-1: padding). */
+WT_TARGET static inline VF WT(tap)(const float *in, int64_t off, int64_t c0, int64_t cw)
+{
+    if (off < 0)
+        return (VF){ 0 };
+    return cw == WT_LANES ? WT(load)(in + off + c0) : WT(load_n)(in + off + c0, cw);
+}
+
+/* V[p * pstride + i * J->ldv + c] = (B^T d B)[p] for tiles t0 .. t0+nt-1, every channel c.
+ * The transform goes column by column, then row by row, storing each row as soon as it is
+ * done, so the 36 intermediate vectors are the most ever live (they fit the registers of
+ * AVX-512; narrower sets spill a few). */
 WT_TARGET static void WT(input_tiles)(const wg_job *J, int64_t t0, int64_t nt, float *V,
                                       int64_t pstride)
 {
     const tlr_conv2d_params *p = J->p;
-    int64_t cin = p->cin;
+    const int64_t cin = p->cin, h = p->h, w = p->w, tx = J->tx, ty = J->ty, ldv = J->ldv;
+    const float *in = J->in;
     for (int64_t i = 0; i < nt; i++) {
         int64_t t = t0 + i;
-        int64_t txi = t % J->tx, tyi = (t / J->tx) % J->ty, n = t / (J->tx * J->ty);
+        int64_t txi = t % tx, tyi = (t / tx) % ty, n = t / (tx * ty);
         int64_t iy0 = tyi * 4 - p->pad_top, ix0 = txi * 4 - p->pad_left;
-        const float *src[36]; /* each tap's pixel, NULL in the padding */
+        /* offset of each tap's pixel, -1 in the padding */
+        int64_t off[36];
+        int inside = iy0 >= 0 && iy0 + 6 <= h && ix0 >= 0 && ix0 + 6 <= w;
         for (int r = 0; r < 6; r++)
             for (int c = 0; c < 6; c++) {
                 int64_t iy = iy0 + r, ix = ix0 + c;
-                src[r * 6 + c] = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w
-                               ? J->in + ((n * p->h + iy) * p->w + ix) * cin : NULL;
+                off[r * 6 + c] = inside || (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                               ? ((n * h + iy) * w + ix) * cin : -1;
             }
-        float *dst = V + i * J->ldv;
+        float *dst = V + i * ldv;
         for (int64_t c0 = 0; c0 < cin; c0 += WT_LANES) {
-            int64_t w = cin - c0 < WT_LANES ? cin - c0 : WT_LANES;
-            VF d[36], t6[36];
-            for (int k = 0; k < 36; k++) {
-                if (!src[k])
-                    d[k] = (VF){ 0 };
-                else if (w == WT_LANES)
-                    d[k] = WT(load)(src[k] + c0);
-                else
-                    d[k] = WT(load_n)(src[k] + c0, w);
+            int64_t cw = cin - c0 < WT_LANES ? cin - c0 : WT_LANES;
+            VF t6[36], col[6], row[6];
+            if (inside && cw == WT_LANES) {
+#pragma GCC unroll 6
+                for (int c = 0; c < 6; c++) { /* columns: t6 = B^T d */
+#pragma GCC unroll 6
+                    for (int r = 0; r < 6; r++)
+                        col[r] = WT(load)(in + off[r * 6 + c] + c0);
+                    WT(bt)(col, 1, t6 + c, 6);
+                }
+            } else {
+#pragma GCC unroll 6
+                for (int c = 0; c < 6; c++) {
+#pragma GCC unroll 6
+                    for (int r = 0; r < 6; r++)
+                        col[r] = WT(tap)(in, off[r * 6 + c], c0, cw);
+                    WT(bt)(col, 1, t6 + c, 6);
+                }
             }
-            for (int c = 0; c < 6; c++)
-                WT(bt)(d + c, 6, t6 + c, 6); /* columns: t6 = B^T d */
-            for (int r = 0; r < 6; r++)
-                WT(bt)(t6 + r * 6, 1, d + r * 6, 1); /* rows: d = t6 B */
-            for (int k = 0; k < 36; k++)
-                WT(store)(dst + k * pstride + c0, d[k]); /* ldv has room for whole vectors */
+#pragma GCC unroll 6
+            for (int r = 0; r < 6; r++) { /* rows: v = t6 B, stored as they come */
+                WT(bt)(t6 + r * 6, 1, row, 1);
+#pragma GCC unroll 6
+                for (int c = 0; c < 6; c++) /* ldv has room for whole vectors */
+                    WT(store)(dst + (r * 6 + c) * pstride + c0, row[c]);
+            }
         }
     }
 }
@@ -127,78 +155,139 @@ WT_TARGET static void WT(output_tiles)(const wg_job *J, int64_t t0, int64_t nt, 
                                        int64_t pstride, int64_t ldm, int64_t co0, int64_t nco)
 {
     const tlr_conv2d_params *p = J->p;
-    int64_t cout = p->cout;
-    VF zero = { 0 }, six = zero + 6.0f;
+    const int64_t cout = p->cout, oh = p->oh, ow = p->ow, tx = J->tx, ty = J->ty;
+    const float *bias = J->bias;
+    float *out = J->out;
+    const tlr_epilogue epi = J->epi;
+    const VF zero = { 0 }, six = zero + 6.0f;
     for (int64_t i = 0; i < nt; i++) {
         int64_t t = t0 + i;
-        int64_t txi = t % J->tx, tyi = (t / J->tx) % J->ty, n = t / (J->tx * J->ty);
+        int64_t txi = t % tx, tyi = (t / tx) % ty, n = t / (tx * ty);
         int64_t oy0 = tyi * 4, ox0 = txi * 4;
-        int rows = (int)(p->oh - oy0 < 4 ? p->oh - oy0 : 4);
-        int cols = (int)(p->ow - ox0 < 4 ? p->ow - ox0 : 4);
+        int rows = (int)(oh - oy0 < 4 ? oh - oy0 : 4);
+        int cols = (int)(ow - ox0 < 4 ? ow - ox0 : 4);
         const float *src = M + i * ldm;
+        float *obase = out + ((n * oh + oy0) * ow + ox0) * cout + co0;
         for (int64_t c0 = 0; c0 < nco; c0 += WT_LANES) {
             int64_t w = nco - c0 < WT_LANES ? nco - c0 : WT_LANES;
-            VF m[36], t4[24], y[16];
-            for (int k = 0; k < 36; k++)
-                m[k] = WT(load)(src + k * pstride + c0); /* ldm has room for whole vectors */
-            for (int c = 0; c < 6; c++)
-                WT(at)(m + c, 6, t4 + c, 6); /* columns: t4 (4 x 6) = A^T m */
-            for (int r = 0; r < 4; r++)
-                WT(at)(t4 + r * 6, 1, y + r * 4, 1); /* rows: y (4 x 4) = t4 A */
-            VF b = zero;
-            if (J->bias)
-                b = w == WT_LANES ? WT(load)(J->bias + co0 + c0) : WT(load_n)(J->bias + co0 + c0, w);
-            for (int k = 0; k < 16; k++) {
-                VF v = y[k] + b;
-                if (J->epi != TLR_EPI_NONE)
-                    v = (VF)((VI)v & (v > zero)); /* max(v, 0); NaN -> 0 as fmaxf */
-                if (J->epi == TLR_EPI_RELU6)
-                    v = (VF)(((VI)v & (v < six)) | ((VI)six & ~(v < six)));
-                y[k] = v;
+            int whole = rows == 4 && cols == 4 && w == WT_LANES;
+            VF t4[24], col[6], y[4];
+#pragma GCC unroll 6
+            for (int c = 0; c < 6; c++) { /* columns: t4 (4 x 6) = A^T m */
+#pragma GCC unroll 6
+                for (int r = 0; r < 6; r++) /* ldm has room for whole vectors */
+                    col[r] = WT(load)(src + (r * 6 + c) * pstride + c0);
+                WT(at)(col, 1, t4 + c, 6);
             }
-            for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++) {
-                    float *o = J->out + ((n * p->oh + oy0 + r) * p->ow + ox0 + c) * cout + co0 + c0;
-                    if (w == WT_LANES)
-                        WT(store)(o, y[r * 4 + c]);
-                    else
-                        WT(store_n)(o, y[r * 4 + c], w);
+            VF b = zero;
+            if (bias)
+                b = w == WT_LANES ? WT(load)(bias + co0 + c0) : WT(load_n)(bias + co0 + c0, w);
+            float *o = obase + c0;
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) { /* rows: y = t4 A, stored as they come */
+                WT(at)(t4 + r * 6, 1, y, 1);
+#pragma GCC unroll 4
+                for (int c = 0; c < 4; c++) {
+                    VF v = y[c] + b;
+                    if (epi != TLR_EPI_NONE)
+                        v = (VF)((VI)v & (v > zero)); /* max(v, 0); NaN -> 0 as fmaxf */
+                    if (epi == TLR_EPI_RELU6)
+                        v = (VF)(((VI)v & (v < six)) | ((VI)six & ~(v < six)));
+                    if (whole)
+                        WT(store)(o + (r * ow + c) * cout, v);
+                    else if (r < rows && c < cols)
+                        WT(store_n)(o + (r * ow + c) * cout, v, w);
                 }
+            }
         }
     }
 }
 
-/* U (36 x ceil(nco / NR) panels of cin x NR) = G g G^T for output channels co0 .. co0+nco-1;
- * panel lanes past the last channel are zeros. */
-WT_TARGET static void WT(kernel_tiles)(const wg_job *J, int64_t co0, int64_t nco, float *U)
+/* One vector of kernels: g (3 x 3 taps 'tap' floats apart, w lanes) to u (6 x 6
+ * positions 'ps' floats apart, ps a constant so that the 36 stores need no registers for
+ * their addresses).  'full' is a constant after inlining. */
+WT_TARGET static inline __attribute__((always_inline)) void
+WT(kernel_one)(const float *src, int64_t tap, float *dst, int64_t ps, int64_t w, int full)
 {
-    int64_t cin = J->p->cin, cout = J->p->cout, nr = J->kr->nr;
-    int64_t npan = (nco + nr - 1) / nr;
-    for (int64_t j = 0; j < npan; j++)
-        for (int64_t ci = 0; ci < cin; ci++)
-            for (int64_t l = 0; l < nr; l += WT_LANES) {
-                int64_t co = co0 + j * nr + l;
-                int64_t w = co0 + nco - co;
-                w = w < 0 ? 0 : w > WT_LANES ? WT_LANES : w;
-                VF g9[9], t6[18], u[36];
-                for (int k = 0; k < 9; k++) {
-                    const float *src = J->kernel + ((int64_t)k * cin + ci) * cout + co;
-                    g9[k] = w == WT_LANES ? WT(load)(src) : w > 0 ? WT(load_n)(src, w) : (VF){ 0 };
-                }
-                for (int c = 0; c < 3; c++)
-                    WT(g)(g9 + c, 3, t6 + c, 3); /* columns: t6 (6 x 3) = G g */
-                for (int r = 0; r < 6; r++)
-                    WT(g)(t6 + r * 3, 1, u + r * 6, 1); /* rows: u (6 x 6) = t6 G^T */
-                for (int k = 0; k < 36; k++)
-                    WT(store)(U + ((k * npan + j) * cin + ci) * nr + l, u[k]);
-            }
+    VF t6[18], col[3], row[6];
+#pragma GCC unroll 3
+    for (int c = 0; c < 3; c++) { /* columns: t6 (6 x 3) = G g */
+#pragma GCC unroll 3
+        for (int r = 0; r < 3; r++) {
+            const float *g = src + (r * 3 + c) * tap;
+            col[r] = full ? WT(load)(g) : w > 0 ? WT(load_n)(g, w) : (VF){ 0 };
+        }
+        WT(g)(col, 1, t6 + c, 3);
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; r++) { /* rows: u (6 x 6) = t6 G^T, stored as they come */
+        WT(g)(t6 + r * 3, 1, row, 1);
+#pragma GCC unroll 6
+        for (int c = 0; c < 6; c++)
+            WT(store)(dst + (r * 6 + c) * ps, row[c]);
+    }
 }
+
+/* Input channels transformed per round through the local buffer. */
+#define WT_KCI 4
+
+/* U = G g G^T for output channels co0 .. co0+nco-1 and input channels ci0 .. ci0+nci-1:
+ * position p is ceil(nco / NR) panels of nci x NR floats from U + p * pstride; panel lanes
+ * past the last channel are zeros.  WT_KCI channels of one panel at a time go through a
+ * small buffer with a fixed position stride, then out as 36 contiguous runs. */
+WT_TARGET static void WT(kernel_tiles)(const wg_job *J, int64_t co0, int64_t nco, int64_t ci0,
+                                       int64_t nci, float *U, int64_t pstride)
+{
+    enum { PS = WT_KCI * WT_NR }; /* position stride in the buffer */
+    const int64_t cin = J->p->cin, cout = J->p->cout;
+    const int64_t npan = (nco + WT_NR - 1) / WT_NR, tap = cin * cout; /* floats between taps */
+    const float *kernel = J->kernel;
+    float buf[36 * PS] __attribute__((aligned(64)));
+    TLR_ASSERT(J->kr->nr == WT_NR);
+    for (int64_t j = 0; j < npan; j++)
+        for (int64_t cb = 0; cb < nci; cb += WT_KCI) {
+            int64_t nc = nci - cb < WT_KCI ? nci - cb : WT_KCI;
+            /* the 9 taps are 9 rows far apart: fetch some channels ahead, since the
+             * hardware prefetchers do not follow nine interleaved strides */
+            if (cb + 16 < nci) {
+                const float *ahead = kernel + (ci0 + cb + 16) * cout + co0 + j * WT_NR;
+                for (int k = 0; k < 9; k++)
+                    for (int q = 0; q < WT_KCI; q++)
+                        for (int l = 0; l < WT_NR; l += 16)
+                            __builtin_prefetch(ahead + k * tap + q * cout + l, 0, 0);
+            }
+            for (int64_t ci = 0; ci < nc; ci++)
+                for (int l = 0; l < WT_NR; l += WT_LANES) {
+                    int64_t co = co0 + j * WT_NR + l;
+                    int64_t w = co0 + nco - co;
+                    const float *src = kernel + (ci0 + cb + ci) * cout + co;
+                    float *dst = buf + ci * WT_NR + l;
+                    if (w >= WT_LANES)
+                        WT(kernel_one)(src, tap, dst, PS, WT_LANES, 1);
+                    else
+                        WT(kernel_one)(src, tap, dst, PS, w < 0 ? 0 : w, 0);
+                }
+            float *out = U + (j * nci + cb) * WT_NR;
+            if (nc == WT_KCI) {
+                for (int k = 0; k < 36; k++)
+#pragma GCC unroll 16
+                    for (int q = 0; q < PS; q += WT_LANES)
+                        WT(store)(out + k * pstride + q, WT(load)(buf + k * PS + q));
+            } else {
+                for (int k = 0; k < 36; k++)
+                    memcpy(out + k * pstride, buf + k * PS, (size_t)(nc * WT_NR) * sizeof(float));
+            }
+        }
+}
+
+#undef WT_KCI
 
 static const wg_transforms WT(transforms) = { WT(input_tiles), WT(output_tiles),
                                              WT(kernel_tiles) };
 
 #undef VF
 #undef VI
+#undef VFU
 #undef WT
 #undef WT_CAT
 #undef WT_CAT2

@@ -26,6 +26,15 @@ static double now_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/* CPU time of the whole process (all threads): on a busy machine, with one thread, a
+ * steadier measure of the work than the wall clock. */
+static double cpu_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -97,19 +106,26 @@ int main(int argc, char **argv)
     free(data);
 
     tlr_forward_opts fo = { 0, profile };
-    double *ms = calloc((size_t)runs, sizeof *ms);
+    double *ms = calloc((size_t)runs, sizeof *ms), *cpu = calloc((size_t)runs, sizeof *cpu);
     double checksum = 0;
+    long faults = 0;
     for (int r = -warmup; r < runs; r++) {
+        struct rusage r0, r1;
+        getrusage(RUSAGE_SELF, &r0);
         tlr_forward_result res;
         const tlr_tensor *in = x;
-        double a = now_ms();
+        double a = now_ms(), ca = cpu_ms();
         if (tlr_forward_run(f->model, &in, 1, NULL, 0, 1, &fo, &res, &err)) {
             fprintf(stderr, "bench_forward: %s\n", err.msg);
             return 1;
         }
-        double b = now_ms();
-        if (r >= 0)
+        double b = now_ms(), cb = cpu_ms();
+        getrusage(RUSAGE_SELF, &r1);
+        faults = r1.ru_minflt - r0.ru_minflt;
+        if (r >= 0) {
             ms[r] = b - a;
+            cpu[r] = cb - ca;
+        }
         if (r == runs - 1) {
             checksum = 0;
             if (res.n_outputs && res.outputs[0])
@@ -125,20 +141,23 @@ int main(int argc, char **argv)
         tlr_forward_result_free(&res);
     }
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+    qsort(cpu, (size_t)runs, sizeof *cpu, cmp_double);
     double med = runs % 2 ? ms[runs / 2] : 0.5 * (ms[runs / 2 - 1] + ms[runs / 2]);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (json)
         printf("{\"engine\": \"tlreport\", \"model\": \"%s\", \"batch\": %d, \"threads\": %d, "
                "\"runs\": %d, \"min_ms\": %.3f, \"median_ms\": %.3f, \"open_ms\": %.3f, "
-               "\"load_ms\": %.3f, \"rss_kb\": %ld, \"checksum\": %.9g}\n",
+               "\"load_ms\": %.3f, \"rss_kb\": %ld, \"cpu_min_ms\": %.3f, \"checksum\": %.9g}\n",
                model, batch, tlr_threads_count(), runs, ms[0], med, t1 - t0, t2 - t1,
-               ru.ru_maxrss, checksum);
+               ru.ru_maxrss, cpu[0], checksum);
     else
-        printf("%s batch %d threads %d: min %.2f ms  median %.2f ms  (open %.1f ms, load %.1f ms, "
-               "RSS %ld MB, checksum %.9g)\n", model, batch, tlr_threads_count(), ms[0], med,
-               t1 - t0, t2 - t1, ru.ru_maxrss >> 10, checksum);
+        printf("%s batch %d threads %d: min %.2f ms  median %.2f ms  cpu min %.2f ms  (open %.1f "
+               "ms, load %.1f ms, RSS %ld MB, %ld page faults in the last run, checksum %.9g)\n",
+               model, batch, tlr_threads_count(), ms[0], med, cpu[0], t1 - t0, t2 - t1,
+               ru.ru_maxrss >> 10, faults, checksum);
     free(ms);
+    free(cpu);
     tlr_tensor_free(x);
     tlr_kfile_free(f);
     return 0;

@@ -9,6 +9,7 @@
 #include "gemm.h"
 #include "harness.h"
 #include "ops.h"
+#include "pool_fast.h"
 #include "threads.h"
 #include "winograd.h"
 
@@ -194,8 +195,141 @@ static void winograd_random(void)
     wino_case(&s, 2, 6, 5, 131, 257, 0, 1, 1, 0, TLR_EPI_NONE, 1e-5);
 }
 
+/* ---- Conv2D / DepthwiseConv2D through the op (dispatch to every fast path) --------------- */
+
+static void conv_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t cin, int64_t cout,
+                      int k, int stride, int dil, int pt, int pb, int pl, int pr, int groups,
+                      int depthwise, const tlr_act_params *act)
+{
+    tlr_conv2d_params p = { .n = n, .h = h, .w = w, .cin = cin, .cout = cout, .kh = k, .kw = k,
+                            .sh = stride, .sw = stride, .dh = dil, .dw = dil, .groups = groups,
+                            .pad_top = pt, .pad_left = pl };
+    int64_t span = (int64_t)(k - 1) * dil + 1;
+    p.oh = (h + pt + pb - span) / stride + 1;
+    p.ow = (w + pl + pr - span) / stride + 1;
+    if (depthwise)
+        p.cout = cin;
+    int64_t no = n * p.oh * p.ow * p.cout;
+    int64_t nk = (int64_t)k * k * (depthwise ? cin : cin / groups * cout);
+    float *in = rand_floats(s, n * h * w * cin), *kern = rand_floats(s, nk);
+    float *bias = rand_floats(s, p.cout);
+    float *want = malloc((size_t)no * sizeof *want), *got = malloc((size_t)no * sizeof *got);
+    float *first = malloc((size_t)no * sizeof *first);
+    if (depthwise)
+        tlr_op_depthwise_conv2d_ref(&p, 1, in, kern, bias, want);
+    else
+        tlr_op_conv2d_ref(&p, in, kern, bias, want);
+    if (act)
+        tlr_op_activation(act, want, no, p.cout);
+    int saved_threads = tlr_threads_count();
+    for (int isa = 0; isa < isa_count(); isa++) {
+        tlr_cpu_set_isa((tlr_isa)isa);
+        for (int th = 1; th <= 2; th++) {
+            tlr_threads_set_count(th);
+            for (int64_t i = 0; i < no; i++)
+                got[i] = 12345.0f;
+            if (depthwise)
+                tlr_op_depthwise_conv2d(&p, 1, in, kern, bias, got);
+            else
+                tlr_op_conv2d_act(&p, in, kern, bias, act, got);
+            char msg[200];
+            snprintf(msg, sizeof msg, "%s %lldx%lldx%lld->%lld k%d s%d d%d pad %d%d%d%d g%d %s %d "
+                     "threads", depthwise ? "depthwise" : "conv", (long long)h, (long long)w,
+                     (long long)cin, (long long)p.cout, k, stride, dil, pt, pb, pl, pr, groups,
+                     tlr_cpu_isa_name((tlr_isa)isa), th);
+            FLOATS_NEAR(got, want, (size_t)no, 2e-5, msg);
+            if (th == 1)
+                memcpy(first, got, (size_t)no * sizeof *got);
+            else
+                CHECK(memcmp(first, got, (size_t)no * sizeof *got) == 0, "%s: 1 and 2 threads "
+                      "differ", msg);
+        }
+    }
+    tlr_cpu_set_isa(TLR_ISA_COUNT);
+    tlr_threads_set_count(saved_threads);
+    free(in);
+    free(kern);
+    free(bias);
+    free(want);
+    free(got);
+    free(first);
+}
+
+static void conv_paths(void)
+{
+    uint64_t s = 23;
+    tlr_act_params relu = { TLR_ACT_RELU, 0.0f, -1.0f, 0.0f };
+    tlr_act_params relu6 = { TLR_ACT_RELU6, 0.0f, -1.0f, 0.0f };
+    tlr_act_params tanh_act = { TLR_ACT_TANH, 0.0f, -1.0f, 0.0f };
+    /* implicit im2col: small cin (VGG's first layer), stride 2 with asymmetric padding,
+     * dilation, even kernels, groups, 1x1 with and without stride */
+    conv_case(&s, 1, 17, 19, 3, 20, 3, 1, 1, 1, 1, 1, 1, 1, 0, &relu);
+    conv_case(&s, 2, 16, 15, 5, 33, 3, 2, 1, 0, 1, 1, 1, 1, 0, NULL);
+    conv_case(&s, 1, 13, 12, 7, 9, 3, 1, 2, 2, 2, 2, 2, 1, 0, &relu6);
+    conv_case(&s, 1, 9, 10, 6, 8, 4, 1, 1, 1, 2, 2, 1, 1, 0, &tanh_act);
+    conv_case(&s, 1, 11, 11, 12, 18, 3, 1, 1, 1, 1, 1, 1, 3, 0, &relu);
+    conv_case(&s, 2, 14, 13, 40, 70, 1, 1, 1, 0, 0, 0, 0, 1, 0, &relu6);
+    conv_case(&s, 1, 14, 13, 24, 40, 1, 2, 1, 0, 0, 0, 0, 1, 0, NULL);
+    /* Winograd through the op (enough channels and pixels), and the small cases it leaves
+     * to the GEMM: a 2 x 2 output (a few rows: b streamed, not packed), 9 x 9 maps */
+    conv_case(&s, 1, 20, 21, 32, 40, 3, 1, 1, 1, 1, 1, 1, 1, 0, &relu);
+    conv_case(&s, 1, 4, 4, 40, 24, 3, 1, 1, 0, 0, 0, 0, 1, 0, &relu);
+    conv_case(&s, 1, 9, 9, 48, 48, 3, 1, 1, 1, 1, 1, 1, 1, 0, NULL);
+    /* depthwise: stride 1 'same', stride 2 valid after padding, dilation, channel tails */
+    conv_case(&s, 1, 12, 13, 37, 37, 3, 1, 1, 1, 1, 1, 1, 1, 1, NULL);
+    conv_case(&s, 2, 13, 13, 64, 64, 3, 2, 1, 0, 1, 0, 1, 1, 1, NULL);
+    conv_case(&s, 1, 10, 9, 19, 19, 3, 1, 2, 2, 2, 2, 2, 1, 1, NULL);
+    conv_case(&s, 1, 8, 8, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, NULL);
+}
+
+/* ---- MaxPooling2D ------------------------------------------------------------------------ */
+
+static void pool_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t c, int k, int st,
+                      int pt, int pl, int64_t oh, int64_t ow, int with_nan)
+{
+    tlr_pool2d_params p = { .n = n, .h = h, .w = w, .c = c, .oh = oh, .ow = ow, .kh = k, .kw = k,
+                            .sh = st, .sw = st, .pad_top = pt, .pad_left = pl };
+    int64_t ni = n * h * w * c, no = n * oh * ow * c;
+    float *in = rand_floats(s, ni);
+    if (with_nan)
+        for (int64_t i = 0; i < ni; i += 7)
+            in[i] = NAN;
+    float *want = malloc((size_t)no * sizeof *want), *got = malloc((size_t)no * sizeof *got);
+    tlr_op_maxpool2d(&p, in, want);
+    int saved_threads = tlr_threads_count();
+    for (int isa = 0; isa < isa_count(); isa++)
+        for (int th = 1; th <= 2; th++) {
+            tlr_cpu_set_isa((tlr_isa)isa);
+            tlr_threads_set_count(th);
+            tlr_maxpool2d_fast(&p, in, got);
+            /* bit for bit, NaN where the reference has NaN */
+            int same = 1;
+            for (int64_t i = 0; i < no; i++)
+                same &= isnan(want[i]) ? isnan(got[i]) != 0 : got[i] == want[i];
+            CHECK(same, "maxpool %lldx%lldx%lld k%d s%d pad %d,%d nan %d %s %d threads",
+                  (long long)h, (long long)w, (long long)c, k, st, pt, pl, with_nan,
+                  tlr_cpu_isa_name((tlr_isa)isa), th);
+        }
+    tlr_cpu_set_isa(TLR_ISA_COUNT);
+    tlr_threads_set_count(saved_threads);
+    free(in);
+    free(want);
+    free(got);
+}
+
+static void pool_paths(void)
+{
+    uint64_t s = 31;
+    pool_case(&s, 1, 150, 150, 64, 2, 2, 0, 0, 75, 75, 0);  /* VGG: 2 x 2 / 2 valid */
+    pool_case(&s, 2, 9, 11, 13, 3, 2, 1, 1, 5, 6, 1);       /* 'same', odd, NaN */
+    pool_case(&s, 1, 7, 7, 20, 3, 1, 1, 1, 7, 7, 1);        /* stride 1 'same' */
+    pool_case(&s, 3, 5, 4, 3, 2, 2, 0, 0, 3, 2, 0);         /* 'same' pads after only */
+}
+
 void test_fastconv(void)
 {
     gemm_random();
     winograd_random();
+    conv_paths();
+    pool_paths();
 }
