@@ -520,6 +520,60 @@ static tlr_status rescaling(const tlr_layer *l, tlr_tensor *y)
     return TLR_OK;
 }
 
+/* ---- recurrent layers ----------------------------------------------------------------------- */
+
+static tlr_rnn_params rnn_params(const tlr_rnn_cfg *r)
+{
+    tlr_rnn_params p = { (tlr_rnn_kind)r->kind, r->units, r->act, r->recurrent_act,
+                         r->reset_after, r->go_backwards, r->return_sequences };
+    return p;
+}
+
+/* The weights of one direction: 'first' is the index of its kernel among the layer's. */
+static tlr_status rnn_weights_of(run_ctx *C, const tlr_layer *l, const char *path, int first,
+                                 int use_bias, tlr_rnn_weights *w)
+{
+    int need = first + 2 + (use_bias ? 1 : 0);
+    if (l->n_weights < need)
+        return tlr_err_set(C->err, TLR_E_FORMAT, "layer '%s': %d weights, expected %d", path,
+                           l->n_weights, need);
+    w->kernel = l->weights[first].data;
+    w->recurrent = l->weights[first + 1].data;
+    w->bias = use_bias ? l->weights[first + 2].data : NULL;
+    if (!w->kernel || !w->recurrent || (use_bias && !w->bias))
+        return tlr_err_set(C->err, TLR_E_FORMAT, "layer '%s': weights are not loaded", path);
+    return TLR_OK;
+}
+
+static tlr_status recurrent(run_ctx *C, const tlr_layer *l, const char *path,
+                            const tlr_tensor *x, tlr_tensor *y)
+{
+    if (x->ndim != 3)
+        return tlr_err_set(C->err, TLR_E_SHAPE, "layer '%s': expects (batch, steps, features)", path);
+    int64_t n = x->shape[0], t = x->shape[1], f = x->shape[2];
+    tlr_rnn_weights fw;
+    if (l->op == TLR_OP_RNN) {
+        tlr_status st = rnn_weights_of(C, l, path, 0, l->cfg.rnn.use_bias, &fw);
+        if (st)
+            return st;
+        tlr_rnn_params p = rnn_params(&l->cfg.rnn);
+        tlr_op_rnn(&p, n, t, f, x->data, fw.kernel, fw.recurrent, fw.bias, y->data);
+        return TLR_OK;
+    }
+    const tlr_rnn_cfg *bc = l->has_backward ? &l->rnn_backward : &l->rnn_inner;
+    tlr_rnn_weights bw;
+    int fw_count = 2 + (l->rnn_inner.use_bias ? 1 : 0);
+    tlr_status st = rnn_weights_of(C, l, path, 0, l->rnn_inner.use_bias, &fw);
+    if (!st)
+        st = rnn_weights_of(C, l, path, fw_count, bc->use_bias, &bw);
+    if (st)
+        return st;
+    tlr_rnn_params pf = rnn_params(&l->rnn_inner), pb = rnn_params(bc);
+    tlr_op_bidirectional(&pf, l->has_backward ? &pb : NULL, (tlr_bidi_merge)l->cfg.rnn.merge, n, t,
+                         f, x->data, &fw, &bw, y->data);
+    return TLR_OK;
+}
+
 /* ---- one layer call ------------------------------------------------------------------------ */
 
 static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
@@ -560,9 +614,8 @@ static const char *cannot_run(const tlr_layer *l)
         return l->lambda ? NULL : "Lambda layers run Python code that the file does not contain "
                                   "(give its formula with --lambda NAME=EXPR)";
     case TLR_OP_UNKNOWN: return "this layer class is not known to tlreport";
-    case TLR_OP_EMBEDDING: return "Embedding layers are not supported by the forward pass";
     case TLR_OP_RNN: case TLR_OP_BIDIRECTIONAL:
-        return "recurrent layers are not supported by the forward pass";
+        return l->cfg.rnn.cannot_run;
     default: return NULL;
     }
 }
@@ -714,6 +767,22 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
         break;
     case TLR_OP_LAMBDA:
         tlr_expr_apply(l->lambda, x->data, y->data, tlr_tensor_numel(y));
+        break;
+    case TLR_OP_EMBEDDING: {
+        const float *table;
+        int bad = -1;
+        if (!(st = need_weight(C, l, path, "embeddings", &table))) {
+            tlr_op_embedding(x->data, tlr_tensor_numel(x), table, l->cfg.embed.input_dim,
+                             l->cfg.embed.output_dim, y->data, &bad);
+            if (bad >= 0)
+                st = tlr_err_set(C->err, TLR_E_SHAPE, "layer '%s': input value %g at position %d "
+                                 "is not an index below input_dim %d", path,
+                                 (double)x->data[bad], bad, l->cfg.embed.input_dim);
+        }
+        break;
+    }
+    case TLR_OP_RNN: case TLR_OP_BIDIRECTIONAL:
+        st = recurrent(C, l, path, x, y);
         break;
     case TLR_OP_REPEAT_VECTOR: {
         int64_t n = x->shape[0], f = x->shape[1];

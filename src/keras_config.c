@@ -640,10 +640,32 @@ static tlr_status parse_rnn_cfg(parser *P, const char *name, const char *cls,
             : strcmp(cls, "LSTM") == 0 || strcmp(cls, "CuDNNLSTM") == 0 ? 2 : 0;
     r->return_sequences = get_bool(c, "return_sequences", NULL, 0);
     r->use_bias = get_bool(c, "use_bias", "bias", 1);
-    /* GRU's reset_after defaults changed: False in Keras 2.0-2.2 / tf 1, True in tf.keras 2 and 3. */
-    r->reset_after = get_bool(c, "reset_after", NULL, 0);
+    /* A missing reset_after is Keras 2.0-2.2's False; CuDNNGRU always resets after. */
+    r->reset_after = get_bool(c, "reset_after", NULL, 0) || strcmp(cls, "CuDNNGRU") == 0;
+    r->go_backwards = get_bool(c, "go_backwards", NULL, 0);
     if (r->units < 1 || r->units > (1 << 24))
         return bad_value(P, name, "units");
+    const tlr_json *a = tlr_json_get(c, "activation");
+    const tlr_json *ra = member(c, "recurrent_activation", "inner_activation");
+    tlr_status ast = TLR_OK;
+    if (a)
+        ast = parse_activation(P, name, a, &r->act);
+    else
+        r->act = (tlr_act_params){ TLR_ACT_TANH, 0.0f, -1.0f, 0.0f }; /* CuDNN layers */
+    if (!ast && ra)
+        ast = parse_activation(P, name, ra, &r->recurrent_act);
+    else if (!ast)
+        r->recurrent_act = (tlr_act_params){ TLR_ACT_SIGMOID, 0.0f, -1.0f, 0.0f };
+    if (ast) {
+        /* an activation the engine lacks does not stop the summary */
+        tlr_err_clear(P->err);
+        r->cannot_run = "its activation is not supported";
+    }
+    if (get_bool(c, "return_state", NULL, 0) || get_bool(c, "stateful", NULL, 0) ||
+        get_bool(c, "time_major", NULL, 0))
+        r->cannot_run = "return_state, stateful and time_major are not supported";
+    if (strcmp(cls, "CuDNNLSTM") == 0)
+        r->cannot_run = "CuDNNLSTM biases are not supported";
     return TLR_OK;
 }
 
@@ -654,11 +676,34 @@ static tlr_status parse_bidirectional(parser *P, tlr_layer *l)
     const tlr_json *ic = tlr_json_get(inner, "config");
     if (!ic)
         return bad_value(P, l->name, "layer");
-    const char *mode = tlr_json_get_string(l->config, "merge_mode", "concat");
-    l->cfg.rnn.merge_concat = strcmp(mode, "concat") == 0;
+    const tlr_json *mm = tlr_json_get(l->config, "merge_mode");
+    const char *mode = tlr_json_is_null(mm) && mm ? "none" : tlr_json_string(mm, "concat");
+    static const struct { const char *name; int merge; } modes[] = {
+        { "concat", TLR_BIDI_CONCAT }, { "sum", TLR_BIDI_SUM }, { "mul", TLR_BIDI_MUL },
+        { "ave", TLR_BIDI_AVE }, { "none", -1 },
+    };
+    l->cfg.rnn.merge = -2;
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(mode, modes[i].name) == 0)
+            l->cfg.rnn.merge = modes[i].merge;
+    if (l->cfg.rnn.merge == -2)
+        return bad_value(P, l->name, "merge_mode");
+    l->cfg.rnn.merge_concat = l->cfg.rnn.merge == TLR_BIDI_CONCAT;
     tlr_status st = parse_rnn_cfg(P, l->name, cls, ic, &l->rnn_inner);
+    const tlr_json *back = tlr_json_get(l->config, "backward_layer");
+    if (!st && back) {
+        st = parse_rnn_cfg(P, l->name, tlr_json_get_string(back, "class_name", ""),
+                           tlr_json_get(back, "config"), &l->rnn_backward);
+        l->has_backward = 1;
+        if (!st && (l->rnn_backward.units != l->rnn_inner.units ||
+                    l->rnn_backward.return_sequences != l->rnn_inner.return_sequences))
+            l->rnn_inner.cannot_run = "its two directions differ in units or return_sequences";
+    }
     l->cfg.rnn.units = l->rnn_inner.units;
     l->cfg.rnn.return_sequences = l->rnn_inner.return_sequences;
+    l->cfg.rnn.cannot_run = l->cfg.rnn.merge < 0 ? "merge_mode None (two outputs) is not supported"
+                          : l->rnn_inner.cannot_run ? l->rnn_inner.cannot_run
+                          : l->has_backward ? l->rnn_backward.cannot_run : NULL;
     return st;
 }
 
@@ -756,6 +801,7 @@ static tlr_status parse_layer_settings(parser *P, tlr_layer *l)
     case TLR_OP_RNN: return parse_rnn_cfg(P, l->name, cls, l->config, &l->cfg.rnn);
     case TLR_OP_BIDIRECTIONAL: return parse_bidirectional(P, l);
     case TLR_OP_EMBEDDING:
+        l->cfg.embed.mask_zero = get_bool(l->config, "mask_zero", NULL, 0);
         return get_int(P, l->name, l->config, "input_dim", NULL, &l->cfg.embed.input_dim, 0, 1)
             ? P->err->code
             : get_int(P, l->name, l->config, "output_dim", NULL, &l->cfg.embed.output_dim, 0, 1);
@@ -1157,6 +1203,19 @@ static tlr_status link_functional(parser *P, tlr_model *m, const tlr_json *layer
                            &m->n_outputs);
 }
 
+/* Masking (a Masking layer, or Embedding(mask_zero=True)) makes recurrent layers skip time
+ * steps; the engine has no masks, so such recurrent layers are not run. */
+static void mark_masked_rnns(tlr_model *m)
+{
+    int masked = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        masked |= strcmp(m->layers[i].class_name, "Masking") == 0 ||
+                  (m->layers[i].op == TLR_OP_EMBEDDING && m->layers[i].cfg.embed.mask_zero);
+    for (int i = 0; masked && i < m->n_layers; i++)
+        if (m->layers[i].op == TLR_OP_RNN || m->layers[i].op == TLR_OP_BIDIRECTIONAL)
+            m->layers[i].cfg.rnn.cannot_run = "input masking (mask_zero, Masking) is not supported";
+}
+
 static int check_unique_names(parser *P, tlr_model *m)
 {
     for (int i = 0; i < m->n_layers; i++)
@@ -1205,6 +1264,7 @@ static tlr_model *parse_model(parser *P, const char *class_name, const tlr_json 
         st = parse_layer(P, e, &m->layers[i], i);
     if (st)
         goto out;
+    mark_masked_rnns(m);
     if (check_unique_names(P, m)) {
         st = P->err->code;
         goto out;

@@ -152,11 +152,16 @@ typedef struct {
     int return_sequences;
     int use_bias;
     int reset_after;         /* GRU */
+    int go_backwards;
+    tlr_act_params act, recurrent_act;
+    int merge;               /* Bidirectional: a tlr_bidi_merge, or -1 for merge_mode None */
     int merge_concat;        /* Bidirectional merge_mode == concat */
+    const char *cannot_run;  /* why the forward pass cannot run it (static text), or NULL */
 } tlr_rnn_cfg;
 
 typedef struct {
     int input_dim, output_dim;
+    int mask_zero;
 } tlr_embedding_cfg;
 
 /* A tensor shape in Keras order, batch first; -1 is None. */
@@ -224,7 +229,9 @@ typedef struct {
         tlr_embedding_cfg embed;
         int repeat_n;
     } cfg;
-    tlr_rnn_cfg rnn_inner;   /* Bidirectional's wrapped layer */
+    tlr_rnn_cfg rnn_inner;   /* Bidirectional's wrapped (forward) layer */
+    tlr_rnn_cfg rnn_backward;/* Bidirectional's backward_layer when the config has one */
+    int has_backward;
     tlr_model *inner;        /* TLR_OP_MODEL */
     struct tlr_expr *lambda; /* TLR_OP_LAMBDA's formula: recovered from its bytecode or given
                                 with --lambda (owned); NULL when unknown */

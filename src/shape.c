@@ -382,7 +382,7 @@ static tlr_status shape_rnn(const ctx *C, const tlr_shape *in, tlr_shape *out)
     const tlr_rnn_cfg *r = &C->l->cfg.rnn;
     int64_t units = r->units;
     if (C->l->op == TLR_OP_BIDIRECTIONAL && C->l->cfg.rnn.merge_concat)
-        units *= 2;
+        units *= 2; /* merge_mode None (two outputs) is refused by the forward pass */
     if (r->return_sequences) {
         out->ndim = 3;
         out->d[0] = in->d[0];
