@@ -122,4 +122,6 @@ install: all
 clean:
 	rm -rf build build-san build-bench build-fuzz tlreport
 
+include tests/fuzz/fuzz.mk
+
 -include $(OBJ:.o=.d) $(TESTOBJ:.o=.d) $(BUILD)/main.d
