@@ -123,6 +123,13 @@ static int set_name(const compiled *t, token *k, const char *s, size_t n, tlr_er
     return 0;
 }
 
+/* Hostile templates: sections nested deeper than this are refused (rendering recurses once per
+ * level), and rendering stops past these many steps or this much output, since sections
+ * nested over lists multiply (22 levels over a 3-item list are 3^22 passes). */
+#define MAX_SECTION_DEPTH 100
+#define MAX_RENDER_STEPS 20000000ULL
+#define MAX_OUTPUT_BYTES ((size_t)64 << 20)
+
 /* Matches section closes to opens, recording each open's 'end'. */
 static int match_sections(compiled *t, tlr_err *err)
 {
@@ -131,7 +138,11 @@ static int match_sections(compiled *t, tlr_err *err)
     int rc = 0;
     for (size_t i = 0; i < t->n && rc == 0; i++) {
         token *k = &t->toks[i];
-        if (k->kind == TOK_SECTION || k->kind == TOK_INVERTED) {
+        if ((k->kind == TOK_SECTION || k->kind == TOK_INVERTED) && depth >= MAX_SECTION_DEPTH) {
+            rc = -1;
+            tlr_err_set(err, TLR_E_LIMIT, "%s:%d: sections nested more than %d deep", t->name,
+                        k->line, MAX_SECTION_DEPTH);
+        } else if (k->kind == TOK_SECTION || k->kind == TOK_INVERTED) {
             stack[depth++] = i;
         } else if (k->kind == TOK_CLOSE) {
             if (depth == 0) {
@@ -321,6 +332,7 @@ typedef struct {
     void *loader_ctx;
     compiled **partials; /* fetched partials, by name and indentation */
     size_t npartials;
+    unsigned long long steps; /* tokens rendered so far (bounded by MAX_RENDER_STEPS) */
     tlr_err *err;
 } render_state;
 
@@ -463,6 +475,12 @@ static int render_range(render_state *st, const compiled *t, size_t begin, size_
 {
     for (size_t i = begin; i < end; i++) {
         const token *k = &t->toks[i];
+        if (++st->steps > MAX_RENDER_STEPS || st->out.len > MAX_OUTPUT_BYTES) {
+            tlr_err_set(st->err, TLR_E_LIMIT, "%s:%d: rendering stopped after %llu steps and "
+                        "%zu MiB of output (sections nested over long lists?)", t->name, k->line,
+                        st->steps, st->out.len >> 20);
+            return -1;
+        }
         switch (k->kind) {
         case TOK_TEXT:
             tlr_buf_append(&st->out, k->text, k->len);
