@@ -10,8 +10,8 @@
 
 typedef struct {
     const tlr_conv2d_params *p;
-    const float *in, *kernel, *bias;
-    tlr_epilogue epi;
+    const float *in, *kernel;
+    const tlr_conv_post *post; /* bias already folded into its shift */
     float *out;
     void (*row)(const void *J, int64_t n, int64_t oy);
 } dw_job;
@@ -57,10 +57,10 @@ static void row_avx512_v(const void *J, int64_t n, int64_t oy) { row_avx512(J, n
 #endif
 
 void tlr_depthwise_conv2d_fast(const tlr_conv2d_params *p, const float *in, const float *kernel,
-                               const float *bias, tlr_epilogue epi, float *out)
+                               const tlr_conv_post *post, float *out)
 {
     TLR_ASSERT(p->cout == p->cin);
-    dw_job J = { p, in, kernel, bias, epi, out, row_generic_v };
+    dw_job J = { p, in, kernel, post, out, row_generic_v };
 #if defined(__x86_64__) && defined(__GNUC__)
     tlr_isa isa = tlr_cpu_isa();
     if (isa == TLR_ISA_AVX512)

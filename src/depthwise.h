@@ -7,9 +7,9 @@
 #include "gemm.h"
 #include "ops.h"
 
-/* out (N, OH, OW, C) = epi(depthwise(in (N, H, W, C), kernel (kh, kw, C, 1)) + bias (C or
- * NULL)); p->cout == p->cin. */
+/* out (N, OH, OW, C) = post(depthwise(in (N, H, W, C), kernel (kh, kw, C, 1))), post as the
+ * GEMM kernels' (a bias is its shift), or NULL; p->cout == p->cin. */
 void tlr_depthwise_conv2d_fast(const tlr_conv2d_params *p, const float *in, const float *kernel,
-                               const float *bias, tlr_epilogue epi, float *out);
+                               const tlr_conv_post *post, float *out);
 
 #endif

@@ -27,43 +27,83 @@ DW_TARGET static inline void DW(st)(float *p, VF v, int64_t w)
     memcpy(p, &v, (size_t)w * sizeof(float));
 }
 
+/* post(acc) for one vector of channels: * scale + shift, clamp (NaN -> lo, as fmaxf). */
+#define DW_POST(acc)                                                                         \
+    do {                                                                                     \
+        (acc) = (acc) * sc + sh;                                                             \
+        if (clamp) {                                                                         \
+            VI gt_ = (acc) > lo, lt_;                                                        \
+            (acc) = (VF)((gt_ & (VI)(acc)) | (~gt_ & (VI)lo));                               \
+            lt_ = (acc) < hi;                                                                \
+            (acc) = (VF)((lt_ & (VI)(acc)) | (~lt_ & (VI)hi));                               \
+        }                                                                                    \
+    } while (0)
+
 /* Channels [c0, c0 + w) of one output row; 'full' (w == DW_LANES) is a constant after
- * inlining, so whole vectors load and store without the byte-count path. */
+ * inlining, so whole vectors load and store without the byte-count path.  Columns whose
+ * taps all fall inside the image take a path without bounds checks, unrolled for the
+ * usual 3-wide kernel. */
 DW_TARGET static inline __attribute__((always_inline)) void
 DW(block)(const dw_job *J, const float *img, float *orow, int64_t iy0, int64_t ky0, int64_t ky1,
           int64_t c0, int64_t w, int full)
 {
     const tlr_conv2d_params *p = J->p;
-    int64_t C = p->cin, kw = p->kw;
-    VF zero = { 0 }, six = zero + 6.0f;
-    int hold = (ky1 - ky0) * kw <= DW_MAX_TAPS;
-    VF kv[DW_MAX_TAPS], b = zero;
+    const int64_t C = p->cin, kw = p->kw, sw = p->sw, dw = p->dw, W = p->w, taps_y = ky1 - ky0;
+    const int64_t lanes = full ? DW_LANES : w;
+    const tlr_conv_post *post = J->post;
+    const VF zero = { 0 };
+    VF sc = zero + 1.0f, sh = zero, lo = zero, hi = zero;
+    const int clamp = post && post->clamp;
+    if (post && post->scale)
+        sc = DW(ld)(post->scale + c0, lanes);
+    if (post && post->shift)
+        sh = DW(ld)(post->shift + c0, lanes);
+    if (clamp) {
+        lo = zero + post->lo;
+        hi = zero + post->hi;
+    }
+    int hold = taps_y * kw <= DW_MAX_TAPS;
+    VF kv[DW_MAX_TAPS];
     if (hold)
         for (int64_t ky = ky0; ky < ky1; ky++)
             for (int64_t kx = 0; kx < kw; kx++)
-                kv[(ky - ky0) * kw + kx] =
-                    DW(ld)(J->kernel + (ky * kw + kx) * C + c0, full ? DW_LANES : w);
-    if (J->bias)
-        b = DW(ld)(J->bias + c0, full ? DW_LANES : w);
+                kv[(ky - ky0) * kw + kx] = DW(ld)(J->kernel + (ky * kw + kx) * C + c0, lanes);
+    /* columns [ox_in0, ox_in1) have every tap inside the image */
+    int64_t ox_in0 = (p->pad_left + sw - 1) / sw;
+    int64_t last = W - 1 - (kw - 1) * dw + p->pad_left; /* largest ox * sw with all inside */
+    int64_t ox_in1 = last < 0 ? 0 : last / sw + 1;
+    if (ox_in1 > p->ow)
+        ox_in1 = p->ow;
+    if (ox_in0 > ox_in1)
+        ox_in0 = ox_in1;
+    const float *rows[DW_MAX_TAPS];
+    for (int64_t ky = ky0; ky < ky1 && ky - ky0 < DW_MAX_TAPS; ky++)
+        rows[ky - ky0] = img + (iy0 + ky * p->dh) * W * C + c0;
     for (int64_t ox = 0; ox < p->ow; ox++) {
-        int64_t ix0 = ox * p->sw - p->pad_left;
-        VF acc = b;
-        for (int64_t ky = ky0; ky < ky1; ky++) {
-            const float *irow = img + (iy0 + ky * p->dh) * p->w * C + c0;
-            for (int64_t kx = 0; kx < kw; kx++) {
-                int64_t ix = ix0 + kx * p->dw;
-                if (ix < 0 || ix >= p->w)
-                    continue;
-                VF k = hold ? kv[(ky - ky0) * kw + kx]
-                            : DW(ld)(J->kernel + (ky * kw + kx) * C + c0, full ? DW_LANES : w);
-                acc += DW(ld)(irow + ix * C, full ? DW_LANES : w) * k;
+        int64_t ix0 = ox * sw - p->pad_left;
+        VF acc = zero;
+        if (ox >= ox_in0 && ox < ox_in1 && hold && kw == 3) {
+            for (int64_t r = 0; r < taps_y; r++) {
+                const float *x = rows[r] + ix0 * C;
+                acc += DW(ld)(x, lanes) * kv[r * 3];
+                acc += DW(ld)(x + dw * C, lanes) * kv[r * 3 + 1];
+                acc += DW(ld)(x + 2 * dw * C, lanes) * kv[r * 3 + 2];
+            }
+        } else {
+            for (int64_t ky = ky0; ky < ky1; ky++) {
+                const float *irow = img + (iy0 + ky * p->dh) * W * C + c0;
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    int64_t ix = ix0 + kx * dw;
+                    if (ix < 0 || ix >= W)
+                        continue;
+                    VF k = hold ? kv[(ky - ky0) * kw + kx]
+                                : DW(ld)(J->kernel + (ky * kw + kx) * C + c0, lanes);
+                    acc += DW(ld)(irow + ix * C, lanes) * k;
+                }
             }
         }
-        if (J->epi != TLR_EPI_NONE)
-            acc = (VF)((VI)acc & (acc > zero)); /* max(acc, 0); NaN -> 0 as fmaxf */
-        if (J->epi == TLR_EPI_RELU6)
-            acc = (VF)(((VI)acc & (acc < six)) | ((VI)six & ~(acc < six)));
-        DW(st)(orow + ox * C + c0, acc, full ? DW_LANES : w);
+        DW_POST(acc);
+        DW(st)(orow + ox * C + c0, acc, lanes);
     }
 }
 
@@ -88,6 +128,7 @@ DW_TARGET static void DW(row)(const dw_job *J, int64_t n, int64_t oy)
 }
 
 #undef DW_MAX_TAPS
+#undef DW_POST
 #undef VF
 #undef VI
 #undef DW

@@ -30,6 +30,7 @@ typedef struct {
     const capture_ref *caps;
     int n_caps;
     int64_t live_bytes;
+    const tlr_conv_post *post; /* a fused chain's BatchNormalization / ReLU (see fuse_chain) */
 } run_ctx;
 
 /* ---- tensors with a memory budget ---------------------------------------------------------- */
@@ -207,13 +208,17 @@ static tlr_status conv_cl(run_ctx *C, const tlr_layer *l, const char *path, cons
     if (l->op == TLR_OP_CONV) {
         if ((st = need_weight(C, l, path, "kernel", &kern)))
             return st;
-        tlr_op_conv2d_act(&p, x->data, kern, bias, k->channels_first ? NULL : &k->act, y->data);
+        if (C->post)
+            tlr_op_conv2d_post(&p, x->data, kern, bias, C->post, y->data);
+        else
+            tlr_op_conv2d_act(&p, x->data, kern, bias, k->channels_first ? NULL : &k->act, y->data);
         return TLR_OK;
     }
     if ((st = need_weight(C, l, path, "depthwise_kernel", &kern)))
         return st;
     if (l->op == TLR_OP_DEPTHWISE_CONV) {
-        tlr_op_depthwise_conv2d(&p, k->depth_multiplier, x->data, kern, bias, y->data);
+        tlr_op_depthwise_conv2d_post(&p, k->depth_multiplier, x->data, kern, bias, C->post,
+                                     y->data);
         return TLR_OK;
     }
     /* Separable: depthwise (no bias) into a temporary, then a 1x1 pointwise conv. */
@@ -839,7 +844,101 @@ typedef struct {
     int refs[4];
     int needed;
     int failed;   /* could not be computed */
+    int fused;    /* computed by the convolution heading its chain (fuse_chain) */
 } value;
+
+/* ---- convolution chains ------------------------------------------------------------------- */
+
+/* The one layer reading output (i, call 0, tensor 0) of 'm', or -1 when that is not exactly
+ * one single-call, single-input layer (several readers, a model output, a capture). */
+static int sole_reader(const run_ctx *C, const tlr_model *m, value **v, int i)
+{
+    if (v[i][0].refs[0] != 1)
+        return -1;
+    for (int k = 0; k < C->n_caps; k++)
+        if (C->caps[k].owner == m && C->caps[k].layer == i)
+            return -1;
+    for (int j = 0; j < m->n_layers; j++) {
+        const tlr_layer *l = &m->layers[j];
+        for (int c = 0; c < l->n_calls; c++)
+            for (int k = 0; k < l->calls[c].n_in; k++) {
+                const tlr_ref *r = &l->calls[c].in[k];
+                if (r->layer == i && r->call == 0 && r->tensor == 0)
+                    return l->n_calls == 1 && l->calls[c].n_in == 1 && v[j][0].needed ? j : -1;
+            }
+    }
+    return -1; /* read as a model output */
+}
+
+/* A plain ReLU / ReLU6 as a clamp; 0 when the layer is something else. */
+static int relu_clamp(const tlr_layer *l, float *hi)
+{
+    const tlr_act_params *a = &l->cfg.act.act;
+    if (l->op == TLR_OP_RELU && a->alpha == 0.0f && a->threshold == 0.0f) {
+        *hi = a->max_value >= 0.0f ? a->max_value : INFINITY;
+        return 1;
+    }
+    if (l->op == TLR_OP_ACTIVATION && a->kind == TLR_ACT_RELU6) {
+        *hi = 6.0f;
+        return 1;
+    }
+    if (l->op == TLR_OP_ACTIVATION && a->kind == TLR_ACT_RELU && a->alpha == 0.0f &&
+        a->threshold == 0.0f && !(a->max_value > 0.0f)) {
+        *hi = INFINITY;
+        return 1;
+    }
+    return 0;
+}
+
+/* A channels_last Conv2D / DepthwiseConv2D (linear) whose output only feeds a
+ * BatchNormalization over its channels, and/or then only a ReLU, runs as one op: the
+ * normalisation becomes a per-channel scale and shift and the ReLU a clamp, applied as the
+ * convolution writes its outputs (see tlr_conv_post), and the values in between are never
+ * made.  Returns the chain's last layer (or -1: no chain) and fills 'post', whose scale and
+ * shift point into 'buf' (2 * channels floats, the caller's). */
+static int fuse_chain(const run_ctx *C, const tlr_model *m, value **v, int i,
+                      tlr_conv_post *post, float **buf)
+{
+    const tlr_layer *l = &m->layers[i];
+    if ((l->op != TLR_OP_CONV && l->op != TLR_OP_DEPTHWISE_CONV) || l->n_calls != 1 ||
+        l->cfg.conv.channels_first || l->cfg.conv.act.kind != TLR_ACT_LINEAR ||
+        l->cfg.conv.rank != 2)
+        return -1;
+    int64_t c = l->calls[0].out[0].d[l->calls[0].out[0].ndim - 1];
+    *post = (tlr_conv_post){ NULL, NULL, 0, 0.0f, 0.0f };
+    *buf = NULL;
+    int last = -1, j = sole_reader(C, m, v, i);
+    if (j >= 0 && m->layers[j].op == TLR_OP_BATCHNORM) {
+        const tlr_layer *b = &m->layers[j];
+        const float *mean = weight(b, "moving_mean"), *var = weight(b, "moving_variance");
+        const float *gamma = b->cfg.bn.scale ? weight(b, "gamma") : NULL;
+        const float *beta = b->cfg.bn.center ? weight(b, "beta") : NULL;
+        int nd = b->calls[0].out[0].ndim;
+        if (!mean || !var || (b->cfg.bn.scale && !gamma) || (b->cfg.bn.center && !beta) ||
+            norm_axis(b->cfg.bn.axis, nd) != nd - 1 || c <= 0)
+            return -1;
+        /* the same factor as tlr_op_batchnorm: y = (x - mean) * factor + beta */
+        float *sc = tlr_xmalloc(2 * (size_t)c * sizeof *sc), *sh = sc + c;
+        for (int64_t k = 0; k < c; k++) {
+            float inv = 1.0f / sqrtf(var[k] + b->cfg.bn.epsilon);
+            sc[k] = gamma ? inv * gamma[k] : inv;
+            sh[k] = (float)((beta ? (double)beta[k] : 0.0) - (double)mean[k] * (double)sc[k]);
+        }
+        *buf = sc;
+        post->scale = sc;
+        post->shift = sh;
+        last = j;
+        j = sole_reader(C, m, v, j);
+    }
+    float hi;
+    if (j >= 0 && relu_clamp(&m->layers[j], &hi)) {
+        post->clamp = 1;
+        post->lo = 0.0f;
+        post->hi = hi;
+        last = j;
+    }
+    return last;
+}
 
 static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                             tlr_tensor *const *inputs, int n_inputs, int want_outputs,
@@ -892,7 +991,10 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                 continue;
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
-            if (l->op == TLR_OP_INPUT) {
+            const tlr_tensor *made = NULL; /* this call's output, for the profile */
+            if (val->fused) {
+                /* made by the convolution heading its chain; only captures remain */
+            } else if (l->op == TLR_OP_INPUT) {
                 int k = 0;
                 while (k < m->n_inputs && m->inputs[k].layer != i)
                     k++;
@@ -922,11 +1024,25 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                     add_skipped(C, path, l, missing && !why, why ? why : "an input could not be computed");
                 } else {
                     int n_out = 0;
+                    tlr_conv_post post;
+                    float *post_buf = NULL;
+                    int last = c == 0 ? fuse_chain(C, m, v, i, &post, &post_buf) : -1;
+                    C->post = last >= 0 ? &post : NULL;
                     st = exec_call(C, l, path, in, n_in, 1, val->t, &n_out);
+                    C->post = NULL;
+                    free(post_buf);
                     if (st == TLR_E_UNSUPPORTED) {
                         add_skipped(C, path, l, 0, C->err->msg);
                         st = TLR_OK;
                         val->failed = 1;
+                    } else if (!st && last >= 0 && val->t[0]) {
+                        /* the chain's result belongs to its last layer; the ones between
+                         * are marked done and their values stay empty */
+                        for (int j = last; j != i; j = m->layers[j].calls[0].in[0].layer)
+                            v[j][0].fused = 1;
+                        v[last][0].t[0] = val->t[0];
+                        val->t[0] = NULL;
+                        made = v[last][0].t[0];
                     }
                 }
                 /* release inputs nobody else needs */
@@ -940,6 +1056,8 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                 }
             }
             clock_gettime(CLOCK_MONOTONIC, &t1);
+            if (!made && !val->fused)
+                made = val->t[0];
             if (!st && C->opts && C->opts->profile && l->op != TLR_OP_INPUT && l->op != TLR_OP_MODEL) {
                 tlr_forward_result *r = C->res;
                 r->times = tlr_xrealloc(r->times, (size_t)(r->n_times + 1) * sizeof *r->times);
@@ -948,14 +1066,14 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                 lt->ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
                 const tlr_ref *r0 = l->n_calls && l->calls[c].n_in ? &l->calls[c].in[0] : NULL;
                 lt->flops = 0;
-                if (r0 && val->t[0]) {
+                if (r0 && made) {
                     /* the input may be freed already; recompute from shapes */
                     const tlr_layer *src = &m->layers[r0->layer];
                     tlr_shape s = src->calls[r0->call].out[r0->tensor];
                     tlr_tensor fake = { s.ndim, { 0 }, NULL };
                     memcpy(fake.shape, s.d, sizeof s.d);
-                    fake.shape[0] = val->t[0]->shape[0];
-                    lt->flops = layer_flops(l, &fake, val->t[0]);
+                    fake.shape[0] = made->shape[0];
+                    lt->flops = layer_flops(l, &fake, made);
                 }
             }
             if (st)
@@ -1036,7 +1154,7 @@ tlr_status tlr_forward_run(const tlr_model *m, const tlr_tensor *const *inputs, 
     res->n_captured = n_capture;
     res->outputs = tlr_xcalloc((size_t)m->n_outputs + 1, sizeof *res->outputs);
     res->n_outputs = want_outputs ? m->n_outputs : 0;
-    run_ctx C = { opts, res, err, caps, n_capture, 0 };
+    run_ctx C = { opts, res, err, caps, n_capture, 0, NULL };
     tlr_tensor **in = tlr_xcalloc((size_t)n_inputs + 1, sizeof *in);
     for (int i = 0; i < n_inputs; i++)
         in[i] = (tlr_tensor *)inputs[i];

@@ -99,8 +99,7 @@ typedef struct {
     int accumulate;
     float *c;
     int64_t ldc;
-    const float *bias;
-    tlr_epilogue epi;
+    const tlr_conv_post *post; /* or NULL */
     int split_rows; /* parts are row ranges (else column ranges) */
     int parts;
 } gemm_job;
@@ -129,11 +128,17 @@ static void gemm_block(const gemm_job *J, int64_t i0, int64_t i1, int64_t j0, in
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const float *bpanel = bp + (jr / nr) * kc * nr;
                     int cols = (int)min64(nr, nc - jr);
-                    const float *bias = last && J->bias ? J->bias + jc + jr : NULL;
-                    tlr_epilogue epi = last ? J->epi : TLR_EPI_NONE;
+                    /* the post-op goes with the last slice of k, shifted to this block */
+                    tlr_conv_post post, *pp = NULL;
+                    if (last && J->post) {
+                        post = *J->post;
+                        post.scale = post.scale ? post.scale + jc + jr : NULL;
+                        post.shift = post.shift ? post.shift + jc + jr : NULL;
+                        pp = &post;
+                    }
                     for (int64_t ir = 0; ir < mc; ir += mr)
                         kr->run(kc, ap + ir * kc, kc, bpanel, J->c + (ic + ir) * J->ldc + jc + jr,
-                                J->ldc, (int)min64(mr, mc - ir), cols, acc, bias, epi);
+                                J->ldc, (int)min64(mr, mc - ir), cols, acc, pp);
                 }
             }
         }
@@ -168,23 +173,16 @@ static void gemm_small(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t
                        const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                        float *c, int64_t ldc);
 
-static void epilogue_rows(float *c, int64_t m, int64_t n, int64_t ldc, const float *bias,
-                          tlr_epilogue epi)
+static void post_rows(float *c, int64_t m, int64_t n, int64_t ldc, const tlr_conv_post *post)
 {
     for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < n; j++) {
-            float v = c[i * ldc + j] + (bias ? bias[j] : 0.0f);
-            if (epi != TLR_EPI_NONE)
-                v = v > 0.0f ? v : 0.0f;
-            if (epi == TLR_EPI_RELU6)
-                v = v < 6.0f ? v : 6.0f;
-            c[i * ldc + j] = v;
-        }
+        for (int64_t j = 0; j < n; j++)
+            c[i * ldc + j] = tlr_post_apply(post, j, c[i * ldc + j]);
 }
 
 void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_a, void *ctx,
                        tlr_trans tb, const float *b, int64_t ldb, float beta, float *c,
-                       int64_t ldc, const float *bias, tlr_epilogue epi)
+                       int64_t ldc, const tlr_conv_post *post)
 {
     TLR_ASSERT(m >= 0 && n >= 0 && k >= 0);
     TLR_ASSERT(beta == 0.0f || beta == 1.0f);
@@ -193,22 +191,28 @@ void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_
     if (k == 0) {
         if (beta == 0.0f)
             zero_rows(c, m, n, ldc);
-        if (bias || epi != TLR_EPI_NONE)
-            epilogue_rows(c, m, n, ldc, bias, epi);
+        if (post) /* scale multiplies the (empty) product only */
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++) {
+                    tlr_conv_post q = *post;
+                    q.scale = NULL;
+                    c[i * ldc + j] = tlr_post_apply(&q, j, c[i * ldc + j]);
+                }
         return;
     }
+    TLR_ASSERT(!post || !post->scale || beta == 0.0f);
     if (m <= SMALL_M) {
         /* the whole A is a few rows: make it, then stream b once */
         float *a = tlr_xmalloc((size_t)(m * k) * sizeof *a);
         pack_a(ctx, 0, m, 0, k, a);
         gemm_small(TLR_NO_TRANS, tb, m, n, k, a, k, b, ldb, beta, c, ldc);
         free(a);
-        if (bias || epi != TLR_EPI_NONE)
-            epilogue_rows(c, m, n, ldc, bias, epi);
+        if (post)
+            post_rows(c, m, n, ldc, post);
         return;
     }
     gemm_job J = { tlr_gemm_kernel_for(tlr_cpu_isa()), m, n, k, pack_a, ctx, tb, b, ldb,
-                   beta != 0.0f, c, ldc, bias, epi, 1, 1 };
+                   beta != 0.0f, c, ldc, post, 1, 1 };
     int64_t mu = (m + J.kr->mr - 1) / J.kr->mr, nu = (n + J.kr->nr - 1) / J.kr->nr;
     /* split the dimension with more register blocks; duplicated packing of the other
      * operand is then the smaller cost */
@@ -374,7 +378,7 @@ void tlr_gemm(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k, const
         return;
     }
     plain_a A = { ta, a, lda };
-    tlr_gemm_packed_a(m, n, k, pack_plain_a, &A, tb, b, ldb, beta, c, ldc, NULL, TLR_EPI_NONE);
+    tlr_gemm_packed_a(m, n, k, pack_plain_a, &A, tb, b, ldb, beta, c, ldc, NULL);
 }
 
 /* Element (i, j) of op(x) where x is stored row-major with row stride ld. */

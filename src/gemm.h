@@ -17,11 +17,10 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "ops.h"
 
 typedef enum { TLR_NO_TRANS = 0, TLR_TRANS = 1 } tlr_trans;
 
-/* Activation applied to results on their way out of a kernel (saves a pass over memory). */
-typedef enum { TLR_EPI_NONE = 0, TLR_EPI_RELU, TLR_EPI_RELU6 } tlr_epilogue;
 
 void tlr_gemm(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k, const float *a,
               int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
@@ -31,15 +30,17 @@ void tlr_gemm_ref(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k, c
 
 /* ---- building blocks for ops that lay out their own matrices (Winograd, im2col) ------- */
 
-/* Register kernel: c (rows, cols) = epi(a (MR, k) x b (k, NR) [+ c] [+ bias]) where
+/* Register kernel: c (rows, cols) = post(a (MR, k) x b (k, NR)) where
  *   a: row i at a + i * lda, all MR rows are read (pad short panels), k contiguous floats;
  *   b: one packed panel, element (p, j) at b[p * NR + j];
  *   c: row i at c + i * ldc; only rows < 'rows' (<= MR) and cols < 'cols' (<= NR) are
  *      written; the old values are added when 'accumulate' is set;
- *   bias: NULL, or cols floats added to every row, then the activation 'epi'. */
+ *   post: NULL, or per column (scale, shift, from the block's first column) and clamp:
+ *      c = clamp((product + old c) * scale + shift); the old c being, in the GEMM driver,
+ *      the sum over the earlier slices of k. */
 typedef void (*tlr_gemm_kernel_fn)(int64_t k, const float *a, int64_t lda, const float *b,
                                    float *c, int64_t ldc, int rows, int cols, int accumulate,
-                                   const float *bias, tlr_epilogue epi);
+                                   const tlr_conv_post *post);
 
 typedef struct {
     tlr_isa isa;
@@ -63,11 +64,27 @@ void tlr_gemm_pack_b(const tlr_gemm_kernel *kr, tlr_trans tb, const float *b, in
 typedef void (*tlr_gemm_pack_a_fn)(void *ctx, int64_t i0, int64_t rows, int64_t k0,
                                    int64_t kc, float *dst);
 
-/* c (m, n) = epi(A (m, k) x op(b) + beta * c + bias), with A produced block by block by
- * 'pack_a' (e.g. an im2col gather straight from an image, so the whole matrix never
- * exists); bias (n floats) may be NULL. */
+/* c (m, n) = post(A (m, k) x op(b) + beta * c), with A produced block by block by 'pack_a'
+ * (e.g. an im2col gather straight from an image, so the whole matrix never exists); post
+ * as the kernel's (per column of c), or NULL; a post with a scale needs beta 0. */
 void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_a, void *ctx,
                        tlr_trans tb, const float *b, int64_t ldb, float beta, float *c,
-                       int64_t ldc, const float *bias, tlr_epilogue epi);
+                       int64_t ldc, const tlr_conv_post *post);
+
+/* post (per column j of one block starting at column j0) applied to v; for plain loops. */
+static inline float tlr_post_apply(const tlr_conv_post *post, int64_t j, float v)
+{
+    if (!post)
+        return v;
+    if (post->scale)
+        v *= post->scale[j];
+    if (post->shift)
+        v += post->shift[j];
+    if (post->clamp) {
+        v = v > post->lo ? v : post->lo; /* NaN -> lo, as fmaxf */
+        v = v < post->hi ? v : post->hi;
+    }
+    return v;
+}
 
 #endif

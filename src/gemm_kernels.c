@@ -23,18 +23,9 @@
 #define G_MR 4
 #define G_NR 16
 
-static float epilogue_f(float v, tlr_epilogue epi)
-{
-    if (epi != TLR_EPI_NONE)
-        v = v > 0.0f ? v : 0.0f; /* NaN -> 0, as fmaxf */
-    if (epi == TLR_EPI_RELU6)
-        v = v < 6.0f ? v : 6.0f;
-    return v;
-}
-
 static void kernel_generic(int64_t k, const float *a, int64_t lda, const float *b, float *c,
-                           int64_t ldc, int rows, int cols, int accumulate, const float *bias,
-                           tlr_epilogue epi)
+                           int64_t ldc, int rows, int cols, int accumulate,
+                           const tlr_conv_post *post)
 {
     float acc[G_MR][G_NR];
     memset(acc, 0, sizeof acc);
@@ -48,10 +39,18 @@ static void kernel_generic(int64_t k, const float *a, int64_t lda, const float *
     }
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++) {
-            float v = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
-            if (bias)
-                v += bias[j];
-            c[i * ldc + j] = epilogue_f(v, epi);
+            float v = acc[i][j];
+            if (accumulate)
+                v += c[i * ldc + j];
+            if (post && post->scale)
+                v *= post->scale[j];
+            if (post && post->shift)
+                v += post->shift[j];
+            if (post && post->clamp) {
+                v = v > post->lo ? v : post->lo; /* NaN -> lo, as fmaxf */
+                v = v < post->hi ? v : post->hi;
+            }
+            c[i * ldc + j] = v;
         }
 }
 
@@ -68,23 +67,20 @@ T_AVX2 static inline __m256i avx2_mask(int n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* Epilogue of one vector: + old c, + bias, activation; then a (masked) store. */
+/* The post-op in vector form: per-lane scale and shift of the block's columns, clamp. */
 typedef struct {
-    int accumulate, has_bias;
-    tlr_epilogue epi;
-} post_op;
+    int accumulate, scale, clamp;
+} post_flags;
 
-T_AVX2 static inline void avx2_store(float *c, __m256 v, __m256i mask, int full, __m256 bias,
-                                     post_op po)
+/* Epilogue of one vector: + old c, * scale + shift, clamp; then a (masked) store. */
+T_AVX2 static inline void avx2_store(float *c, __m256 v, __m256i mask, int full, __m256 sc,
+                                     __m256 sh, __m256 lo, __m256 hi, post_flags pf)
 {
-    if (po.accumulate)
+    if (pf.accumulate)
         v = _mm256_add_ps(v, full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, mask));
-    if (po.has_bias)
-        v = _mm256_add_ps(v, bias);
-    if (po.epi != TLR_EPI_NONE) /* max(v, 0) with the 0 second: NaN -> 0 as fmaxf */
-        v = _mm256_max_ps(v, _mm256_setzero_ps());
-    if (po.epi == TLR_EPI_RELU6)
-        v = _mm256_min_ps(v, _mm256_set1_ps(6.0f));
+    v = pf.scale ? _mm256_fmadd_ps(v, sc, sh) : _mm256_add_ps(v, sh);
+    if (pf.clamp) /* max(v, lo) with lo second: NaN -> lo as fmaxf */
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
     if (full)
         _mm256_storeu_ps(c, v);
     else
@@ -101,15 +97,15 @@ T_AVX2 static inline void avx2_store(float *c, __m256 v, __m256i mask, int full,
 #define AVX2_STORE(r)                                                                        \
     do {                                                                                     \
         if (r < rows) {                                                                      \
-            avx2_store(c + r * ldc, c##r##0, m0, full0, bias0, po);                          \
+            avx2_store(c + r * ldc, c##r##0, m0, full0, sc0, sh0, lo, hi, pf);               \
             if (cols > 8)                                                                    \
-                avx2_store(c + r * ldc + 8, c##r##1, m1, full1, bias1, po);                  \
+                avx2_store(c + r * ldc + 8, c##r##1, m1, full1, sc1, sh1, lo, hi, pf);       \
         }                                                                                    \
     } while (0)
 
 T_AVX2 static void kernel_avx2(int64_t k, const float *a, int64_t lda, const float *b, float *c,
                                int64_t ldc, int rows, int cols, int accumulate,
-                               const float *bias, tlr_epilogue epi)
+                               const tlr_conv_post *post)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -125,11 +121,20 @@ T_AVX2 static void kernel_avx2(int64_t k, const float *a, int64_t lda, const flo
     }
     int full0 = cols >= 8, full1 = cols >= 16;
     __m256i m0 = avx2_mask(cols), m1 = avx2_mask(cols - 8);
-    post_op po = { accumulate, bias != NULL, epi };
-    __m256 bias0 = _mm256_setzero_ps(), bias1 = bias0;
-    if (bias) {
-        bias0 = _mm256_maskload_ps(bias, m0);
-        bias1 = _mm256_maskload_ps(bias + 8, m1);
+    post_flags pf = { accumulate, post && post->scale, post && post->clamp };
+    __m256 sc0 = _mm256_set1_ps(1.0f), sc1 = sc0, sh0 = _mm256_setzero_ps(), sh1 = sh0;
+    __m256 lo = sh0, hi = sh0;
+    if (post && post->scale) {
+        sc0 = _mm256_maskload_ps(post->scale, m0);
+        sc1 = _mm256_maskload_ps(post->scale + 8, m1);
+    }
+    if (post && post->shift) {
+        sh0 = _mm256_maskload_ps(post->shift, m0);
+        sh1 = _mm256_maskload_ps(post->shift + 8, m1);
+    }
+    if (post && post->clamp) {
+        lo = _mm256_set1_ps(post->lo);
+        hi = _mm256_set1_ps(post->hi);
     }
     AVX2_STORE(0);
     AVX2_STORE(1);
@@ -154,28 +159,44 @@ T_AVX2 static void kernel_avx2(int64_t k, const float *a, int64_t lda, const flo
     do {                                                                                     \
         if (idx < rows) {                                                                    \
             float *cr_ = c + idx * ldc;                                                        \
-            _mm512_mask_storeu_ps(cr_, m0, z_post(c##r##a, cr_, m0, bias0, po));             \
-            _mm512_mask_storeu_ps(cr_ + 16, m1, z_post(c##r##b, cr_ + 16, m1, bias1, po));   \
+            _mm512_mask_storeu_ps(cr_, m0, z_post(c##r##a, cr_, m0, sc0, sh0, lo, hi, pf));   \
+            _mm512_mask_storeu_ps(cr_ + 16, m1,                                              \
+                                  z_post(c##r##b, cr_ + 16, m1, sc1, sh1, lo, hi, pf));      \
         }                                                                                    \
     } while (0)
 
-T_AVX512 static inline __m512 z_post(__m512 v, const float *c, __mmask16 m, __m512 bias,
-                                     post_op po)
+T_AVX512 static inline __m512 z_post(__m512 v, const float *c, __mmask16 m, __m512 sc, __m512 sh,
+                                     __m512 lo, __m512 hi, post_flags pf)
 {
-    if (po.accumulate)
+    if (pf.accumulate)
         v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
-    if (po.has_bias)
-        v = _mm512_add_ps(v, bias);
-    if (po.epi != TLR_EPI_NONE) /* max(v, 0) with the 0 second: NaN -> 0 as fmaxf */
-        v = _mm512_max_ps(v, _mm512_setzero_ps());
-    if (po.epi == TLR_EPI_RELU6)
-        v = _mm512_min_ps(v, _mm512_set1_ps(6.0f));
+    v = pf.scale ? _mm512_fmadd_ps(v, sc, sh) : _mm512_add_ps(v, sh);
+    if (pf.clamp) /* max(v, lo) with lo second: NaN -> lo as fmaxf */
+        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
     return v;
 }
 
+/* The post-op vectors of one 32-column block. */
+#define Z_POST_SETUP()                                                                       \
+    post_flags pf = { accumulate, post && post->scale, post && post->clamp };                \
+    __m512 sc0 = _mm512_set1_ps(1.0f), sc1 = sc0, sh0 = _mm512_setzero_ps(), sh1 = sh0;     \
+    __m512 lo = sh0, hi = sh0;                                                               \
+    if (post && post->scale) {                                                               \
+        sc0 = _mm512_maskz_loadu_ps(m0, post->scale);                                        \
+        sc1 = _mm512_maskz_loadu_ps(m1, post->scale + 16);                                   \
+    }                                                                                        \
+    if (post && post->shift) {                                                               \
+        sh0 = _mm512_maskz_loadu_ps(m0, post->shift);                                        \
+        sh1 = _mm512_maskz_loadu_ps(m1, post->shift + 16);                                   \
+    }                                                                                        \
+    if (post && post->clamp) {                                                               \
+        lo = _mm512_set1_ps(post->lo);                                                       \
+        hi = _mm512_set1_ps(post->hi);                                                       \
+    }
+
 T_AVX512 static void kernel_avx512(int64_t k, const float *a, int64_t lda, const float *b,
                                    float *c, int64_t ldc, int rows, int cols, int accumulate,
-                                   const float *bias, tlr_epilogue epi)
+                                   const tlr_conv_post *post)
 {
     __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a;
     __m512 c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;
@@ -199,12 +220,7 @@ T_AVX512 static void kernel_avx512(int64_t k, const float *a, int64_t lda, const
     }
     __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
     __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xFFFF : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
-    post_op po = { accumulate, bias != NULL, epi };
-    __m512 bias0 = _mm512_setzero_ps(), bias1 = bias0;
-    if (bias) {
-        bias0 = _mm512_maskz_loadu_ps(m0, bias);
-        bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-    }
+    Z_POST_SETUP()
     Z_STORE(0, 0);
     Z_STORE(1, 1);
     Z_STORE(2, 2);
@@ -222,7 +238,7 @@ T_AVX512 static void kernel_avx512(int64_t k, const float *a, int64_t lda, const
 /* 4 x 32 for short row blocks (a layer's last few Winograd tiles): 8 accumulators. */
 T_AVX512 static void kernel_avx512_small(int64_t k, const float *a, int64_t lda, const float *b,
                                          float *c, int64_t ldc, int rows, int cols,
-                                         int accumulate, const float *bias, tlr_epilogue epi)
+                                         int accumulate, const tlr_conv_post *post)
 {
     __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a;
     __m512 c3a = c0a, c3b = c0a;
@@ -236,12 +252,7 @@ T_AVX512 static void kernel_avx512_small(int64_t k, const float *a, int64_t lda,
     }
     __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
     __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xFFFF : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
-    post_op po = { accumulate, bias != NULL, epi };
-    __m512 bias0 = _mm512_setzero_ps(), bias1 = bias0;
-    if (bias) {
-        bias0 = _mm512_maskz_loadu_ps(m0, bias);
-        bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-    }
+    Z_POST_SETUP()
     Z_STORE(0, 0);
     Z_STORE(1, 1);
     Z_STORE(2, 2);

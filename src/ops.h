@@ -98,6 +98,24 @@ void tlr_op_conv2d(const tlr_conv2d_params *p, const float *in, const float *ker
 void tlr_op_conv2d_act(const tlr_conv2d_params *p, const float *in, const float *kernel,
                        const float *bias, const tlr_act_params *act, float *out);
 
+/* What a convolution does to each output on its way out, per output channel c:
+ *   y = conv + bias[c], then y = y * scale[c] + shift[c], then if clamp y = min(max(y, lo), hi)
+ * (scale NULL: 1, shift NULL: 0; max() as fmaxf, so NaN becomes lo).  A BatchNormalization
+ * (scale = gamma / sqrt(var + eps), shift = beta - mean * scale) and a ReLU / ReLU6 right
+ * after a convolution fold into it, saving two passes over memory. */
+typedef struct {
+    const float *scale, *shift; /* (Cout) each, or NULL */
+    int clamp;
+    float lo, hi;
+} tlr_conv_post;
+
+/* Conv2D / DepthwiseConv2D with a post-op (NULL: none). */
+void tlr_op_conv2d_post(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                        const float *bias, const tlr_conv_post *post, float *out);
+void tlr_op_depthwise_conv2d_post(const tlr_conv2d_params *p, int depth_multiplier,
+                                  const float *in, const float *kernel, const float *bias,
+                                  const tlr_conv_post *post, float *out);
+
 /* Plain reference loop for the same op (tests compare fast paths against it). */
 void tlr_op_conv2d_ref(const tlr_conv2d_params *p, const float *in, const float *kernel,
                        const float *bias, float *out);

@@ -9,6 +9,7 @@
  * Pixels of all batch images are flattened into one row index (the output is contiguous in
  * (N, OH, OW) order), and the scratch matrix is filled a chunk of pixels at a time so that it
  * never exceeds SCRATCH_BYTES.  The _ref functions are the plain loops the tests trust. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,70 +179,108 @@ static void pack_rows(void *ctx, int64_t i0, int64_t rows, int64_t k0, int64_t k
 /* Group by group: out columns of group g = A_g (pixels, kh*kw*cin_g) x kernel columns of g
  * (the Keras kernel (kh, kw, cin_g, cout) is that matrix as stored). */
 static void conv_gemm(const tlr_conv2d_params *p, int64_t groups, const float *in,
-                      const float *kernel, const float *bias, tlr_epilogue epi, float *out)
+                      const float *kernel, const tlr_conv_post *post, float *out)
 {
     int64_t pixels = p->n * p->oh * p->ow;
     int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
     int64_t k = (int64_t)p->kh * p->kw * cin_g;
     for (int64_t g = 0; g < groups; g++) {
-        const float *bg = bias ? bias + g * cout_g : NULL;
+        tlr_conv_post pg, *pp = NULL;
+        if (post) {
+            pg = *post;
+            pg.scale = pg.scale ? pg.scale + g * cout_g : NULL;
+            pg.shift = pg.shift ? pg.shift + g * cout_g : NULL;
+            pp = &pg;
+        }
         if (is_pointwise(p)) {
             rows_src S = { in, p->cin, g * cin_g };
             tlr_gemm_packed_a(pixels, cout_g, k, pack_rows, &S, TLR_NO_TRANS, kernel + g * cout_g,
-                              p->cout, 0.0f, out + g * cout_g, p->cout, bg, epi);
+                              p->cout, 0.0f, out + g * cout_g, p->cout, pp);
         } else {
             im2col_src S = { p, in, g * cin_g, cin_g };
             tlr_gemm_packed_a(pixels, cout_g, k, pack_im2col, &S, TLR_NO_TRANS,
-                              kernel + g * cout_g, p->cout, 0.0f, out + g * cout_g, p->cout, bg,
-                              epi);
+                              kernel + g * cout_g, p->cout, 0.0f, out + g * cout_g, p->cout, pp);
         }
     }
 }
 
-/* The part of an activation the convolution kernels apply on their way out; *rest is set
- * when the activation must still run afterwards. */
-static tlr_epilogue fused_part(const tlr_act_params *a, int *rest)
+/* The kernels' post-op from a bias and a caller's post-op: the bias goes into the shift
+ * (scaled with the product), so the kernels see y = x * scale + shift, then the clamp.
+ * 'shift' is the caller's scratch of 'c' floats.  NULL when there is nothing to do. */
+static const tlr_conv_post *merge_bias(const float *bias, const tlr_conv_post *post, int64_t c,
+                                       float *shift, tlr_conv_post *out)
 {
+    if (!bias && !post)
+        return NULL;
+    *out = post ? *post : (tlr_conv_post){ NULL, NULL, 0, 0.0f, 0.0f };
+    if (bias) {
+        for (int64_t i = 0; i < c; i++) {
+            float b = out->scale ? bias[i] * out->scale[i] : bias[i];
+            shift[i] = out->shift ? b + out->shift[i] : b;
+        }
+        out->shift = shift;
+    }
+    return out;
+}
+
+/* The part of an activation the convolution kernels apply on their way out (a clamp);
+ * *rest is set when the activation must still run afterwards. */
+static void act_post(const tlr_act_params *a, tlr_conv_post *post, int *rest)
+{
+    *post = (tlr_conv_post){ NULL, NULL, 0, 0.0f, 0.0f };
     *rest = 0;
     if (!a || a->kind == TLR_ACT_LINEAR)
-        return TLR_EPI_NONE;
-    if (a->kind == TLR_ACT_RELU6)
-        return TLR_EPI_RELU6;
-    if (a->kind == TLR_ACT_RELU && a->alpha == 0.0f && a->threshold == 0.0f &&
-        !(a->max_value > 0.0f))
-        return TLR_EPI_RELU;
+        return;
+    if (a->kind == TLR_ACT_RELU6) {
+        *post = (tlr_conv_post){ NULL, NULL, 1, 0.0f, 6.0f };
+        return;
+    }
+    if (a->kind == TLR_ACT_RELU && a->alpha == 0.0f && a->threshold == 0.0f) {
+        /* a max_value <= 0 means none (see tlr_act_params) */
+        *post = (tlr_conv_post){ NULL, NULL, 1, 0.0f, a->max_value > 0.0f ? a->max_value : INFINITY };
+        return;
+    }
     *rest = 1;
-    return TLR_EPI_NONE;
+}
+
+void tlr_op_conv2d_post(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                        const float *bias, const tlr_conv_post *post, float *out)
+{
+    check_params(p);
+    int64_t groups = group_count(p);
+    if (p->n * p->oh * p->ow == 0)
+        return;
+    /* One input channel per group is a depthwise convolution, and the Conv2D kernel
+     * (kh, kw, 1, cin*dm) has exactly the depthwise layout (kh, kw, cin, dm). */
+    if (groups > 1 && groups == p->cin) {
+        tlr_op_depthwise_conv2d_post(p, (int)(p->cout / p->cin), in, kernel, bias, post, out);
+        return;
+    }
+    float *shift = tlr_xmalloc((size_t)p->cout * sizeof *shift);
+    tlr_conv_post merged;
+    const tlr_conv_post *pp = merge_bias(bias, post, p->cout, shift, &merged);
+    if (groups == 1 && tlr_winograd_worth(p))
+        tlr_winograd_conv3x3(p, in, kernel, pp, out);
+    else
+        conv_gemm(p, groups, in, kernel, pp, out);
+    free(shift);
 }
 
 void tlr_op_conv2d_act(const tlr_conv2d_params *p, const float *in, const float *kernel,
                        const float *bias, const tlr_act_params *act, float *out)
 {
-    check_params(p);
-    int64_t groups = group_count(p);
-    int64_t pixels = p->n * p->oh * p->ow;
-    if (pixels == 0)
-        return;
     int rest;
-    tlr_epilogue epi = fused_part(act, &rest);
-    /* One input channel per group is a depthwise convolution, and the Conv2D kernel
-     * (kh, kw, 1, cin*dm) has exactly the depthwise layout (kh, kw, cin, dm). */
-    if (groups > 1 && groups == p->cin) {
-        tlr_op_depthwise_conv2d(p, (int)(p->cout / p->cin), in, kernel, bias, out);
-        rest = act && act->kind != TLR_ACT_LINEAR;
-    } else if (groups == 1 && tlr_winograd_worth(p)) {
-        tlr_winograd_conv3x3(p, in, kernel, bias, epi, out);
-    } else {
-        conv_gemm(p, groups, in, kernel, bias, epi, out);
-    }
+    tlr_conv_post post;
+    act_post(act, &post, &rest);
+    tlr_op_conv2d_post(p, in, kernel, bias, post.clamp ? &post : NULL, out);
     if (rest)
-        tlr_op_activation(act, out, pixels * p->cout, p->cout);
+        tlr_op_activation(act, out, p->n * p->oh * p->ow * p->cout, p->cout);
 }
 
 void tlr_op_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
                    const float *bias, float *out)
 {
-    tlr_op_conv2d_act(p, in, kernel, bias, NULL, out);
+    tlr_op_conv2d_post(p, in, kernel, bias, NULL, out);
 }
 
 /* ---- DepthwiseConv2D ------------------------------------------------------------------- */
@@ -292,6 +331,30 @@ static void depthwise_tap(int64_t cin, int64_t dm, const float *x, const float *
 
 /* Channels are the contiguous inner axis of input, kernel tap and output alike, so each
  * output pixel is a sum of kh*kw elementwise vector products. */
+void tlr_op_depthwise_conv2d_post(const tlr_conv2d_params *p, int depth_multiplier,
+                                  const float *in, const float *kernel, const float *bias,
+                                  const tlr_conv_post *post, float *out)
+{
+    check_params(p);
+    int64_t dm = depth_multiplier;
+    TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
+    if (dm == 1) {
+        float *shift = tlr_xmalloc((size_t)p->cout * sizeof *shift);
+        tlr_conv_post merged;
+        tlr_depthwise_conv2d_fast(p, in, kernel, merge_bias(bias, post, p->cout, shift, &merged),
+                                  out);
+        free(shift);
+        return;
+    }
+    tlr_op_depthwise_conv2d(p, depth_multiplier, in, kernel, bias, out);
+    if (post) {
+        int64_t pixels = p->n * p->oh * p->ow;
+        for (int64_t i = 0; i < pixels; i++)
+            for (int64_t c = 0; c < p->cout; c++)
+                out[i * p->cout + c] = tlr_post_apply(post, c, out[i * p->cout + c]);
+    }
+}
+
 void tlr_op_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier, const float *in,
                              const float *kernel, const float *bias, float *out)
 {
@@ -299,7 +362,7 @@ void tlr_op_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier, c
     int64_t dm = depth_multiplier;
     TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
     if (dm == 1) {
-        tlr_depthwise_conv2d_fast(p, in, kernel, bias, TLR_EPI_NONE, out);
+        tlr_op_depthwise_conv2d_post(p, 1, in, kernel, bias, NULL, out);
         return;
     }
     fill_bias(out, p->n * p->oh * p->ow, p->cout, bias);

@@ -45,8 +45,8 @@ typedef struct {
 
 struct wg_job {
     const tlr_conv2d_params *p;
-    const float *in, *kernel, *bias;
-    tlr_epilogue epi;
+    const float *in, *kernel;
+    const tlr_conv_post *post; /* bias already folded into its shift */
     float *out;
     const tlr_gemm_kernel *kr;
     const wg_transforms *tf;
@@ -167,12 +167,12 @@ static void products(const wg_job *J, const float *V, int64_t vps, int64_t nt, i
             int64_t ir = 0;
             for (; ir + mr <= nt; ir += mr)
                 kr->run(k, Vp + ir * J->ldv, J->ldv, panel, Mp + ir * ldm + j * nr, ldm, (int)mr,
-                        (int)nr, accumulate, NULL, TLR_EPI_NONE);
+                        (int)nr, accumulate, NULL);
             /* a short last block: the small kernel when it has enough rows */
             if (ir < nt) {
                 tlr_gemm_kernel_fn run = nt - ir <= kr->mr_small ? kr->run_small : kr->run;
                 run(k, Vp + ir * J->ldv, J->ldv, panel, Mp + ir * ldm + j * nr, ldm,
-                    (int)(nt - ir), (int)nr, accumulate, NULL, TLR_EPI_NONE);
+                    (int)(nt - ir), (int)nr, accumulate, NULL);
             }
         }
     }
@@ -255,11 +255,11 @@ static void kernel_task(void *ctx, int64_t begin, int64_t end, int tid)
 }
 
 void tlr_winograd_conv3x3(const tlr_conv2d_params *p, const float *in, const float *kernel,
-                          const float *bias, tlr_epilogue epi, float *out)
+                          const tlr_conv_post *post, float *out)
 {
     TLR_ASSERT(tlr_winograd_applies(p));
     tlr_isa isa = tlr_cpu_isa();
-    wg_job J = { .p = p, .in = in, .kernel = kernel, .bias = bias, .epi = epi, .out = out,
+    wg_job J = { .p = p, .in = in, .kernel = kernel, .post = post, .out = out,
                  .kr = tlr_gemm_kernel_for(isa), .tf = transforms_for(isa) };
     int64_t mr = J.kr->mr, nr = J.kr->nr;
     J.ty = (p->oh + 3) / 4;

@@ -23,9 +23,9 @@ int tlr_winograd_applies(const tlr_conv2d_params *p);
 /* Whether it is also expected to be faster than the direct GEMM here. */
 int tlr_winograd_worth(const tlr_conv2d_params *p);
 
-/* out (N, OH, OW, Cout) = epilogue(conv(in, kernel (3, 3, Cin, Cout)) + bias (Cout or NULL)).
- * Requires tlr_winograd_applies(p). */
+/* out (N, OH, OW, Cout) = post(conv(in, kernel (3, 3, Cin, Cout))), post as the GEMM
+ * kernels' (a bias is its shift), or NULL.  Requires tlr_winograd_applies(p). */
 void tlr_winograd_conv3x3(const tlr_conv2d_params *p, const float *in, const float *kernel,
-                          const float *bias, tlr_epilogue epi, float *out);
+                          const tlr_conv_post *post, float *out);
 
 #endif

@@ -149,17 +149,19 @@ WT_TARGET static void WT(input_tiles)(const wg_job *J, int64_t t0, int64_t nt, f
     }
 }
 
-/* out = epilogue(A^T m A + bias) for tiles t0 .. t0+nt-1 and channels co0 .. co0+nco-1,
+/* out = post(A^T m A) for tiles t0 .. t0+nt-1 and channels co0 .. co0+nco-1,
  * with m[p] of tile i, channel co at M[p * pstride + i * ldm + co - co0]. */
 WT_TARGET static void WT(output_tiles)(const wg_job *J, int64_t t0, int64_t nt, const float *M,
                                        int64_t pstride, int64_t ldm, int64_t co0, int64_t nco)
 {
     const tlr_conv2d_params *p = J->p;
     const int64_t cout = p->cout, oh = p->oh, ow = p->ow, tx = J->tx, ty = J->ty;
-    const float *bias = J->bias;
+    const tlr_conv_post *post = J->post;
     float *out = J->out;
-    const tlr_epilogue epi = J->epi;
-    const VF zero = { 0 }, six = zero + 6.0f;
+    const VF zero = { 0 }, one = zero + 1.0f;
+    const VF lo = zero + (post && post->clamp ? post->lo : 0.0f);
+    const VF hi = zero + (post && post->clamp ? post->hi : 0.0f);
+    const int clamp = post && post->clamp;
     for (int64_t i = 0; i < nt; i++) {
         int64_t t = t0 + i;
         int64_t txi = t % tx, tyi = (t / tx) % ty, n = t / (tx * ty);
@@ -179,20 +181,25 @@ WT_TARGET static void WT(output_tiles)(const wg_job *J, int64_t t0, int64_t nt, 
                     col[r] = WT(load)(src + (r * 6 + c) * pstride + c0);
                 WT(at)(col, 1, t4 + c, 6);
             }
-            VF b = zero;
-            if (bias)
-                b = w == WT_LANES ? WT(load)(bias + co0 + c0) : WT(load_n)(bias + co0 + c0, w);
+            VF sc = one, sh = zero;
+            if (post && post->scale)
+                sc = w == WT_LANES ? WT(load)(post->scale + co0 + c0)
+                                   : WT(load_n)(post->scale + co0 + c0, w);
+            if (post && post->shift)
+                sh = w == WT_LANES ? WT(load)(post->shift + co0 + c0)
+                                   : WT(load_n)(post->shift + co0 + c0, w);
             float *o = obase + c0;
 #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) { /* rows: y = t4 A, stored as they come */
                 WT(at)(t4 + r * 6, 1, y, 1);
 #pragma GCC unroll 4
                 for (int c = 0; c < 4; c++) {
-                    VF v = y[c] + b;
-                    if (epi != TLR_EPI_NONE)
-                        v = (VF)((VI)v & (v > zero)); /* max(v, 0); NaN -> 0 as fmaxf */
-                    if (epi == TLR_EPI_RELU6)
-                        v = (VF)(((VI)v & (v < six)) | ((VI)six & ~(v < six)));
+                    VF v = y[c] * sc + sh;
+                    if (clamp) { /* max(v, lo) with NaN -> lo as fmaxf, then min(v, hi) */
+                        VI gt = v > lo, lt = v < hi;
+                        v = (VF)((gt & (VI)v) | (~gt & (VI)lo));
+                        v = (VF)((lt & (VI)v) | (~lt & (VI)hi));
+                    }
                     if (whole)
                         WT(store)(o + (r * ow + c) * cout, v);
                     else if (r < rows && c < cols)

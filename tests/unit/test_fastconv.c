@@ -114,19 +114,26 @@ static void gemm_random(void)
 
 /* ---- Winograd -------------------------------------------------------------------------------- */
 
-static void epilogue_ref(tlr_epilogue epi, float *x, int64_t n)
+/* Activation kinds of the tests: 0 none, 1 ReLU, 2 ReLU6. */
+static tlr_conv_post clamp_post(int act)
+{
+    tlr_conv_post q = { NULL, NULL, act != 0, 0.0f, act == 2 ? 6.0f : INFINITY };
+    return q;
+}
+
+static void epilogue_ref(int act, float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
-        if (epi != TLR_EPI_NONE)
+        if (act)
             x[i] = fmaxf(x[i], 0.0f);
-        if (epi == TLR_EPI_RELU6)
+        if (act == 2)
             x[i] = fminf(x[i], 6.0f);
     }
 }
 
 /* n images h x w x cin, pad (top, left) and output size (oh, ow) from padding after. */
 static void wino_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t cin, int64_t cout,
-                      int pt, int pb, int pl, int pr, tlr_epilogue epi, double tol)
+                      int pt, int pb, int pl, int pr, int epi, double tol)
 {
     tlr_conv2d_params p = { .n = n, .h = h, .w = w, .cin = cin, .cout = cout, .kh = 3, .kw = 3,
                             .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1, .pad_top = pt,
@@ -151,7 +158,9 @@ static void wino_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t cin,
             tlr_threads_set_count(th);
             for (int64_t i = 0; i < no; i++)
                 got[i] = 12345.0f; /* every output must be written */
-            tlr_winograd_conv3x3(&p, in, k, bias, epi, got);
+            tlr_conv_post post = clamp_post(epi);
+            post.shift = bias; /* Winograd takes the bias as the post-op's shift */
+            tlr_winograd_conv3x3(&p, in, k, &post, got);
             double e = rel_err(got, want, raw, no);
             if (getenv("TLR_TEST_VERBOSE"))
                 printf("winograd %lldx%lld cin %lld: %s %.3g\n", (long long)h, (long long)w,
@@ -182,17 +191,17 @@ static void winograd_random(void)
 {
     uint64_t s = 11;
     /* 'same' (1,1,1,1), 'valid' (0,0,0,0), asymmetric and ZeroPadding-like (2 before) */
-    wino_case(&s, 1, 8, 8, 16, 16, 1, 1, 1, 1, TLR_EPI_NONE, 1e-5);
-    wino_case(&s, 1, 9, 11, 3, 5, 1, 1, 1, 1, TLR_EPI_NONE, 1e-5);
-    wino_case(&s, 2, 13, 7, 20, 33, 0, 0, 0, 0, TLR_EPI_RELU, 1e-5);
-    wino_case(&s, 1, 5, 6, 17, 40, 0, 1, 2, 0, TLR_EPI_NONE, 1e-5);
-    wino_case(&s, 3, 10, 10, 64, 64, 1, 1, 1, 1, TLR_EPI_RELU6, 1e-5);
-    wino_case(&s, 1, 3, 3, 8, 8, 1, 1, 1, 1, TLR_EPI_NONE, 1e-5);
-    wino_case(&s, 1, 1, 1, 9, 7, 1, 1, 1, 1, TLR_EPI_NONE, 1e-5);
-    wino_case(&s, 1, 37, 37, 32, 48, 1, 1, 1, 1, TLR_EPI_RELU, 1e-5);
+    wino_case(&s, 1, 8, 8, 16, 16, 1, 1, 1, 1, 0, 1e-5);
+    wino_case(&s, 1, 9, 11, 3, 5, 1, 1, 1, 1, 0, 1e-5);
+    wino_case(&s, 2, 13, 7, 20, 33, 0, 0, 0, 0, 1, 1e-5);
+    wino_case(&s, 1, 5, 6, 17, 40, 0, 1, 2, 0, 0, 1e-5);
+    wino_case(&s, 3, 10, 10, 64, 64, 1, 1, 1, 1, 2, 1e-5);
+    wino_case(&s, 1, 3, 3, 8, 8, 1, 1, 1, 1, 0, 1e-5);
+    wino_case(&s, 1, 1, 1, 9, 7, 1, 1, 1, 1, 0, 1e-5);
+    wino_case(&s, 1, 37, 37, 32, 48, 1, 1, 1, 1, 1, 1e-5);
     /* U over the fused limit: the chunked schedule, with a channel slice left over */
-    wino_case(&s, 1, 9, 7, 160, 200, 1, 1, 1, 1, TLR_EPI_RELU, 1e-5);
-    wino_case(&s, 2, 6, 5, 131, 257, 0, 1, 1, 0, TLR_EPI_NONE, 1e-5);
+    wino_case(&s, 1, 9, 7, 160, 200, 1, 1, 1, 1, 1, 1e-5);
+    wino_case(&s, 2, 6, 5, 131, 257, 0, 1, 1, 0, 0, 1e-5);
 }
 
 /* ---- Conv2D / DepthwiseConv2D through the op (dispatch to every fast path) --------------- */
@@ -282,6 +291,67 @@ static void conv_paths(void)
     conv_case(&s, 1, 8, 8, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, NULL);
 }
 
+/* A BatchNormalization-like post-op (scale, shift) and a clamp through every conv path,
+ * against the reference conv followed by the same arithmetic. */
+static void post_case(uint64_t *s, int64_t h, int64_t w, int64_t cin, int64_t cout, int k,
+                      int stride, int pad, int depthwise, int act)
+{
+    tlr_conv2d_params p = { .n = 1, .h = h, .w = w, .cin = cin, .cout = depthwise ? cin : cout,
+                            .kh = k, .kw = k, .sh = stride, .sw = stride, .dh = 1, .dw = 1,
+                            .groups = 1, .pad_top = pad, .pad_left = pad };
+    p.oh = (h + 2 * pad - k) / stride + 1;
+    p.ow = (w + 2 * pad - k) / stride + 1;
+    int64_t co = p.cout, no = p.oh * p.ow * co;
+    float *in = rand_floats(s, h * w * cin);
+    float *kern = rand_floats(s, (int64_t)k * k * cin * (depthwise ? 1 : co));
+    float *bias = rand_floats(s, co), *scale = rand_floats(s, co), *shift = rand_floats(s, co);
+    float *want = malloc((size_t)no * sizeof *want), *got = malloc((size_t)no * sizeof *got);
+    if (depthwise)
+        tlr_op_depthwise_conv2d_ref(&p, 1, in, kern, bias, want);
+    else
+        tlr_op_conv2d_ref(&p, in, kern, bias, want);
+    for (int64_t i = 0; i < no; i++)
+        want[i] = want[i] * scale[i % co] + shift[i % co];
+    epilogue_ref(act, want, no);
+    tlr_conv_post post = clamp_post(act);
+    post.scale = scale;
+    post.shift = shift;
+    for (int isa = 0; isa < isa_count(); isa++) {
+        tlr_cpu_set_isa((tlr_isa)isa);
+        if (depthwise)
+            tlr_op_depthwise_conv2d_post(&p, 1, in, kern, bias, &post, got);
+        else
+            tlr_op_conv2d_post(&p, in, kern, bias, &post, got);
+        char msg[160];
+        snprintf(msg, sizeof msg, "post %s %lldx%lldx%lld->%lld k%d s%d act %d %s",
+                 depthwise ? "depthwise" : "conv", (long long)h, (long long)w, (long long)cin,
+                 (long long)co, k, stride, act, tlr_cpu_isa_name((tlr_isa)isa));
+        FLOATS_NEAR(got, want, (size_t)no, 2e-5, msg);
+    }
+    tlr_cpu_set_isa(TLR_ISA_COUNT);
+    free(in);
+    free(kern);
+    free(bias);
+    free(scale);
+    free(shift);
+    free(want);
+    free(got);
+}
+
+static void post_paths(void)
+{
+    uint64_t s = 41;
+    post_case(&s, 12, 13, 24, 40, 1, 1, 0, 0, 2);  /* pointwise GEMM, ReLU6 */
+    post_case(&s, 15, 14, 5, 19, 3, 2, 1, 0, 1);   /* im2col GEMM, stride 2 */
+    post_case(&s, 20, 19, 32, 36, 3, 1, 1, 0, 2);  /* Winograd */
+    post_case(&s, 2, 2, 40, 24, 1, 1, 0, 0, 0);    /* a few rows: b streamed */
+    post_case(&s, 7, 7, 300, 56, 1, 1, 0, 0, 2);   /* k over one GEMM slice (MobileNetV2's
+                                                       block_14_project: 336 -> 56) */
+    post_case(&s, 6, 5, 40, 33, 3, 1, 1, 0, 1);    /* im2col, k = 360 */
+    post_case(&s, 14, 15, 37, 37, 3, 1, 1, 1, 2);  /* depthwise */
+    post_case(&s, 15, 15, 16, 16, 3, 2, 0, 1, 1);  /* depthwise stride 2 */
+}
+
 /* ---- MaxPooling2D ------------------------------------------------------------------------ */
 
 static void pool_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t c, int k, int st,
@@ -331,5 +401,6 @@ void test_fastconv(void)
     gemm_random();
     winograd_random();
     conv_paths();
+    post_paths();
     pool_paths();
 }
