@@ -10,11 +10,21 @@ the layers the way Keras's loaders do, and runs the model on a synthetic input w
     `cp -r /work/shared/oracle /tmp/oracle-c`), for every model made only of its layers;
   * tests/gen/numpy_ref.py (float64 NumPy) for every runnable model; where both run they are
     compared, and the reference is the torch output (numpy's where torch lacks a layer).
+  * recurrent models (Embedding, SimpleRNN, GRU, LSTM, Bidirectional), which oracle_torch
+    lacks: tests/gen/torch_rnn.py (torch.nn.RNN / LSTM, a torch-op GRU) plays oracle B.
+  * a Sequential that starts with Lambda layers: oracle B runs the rest of the model on the
+    Lambda's output.
+
+Lambda layers are Python code; the four in the corpus that are plain arithmetic of x run
+with the formula LAMBDA_FORMULAS gives, each copied by hand from its author's source in the
+original repository (cited there).  The code object in the file is only read for its
+constants (pycode_consts.py), which must be the formula's.
 
 Input (the same formula is in test_corpus_forward.c): input k of a model, batch 1, Keras
 layout, element i in C order:
     h = ((i + 1 + 7919 * k) * 2654435761) mod 2^32;   x = (h >> 8) / 2^24     (exact in float32)
-None dims are 16.
+None dims are 16.  An input an Embedding layer consumes directly holds token ids instead:
+    id = floor(x * input_dim) = ((h >> 8) * input_dim) >> 24
 
 What the files mean, per format (Keras's own loader rules, /work/shared/KERAS-NOTES.md sec. 2-3):
   * legacy HDF5 (model.save, save_weights + to_json): groups in layer_names order, paired by
@@ -34,7 +44,8 @@ What the files mean, per format (Keras's own loader rules, /work/shared/KERAS-NO
 
 Usage:  make_corpus_refs.py [--corpus DIR] [--oracle DIR] [--out tests/ref/corpus]
 Writes <out>/<model>.out<k>.npy (float32; every s-th element when the output has more than
-20000 values, s in the manifest), <out>/manifest.json and prints a table for README.md.
+20000 values, s in the manifest), <out>/<model>.cap<k>.npy for the inner layers CAPTURES
+names, <out>/manifest.json and prints a table for README.md.
 """
 
 import argparse
@@ -52,29 +63,128 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 sys.path.insert(0, HERE)
 import numpy_ref as nr  # noqa: E402
+import pycode_consts as pc  # noqa: E402
+import torch_rnn  # noqa: E402
 
 MODEL_CLASSES = ('Sequential', 'Functional', 'Model')
-# Layers no file-level reader can run (their math is Python code or outside the image engine).
+# Layers no file-level reader can run.  A Lambda is Python code: it runs only when
+# LAMBDA_FORMULAS below gives its formula.
 NOT_RUNNABLE = {
     'Lambda': 'Lambda layer (Python code)',
-    'Embedding': 'Embedding (integer token input)',
-    'GRU': 'recurrent layer (GRU)', 'LSTM': 'recurrent layer (LSTM)',
-    'SimpleRNN': 'recurrent layer (SimpleRNN)', 'Bidirectional': 'recurrent layer (Bidirectional)',
     'TimeDistributed': 'TimeDistributed wrapper',
+}
+
+# Lambda layers of the corpus, each written out by hand from its author's source code, as a
+# chain of float32 elementwise steps y = y <op> c applied to x (TF evaluates `x / 127.5 - 1.`
+# on a float32 tensor that way: each Python constant becomes a float32 scalar and each step
+# rounds to float32).  The constants are checked against those of the code object stored in
+# the file (pycode_consts.py reads them from the marshal bytes; no bytecode is interpreted).
+LAMBDA_FORMULAS = {
+    # ncondo/CarND-Behavioral-Cloning, model.py (the version the code object names: function
+    # 'normalize' with this docstring, defined at line 77; its get_model() uses
+    # Lambda(normalize, input_shape=(66, 200, 3)) with the elu / l2 layers of 001's config;
+    # later versions, e.g. 04177e8 line 52, keep the same body):
+    #     def normalize(image):
+    #         """Returns a normalized image with feature values from -1.0 to 1.0. ..."""
+    #         return image / 127.5 - 1.
+    'models/001-carnd-nvidia-k1.json': {'lambda_1': [['div', 127.5], ['sub', 1.0]]},
+    # BillZito/behavioral-cloning, model.py @ 5c295ac (the commit that added
+    # models/steering_angle.json), line 26 in make_model(), with
+    # start_shape = (ch, row, col) = (3, 160, 320):
+    #     model.add(Lambda(lambda x: x / 127.5 - 1, input_shape=(start_shape), ...))
+    # (the code object says line 27 of model.py: the saving version had one more line above;
+    # its constants are 127.5 and the int 1, as in this line).  The layers after it are
+    # dim_ordering 'tf', so Keras reads (3, 160, 320) as H=3, W=160, C=320; the formula is
+    # elementwise and does not care.
+    'models/002-carnd-steering-th-k1.json': {'lambda_1': [['div', 127.5], ['sub', 1]]},
+    # eljefec/CarND-Behavioral-Cloning-P3, build.py @ 89b4100, line 44 (the line the code
+    # object names) in ModelBuilder.build_model_nvda(), after Cropping2D((50, 20), (0, 0)):
+    #     model.add(Lambda(lambda x: x / 255.0 - 0.5))
+    'models/003-carnd-bc-full-k1.h5': {'lambda_5': [['div', 255.0], ['sub', 0.5]]},
+    # ChenxinWang0210/Behavioral-Cloning, model.py @ 29c8e32 (the only stored version; its
+    # line 172, where the code object says 182), under "## Normalization Layer" of the
+    # "Modified NVIDIA neural network" that 007's config lists:
+    #     model.add(Lambda(lambda x: x/255.0-0.5, input_shape =(img_height,img_width,3)))
+    'models/007-carnd-vgglike-k2.json': {'lambda_1': [['div', 255.0], ['sub', 0.5]]},
+}
+LAMBDA_OPS = {'add': '+', 'sub': '-', 'mul': '*', 'div': '/'}
+
+# Inner layers whose outputs are stored and checked too, where the final output alone would
+# hardly test them: a softmax / sigmoid head saturates on the synthetic input (031's output
+# is (4e-40, 1, 2e-19): within 1e-4 of anything near one-hot) or squashes the recurrent
+# state through a single unit (009, 041: one sigmoid; 037: 34-way softmax).  031's LSTM
+# state saturates as well on this input (every value within 1.2e-7 of +-1): weak, but kept.
+CAPTURES = {
+    'models/009-imdb-gru-sentiment.h5': ['gru_1'],
+    'models/031-fall-bilstm.h5': ['bidirectional_1'],
+    'models/037-char-rnn-zip-tf213.keras': ['simple_rnn'],
+    'models/041-lstm-forecast-k3.h5': ['lstm'],
 }
 MAX_STORED = 20000           # values per stored output before striding
 NONE_DIM = 16
 
 
 # ---------------------------------------------------------------------------- input formula
-def synthetic_input(shape, k):
+def synthetic_input(shape, k, input_dim=0):
     """Input k (batch 1): element i of the C-order flattening is ((h >> 8) / 2^24) with
-    h = ((i + 1 + 7919 k) * 2654435761) mod 2^32."""
+    h = ((i + 1 + 7919 k) * 2654435761) mod 2^32.  An input an Embedding consumes holds
+    token ids instead: floor(x * input_dim) = ((h >> 8) * input_dim) >> 24, exact integers."""
     n = int(np.prod(shape))
     i = np.arange(n, dtype=np.uint64)
     h = ((i + np.uint64(1 + 7919 * k)) * np.uint64(2654435761)) & np.uint64(0xFFFFFFFF)
-    x = (h >> np.uint64(8)).astype(np.float64) / 16777216.0
+    if input_dim:
+        x = (((h >> np.uint64(8)) * np.uint64(input_dim)) >> np.uint64(24)).astype(np.float64)
+    else:
+        x = (h >> np.uint64(8)).astype(np.float64) / 16777216.0
     return x.reshape((1,) + tuple(shape))
+
+
+def embedding_inputs(m):
+    """{input index: Embedding input_dim} for the model inputs an Embedding layer consumes
+    directly in the top-level graph (the rule test_corpus_forward.c applies to its
+    tlr_model).  An Embedding fed by a nested model's own input is not handled: refused."""
+    def nested_embedding_input(mc):
+        subs = sublayers(mc)
+        for e in subs:
+            if e['class_name'] in MODEL_CLASSES and embedding_inputs(e):
+                return True
+        return False
+    if nested_embedding_input(m):
+        raise NotImplementedError('Embedding on a nested model input')
+    c = m['config']
+    if m['class_name'] == 'Sequential':
+        first = sublayers(m)[0]
+        return {0: int(first['config']['input_dim'])} if first['class_name'] == 'Embedding' else {}
+    out = {}
+    for k, (name, _, _) in enumerate(c['input_layers']):
+        dims = {int(e['config']['input_dim']) for e in c['layers']
+                if e['class_name'] == 'Embedding' and
+                any(t[0] == name for node in e.get('inbound_nodes', []) for t in node)}
+        if len(dims) > 1:
+            raise NotImplementedError('input %s feeds Embeddings of sizes %s' % (name, dims))
+        if dims:
+            out[k] = dims.pop()
+    return out
+
+
+def lambda_formulas(m, file):
+    """Puts LAMBDA_FORMULAS[file] into the model's Lambda configs ('formula', which
+    numpy_ref applies) after checking that each formula's constants are those of the stored
+    code object.  Returns {layer path: formula text}, or None when a Lambda has no formula."""
+    table = LAMBDA_FORMULAS.get(file, {})
+    texts = {}
+    for p, e in leaves(m):
+        if e['class_name'] != 'Lambda':
+            continue
+        ops = table.get(p)
+        if ops is None:
+            return None
+        stored = pc.numeric_consts(e['config']['function'])
+        if stored != [c for _, c in ops]:
+            raise ValueError('%s: code object constants %r, formula %r' % (p, stored, ops))
+        e['config']['formula'] = ops
+        texts[p] = 'x' + ''.join(' %s %r' % (LAMBDA_OPS[o], c) for o, c in ops) + ' (float32)'
+    return texts
 
 
 # ---------------------------------------------------------------------------- small helpers
@@ -375,11 +485,20 @@ def archive_weights(m, f):
     # no names: class order (top level only)
     if any('/' in p for p, _ in wl):
         raise NotImplementedError('nested model in an archive without vars names')
-    keyed = {}
+    keyed, seen = {}, set()
     for p, nm, arrs in groups:
         if not arrs:
             continue
-        key = re.split(r'[/\\]', p)[-2]
+        # 'layers/conv2d/vars', '_layer_checkpoint_dependencies\\simple_rnn\\cell/vars':
+        # the layer is the component after the top group; what follows it ('cell') is an
+        # object the layer owns
+        parts = re.split(r'[/\\]', p)[:-1]
+        if not parts:
+            raise NotImplementedError('variables in the model\'s own vars group')
+        key = parts[1] if len(parts) > 1 else parts[0]
+        if key in seen:
+            raise NotImplementedError('%s: a layer with variables in several groups' % key)
+        seen.add(key)
         mm = re.match(r'^(.*?)(?:_(\d+))?$', key)
         keyed.setdefault(mm.group(1), []).append((int(mm.group(2) or 0), arrs))
     for k in keyed:
@@ -435,9 +554,11 @@ def load(path, weights_path=None):
 
 
 # ---------------------------------------------------------------------------- oracles
-def run_numpy(m, store, xs):
+def run_numpy(m, store, xs, layers=None):
     r = nr.Runner(m, store)
     outs = r.run_model(m, [np.asarray(x, np.float64) for x in xs], '')
+    if layers is not None:
+        layers.update(r.outputs)
     return [np.asarray(o) for o in outs]
 
 
@@ -457,6 +578,40 @@ def run_torch(oracle_dir, m, store, xs):
 
 
 ORDER_OF = {}
+
+
+def lambda_tail(m):
+    """For a Sequential that starts with Lambda layers (formulas given): (the model without
+    them, a function applying them to an input).  None otherwise."""
+    if m['class_name'] != 'Sequential':
+        return None
+    layers = m['config']['layers']
+    i = 1 if layers and layers[0]['class_name'] == 'InputLayer' else 0
+    lead = []
+    while i < len(layers) and layers[i]['class_name'] == 'Lambda':
+        lead.append(layers[i])
+        i += 1
+    if not lead or i == len(layers) or 'formula' not in lead[-1]['config'] or \
+            any('formula' not in e['config'] for e in lead):
+        return None
+    rest = [dict(e) for e in layers[i:]]
+    rest[0] = dict(rest[0], config=dict(rest[0]['config']))
+    rest[0]['config']['batch_input_shape'] = lead[0]['config'].get('batch_input_shape')
+    tail = {'class_name': 'Sequential', 'config': dict(m['config'], layers=rest)}
+
+    def apply(x):
+        for e in lead:
+            x = nr.lambda_formula(e['config'], x)
+        return x
+    return tail, apply
+
+
+def save_ref(out, fn, y):
+    """Stores y (float32, flattened, every s-th value past MAX_STORED values)."""
+    flat = y.reshape(-1)
+    stride = 1 if flat.size <= MAX_STORED else -(-flat.size // MAX_STORED)
+    np.save(os.path.join(out, fn), flat[::stride].astype(np.float32))
+    return {'file': fn, 'shape': list(y.shape), 'stride': stride}
 
 
 def rel_err(a, b):
@@ -512,7 +667,16 @@ def main():
             print('%-40s no reference: %s' % (name, ex), file=sys.stderr)
             continue
         cls = classes_of(m, set())
-        bad = sorted(c for c in cls if c in NOT_RUNNABLE)
+        lam = None
+        if 'Lambda' in cls:
+            try:
+                lam = lambda_formulas(m, file)
+            except Exception as ex:   # noqa: BLE001 - recorded, not fatal
+                ent.update(status='no reference', reason='Lambda formula: %s' % ex)
+                entries.append(ent)
+                print('%-40s no reference: %s' % (name, ex), file=sys.stderr)
+                continue
+        bad = sorted(c for c in cls if c in NOT_RUNNABLE and not (c == 'Lambda' and lam))
         unknown = sorted(c for c in cls if c not in NOT_RUNNABLE and c not in MODEL_CLASSES and
                          not _numpy_knows(c))
         if bad or unknown:
@@ -529,39 +693,66 @@ def main():
             print('%-40s no reference: %s' % (name, ex), file=sys.stderr)
             continue
         shapes = input_shapes(m)
-        xs = [synthetic_input(s, k) for k, s in enumerate(shapes)]
+        ids = embedding_inputs(m)
+        xs = [synthetic_input(s, k, ids.get(k, 0)) for k, s in enumerate(shapes)]
         ent['inputs'] = [list(s) for s in shapes]
+        if ids:
+            ent['id_inputs'] = [{'input': k, 'input_dim': d} for k, d in sorted(ids.items())]
+        if lam:
+            ent['lambda'] = lam
         for p, e in leaves(m):
             ORDER_OF[p] = slots(e)
+        layers_np, layers_t = {}, {}
         try:
-            outs_np = run_numpy(m, store, xs)
+            outs_np = run_numpy(m, store, xs, layers_np)
         except Exception as ex:       # noqa: BLE001 - recorded, not fatal
             ent.update(status='no reference', reason='numpy_ref: %s: %s' % (type(ex).__name__, ex))
             entries.append(ent)
             print('%-40s no reference: %s' % (name, ent['reason']), file=sys.stderr)
             continue
-        outs_t, torch_note = None, None
+        outs_t, torch_note, torch_name = None, None, 'torch float64'
+        tail = lambda_tail(m)
         if cls <= TORCH_CLASSES and not channels_first(m):
             try:
                 outs_t = run_torch(a.oracle, m, store, xs)
+            except Exception as ex:   # noqa: BLE001
+                torch_note = 'torch oracle failed: %s' % ex
+        elif cls <= torch_rnn.CLASSES:
+            # recurrent models: torch.nn.RNN/GRU/LSTM (torch_rnn.py), not oracle_torch
+            try:
+                outs_t = torch_rnn.run(m, store, xs, layers_t)
+                torch_name = 'torch float64 (torch_rnn.py)'
+            except Exception as ex:   # noqa: BLE001
+                torch_note = 'torch_rnn failed: %s: %s' % (type(ex).__name__, ex)
+        elif tail is not None and classes_of(tail[0], set()) <= TORCH_CLASSES and \
+                not channels_first(m):
+            # leading Lambda(s): the torch oracle runs the rest of the model on the
+            # formula's (numpy float32) output
+            try:
+                outs_t = run_torch(a.oracle, tail[0], store, [tail[1](xs[0])])
+                torch_name = 'torch float64 (after the Lambda)'
             except Exception as ex:   # noqa: BLE001
                 torch_note = 'torch oracle failed: %s' % ex
         else:
             torch_note = 'torch oracle lacks: %s' % ', '.join(
                 sorted(c for c in cls if c not in TORCH_CLASSES) or ['channels_first'])
         ref = outs_t if outs_t is not None else outs_np
-        ent['oracle'] = 'torch float64' if outs_t is not None else 'numpy_ref float64'
+        ent['oracle'] = torch_name if outs_t is not None else 'numpy_ref float64'
         if outs_t is not None:
             ent['numpy_vs_torch'] = max(rel_err(x, y) for x, y in zip(outs_np, outs_t))
         else:
             ent['note'] = torch_note
-        ent['outputs'] = []
-        for k, y in enumerate(ref):
-            flat = y.reshape(-1)
-            stride = 1 if flat.size <= MAX_STORED else -(-flat.size // MAX_STORED)
-            fn = '%s.out%d.npy' % (stem, k)
-            np.save(os.path.join(a.out, fn), flat[::stride].astype(np.float32))
-            ent['outputs'].append({'file': fn, 'shape': list(y.shape), 'stride': stride})
+        ent['outputs'] = [save_ref(a.out, '%s.out%d.npy' % (stem, k), y)
+                          for k, y in enumerate(ref)]
+        caps = []
+        for k, path in enumerate(CAPTURES.get(file, [])):
+            y = layers_t.get(path, layers_np[path])
+            if path in layers_t:
+                ent['numpy_vs_torch'] = max(ent['numpy_vs_torch'],
+                                            rel_err(layers_np[path], layers_t[path]))
+            caps.append(dict(layer=path, **save_ref(a.out, '%s.cap%d.npy' % (stem, k), y)))
+        if caps:
+            ent['captures'] = caps
         ent['status'] = 'reference'
         entries.append(ent)
         print('%-40s %-18s %s' % (name, ent['oracle'],
@@ -570,13 +761,49 @@ def main():
     man = {'generator': 'tests/gen/make_corpus_refs.py',
            'input_formula': 'x_k[i] = (((i + 1 + 7919 k) * 2654435761 mod 2^32) >> 8) / 2^24; '
                             'None dims = %d' % NONE_DIM,
+           'id_formula': 'an input an Embedding layer consumes directly (listed as id_inputs) '
+                         'holds token ids: id_k[i] = floor(x_k[i] * input_dim) = '
+                         '((h >> 8) * input_dim) >> 24',
+           'lambda_formulas': 'Lambda layers run the formula in the entry\'s "lambda", taken '
+                              'from the author\'s source (make_corpus_refs.py '
+                              'LAMBDA_FORMULAS), in float32 steps',
+           'captures': 'inner layer outputs also checked (same tolerance) where the final '
+                       'output alone saturates',
            'tolerance': 1e-4, 'models': entries}
     with open(os.path.join(a.out, 'manifest.json'), 'w') as fh:
         json.dump(man, fh, indent=1)
         fh.write('\n')
     for e in entries:
-        print('| `%s` | %s | %s |' % (os.path.basename(e['file']), e['status'],
-                                      e.get('reason') or e.get('oracle')))
+        print(readme_row(e))
+
+
+def _shape_text(shape):
+    return '(%s)' % ', '.join(str(d) for d in shape)
+
+
+def readme_row(e):
+    """The entry's row of the coverage table in tests/ref/corpus/README.md."""
+    model = '`%s`' % os.path.basename(e['file'])
+    if e.get('weights'):
+        model += ' + `%s`' % os.path.basename(e['weights'])
+    if e['status'] != 'reference':
+        outcome = 'not runnable' if e['status'] == 'not runnable' else 'no reference'
+        return '| %s | %s | — | — | %s |' % (model, outcome, e.get('reason', ''))
+    agree = '%.1e' % e['numpy_vs_torch'] if 'numpy_vs_torch' in e else \
+        '— (%s)' % e.get('note', '').replace('torch oracle lacks', 'torch lacks').replace(':', '')
+    outs = []
+    for o in e['outputs']:
+        t = _shape_text(o['shape'])
+        if o['stride'] > 1:
+            t += ' (every %d-th value stored)' % o['stride']
+        outs.append(t)
+    extra = ['+ %s %s' % (c['layer'], _shape_text(c['shape'])) for c in e.get('captures', [])]
+    extra += ['ids in input %d (input_dim %d)' % (d['input'], d['input_dim'])
+              for d in e.get('id_inputs', [])]
+    extra += ['%s: %s' % (k, v.replace(' (float32)', '')) for k, v in
+              sorted(e.get('lambda', {}).items())]
+    return '| %s | covered | %s | %s | %s |' % (model, e['oracle'], agree,
+                                                 '; '.join([', '.join(outs)] + extra))
 
 
 def _numpy_knows(cls):

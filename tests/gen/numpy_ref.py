@@ -6,7 +6,9 @@ not derive from tlreport.  It has two parts:
 
   * ops: one function per layer class, NHWC (batch first), float64.  The semantics that
     matter are stated next to each op.  Recurrent layers (SimpleRNN, GRU, LSTM, their
-    CuDNN variants, Bidirectional) take sequences (N, T, F); Embedding takes ids.
+    CuDNN variants, Bidirectional) take sequences (N, T, F); Embedding takes ids.  A
+    Lambda layer runs only when the caller puts its formula in the config ('formula', see
+    lambda_formula): nothing here reads Python code.
   * a model runner: reads a Keras-2 .h5 file (model_config JSON + model_weights) with
     h5py, assigns the weights the way Keras' legacy loader does (positionally, by
     layer_names, with a nested model's single group ordered trainable-first), evaluates the
@@ -459,6 +461,8 @@ def apply_layer(cls, c, W, xs):
         return np.concatenate(xs, axis=c.get('axis', -1))
     if cls == 'Embedding':
         return embedding_layer(c, W, x)
+    if cls == 'Lambda':
+        return lambda_formula(c, x)
     if cls in RNN_CLASSES or cls == 'Bidirectional':
         if len(xs) != 1:
             raise NotImplementedError('%s with initial_state inputs' % cls)
@@ -622,6 +626,31 @@ def embedding_layer(c, W, x):
         raise ValueError('Embedding: index %r at %s is not in [0, %d)'
                          % (float(x[pos]), pos, table.shape[0]))
     return table[ids.astype(np.int64)]
+
+
+def lambda_formula(c, x):
+    """A Lambda layer is Python code; it runs only when the caller wrote its formula into
+    the config as c['formula'] = [[op, constant], ...] (op: add, sub, mul, div), meaning
+    y = (((x op1 c1) op2 c2) ...).  Evaluated as TF evaluates such an expression on a float32
+    tensor: every constant becomes a float32 scalar and every step rounds to float32."""
+    ops = c.get('formula')
+    if ops is None:
+        raise NotImplementedError('Lambda without a given formula (Python code)')
+    y = np.asarray(x, np.float64).astype(np.float32)
+    for op, k in ops:
+        k32 = np.float32(k)
+        if op == 'add':
+            y = y + k32
+        elif op == 'sub':
+            y = y - k32
+        elif op == 'mul':
+            y = y * k32
+        elif op == 'div':
+            y = y / k32
+        else:
+            raise NotImplementedError('Lambda formula step %r' % op)
+        assert y.dtype == np.float32
+    return y.astype(np.float64)
 
 
 # ---------------------------------------------------------------------------- weights
