@@ -19,6 +19,7 @@
 #include "report.h"
 #include "reportdata.h"
 #include "strlist.h"
+#include "threads.h"
 #include "xalloc.h"
 
 static tlr_status need_model(const tlr_kfile *f, const char *what, tlr_err *err)
@@ -489,6 +490,8 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
 
 tlr_status tlr_run(const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
+    if (o->threads > 0)
+        tlr_threads_set_count(o->threads);
     tlr_kfile_opts ko = { o->config_path, o->weights_path, o->lambdas, o->n_lambdas };
     tlr_kfile *f = tlr_kfile_open(o->model, &ko, err);
     if (!f)
