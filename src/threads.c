@@ -1,10 +1,19 @@
 /* threads.c - the worker pool behind tlr_parallel_for.
  *
- * Workers wait for a new job generation, first spinning briefly (ops come in quick
- * succession during a forward pass, and a sleeping thread takes tens of microseconds to
- * wake), then sleeping on a condition variable.  The caller runs range 0 itself and spins
- * until the workers report back.  Only one job runs at a time: callers from different
- * threads take turns on a mutex, and calls from inside a task run inline. */
+ * A job is [0, n) cut into chunks that threads take in turn from a shared counter: the
+ * caller works on it too, and when it runs out of chunks it waits only for chunks other
+ * threads have actually taken.  A worker that the system has not scheduled yet (a busy
+ * machine) therefore never holds the job up; the caller simply does its share as well.
+ * Which thread runs a chunk changes nothing in the results: the ops write every output
+ * element from one chunk in a fixed order.
+ *
+ * Workers wait for a new job by spinning briefly (ops come in quick succession during a
+ * forward pass, and a sleeping thread takes tens of microseconds to wake), then sleeping on
+ * a condition variable.  The job lives on the caller's stack: it is published through
+ * pool.job, and a worker announces itself in pool.active before looking at it, so the caller
+ * can withdraw it and wait until no worker can still touch it.  Only one job runs at a
+ * time: callers from different threads take turns on a mutex, calls from inside a task run
+ * inline. */
 #include "threads.h"
 
 #include <pthread.h>
@@ -20,11 +29,21 @@
 
 #define SCRATCH_SLOTS 4
 #define SPIN_NS 200000 /* how long an idle worker polls before sleeping */
+#define CHUNKS_PER_THREAD 8
 
 typedef struct {
     void *p;
     size_t cap;
 } scratch_buf;
+
+typedef struct {
+    tlr_task_fn fn;
+    void *ctx;
+    int64_t n, chunk;
+    int nthreads;      /* tids below this take part */
+    atomic_llong next; /* first item not handed out yet */
+    atomic_llong done; /* items finished */
+} job;
 
 static struct {
     pthread_once_t once;
@@ -36,24 +55,14 @@ static struct {
     atomic_int spin;         /* count <= cpus: idle workers may poll instead of sleeping */
     int started;             /* workers running (tids 1 .. started) */
     int sleepers;
-    atomic_uint gen;         /* job generation, bumped to start a job */
-    atomic_int pending;      /* workers still running the current job */
-    /* the current job, written before gen is bumped */
-    tlr_task_fn fn;
-    void *ctx;
-    int64_t n;
-    int nthreads;
-    unsigned start_gen[TLR_THREADS_MAX]; /* the generation a new worker has already seen */
+    atomic_uint gen;         /* bumped for every job, to wake workers */
+    _Atomic(job *) job;      /* the current job, or NULL */
+    atomic_int active;       /* workers that may be looking at the current job */
     scratch_buf scratch[TLR_THREADS_MAX][SCRATCH_SLOTS];
 } pool = { .once = PTHREAD_ONCE_INIT, .call_mu = PTHREAD_MUTEX_INITIALIZER,
            .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
 static _Thread_local int in_task;
-
-static int64_t range_start(int64_t n, int t, int nt)
-{
-    return (int64_t)((__int128)n * t / nt);
-}
 
 static void init_count(void)
 {
@@ -96,11 +105,25 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Takes and runs chunks of 'j' until none is left. */
+static void work_on(job *j, int tid)
+{
+    for (;;) {
+        int64_t b = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
+        if (b >= j->n)
+            return;
+        int64_t e = b + j->chunk < j->n ? b + j->chunk : j->n;
+        j->fn(j->ctx, b, e, tid);
+        atomic_fetch_add_explicit(&j->done, e - b, memory_order_release);
+    }
+}
+
 /* Waits until the generation differs from 'seen'; returns the new one. */
 static unsigned wait_job(unsigned seen)
 {
     /* more threads than CPUs: polling would only steal time from the ones working */
-    int64_t t0 = now_ns(), budget = atomic_load_explicit(&pool.spin, memory_order_relaxed) ? SPIN_NS : 0;
+    int64_t t0 = now_ns();
+    int64_t budget = atomic_load_explicit(&pool.spin, memory_order_relaxed) ? SPIN_NS : 0;
     for (int i = 0; budget > 0; i++) {
         unsigned g = atomic_load_explicit(&pool.gen, memory_order_acquire);
         if (g != seen)
@@ -123,16 +146,15 @@ static void *worker(void *arg)
 {
     int tid = (int)(intptr_t)arg;
     in_task = 1; /* anything a worker calls runs inline */
-    unsigned seen = pool.start_gen[tid]; /* set before the thread was created */
+    unsigned seen = 0;
     for (;;) {
         seen = wait_job(seen);
-        if (tid < pool.nthreads) {
-            int64_t b = range_start(pool.n, tid, pool.nthreads);
-            int64_t e = range_start(pool.n, tid + 1, pool.nthreads);
-            if (b < e)
-                pool.fn(pool.ctx, b, e, tid);
-            atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
-        }
+        /* announce, then look: the caller withdraws the job before waiting for active */
+        atomic_fetch_add_explicit(&pool.active, 1, memory_order_seq_cst);
+        job *j = atomic_load_explicit(&pool.job, memory_order_seq_cst);
+        if (j && tid < j->nthreads)
+            work_on(j, tid);
+        atomic_fetch_sub_explicit(&pool.active, 1, memory_order_release);
     }
     return NULL;
 }
@@ -143,7 +165,6 @@ static int ensure_workers(int want)
     while (pool.started < want - 1) {
         pthread_t th;
         pthread_attr_t attr;
-        pool.start_gen[pool.started + 1] = atomic_load_explicit(&pool.gen, memory_order_relaxed);
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         int rc = pthread_create(&th, &attr, worker, (void *)(intptr_t)(pool.started + 1));
@@ -154,6 +175,14 @@ static int ensure_workers(int want)
     }
     return pool.started + 1 < want ? pool.started + 1 : want;
 }
+
+/* Spins on a condition, giving the CPU away once it has waited a while. */
+#define WAIT_UNTIL(cond)                                                                     \
+    for (int i_ = 0; !(cond); i_++) {                                                        \
+        cpu_relax();                                                                         \
+        if (i_ > 2048)                                                                       \
+            sched_yield();                                                                   \
+    }
 
 void tlr_parallel_for_n(int64_t n, int max_threads, tlr_task_fn fn, void *ctx)
 {
@@ -169,12 +198,13 @@ void tlr_parallel_for_n(int64_t n, int max_threads, tlr_task_fn fn, void *ctx)
     }
     pthread_mutex_lock(&pool.call_mu);
     nt = ensure_workers(nt);
-    pool.fn = fn;
-    pool.ctx = ctx;
-    pool.n = n;
-    pool.nthreads = nt;
-    /* every started worker checks in, including those without a range */
-    atomic_store_explicit(&pool.pending, pool.started, memory_order_relaxed);
+    job j = { .fn = fn, .ctx = ctx, .n = n, .nthreads = nt };
+    j.chunk = n / ((int64_t)nt * CHUNKS_PER_THREAD);
+    if (j.chunk < 1)
+        j.chunk = 1;
+    atomic_init(&j.next, 0);
+    atomic_init(&j.done, 0);
+    atomic_store_explicit(&pool.job, &j, memory_order_seq_cst);
     pthread_mutex_lock(&pool.mu);
     atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
     if (pool.sleepers)
@@ -182,15 +212,12 @@ void tlr_parallel_for_n(int64_t n, int max_threads, tlr_task_fn fn, void *ctx)
     pthread_mutex_unlock(&pool.mu);
 
     in_task = 1;
-    int64_t e0 = range_start(n, 1, nt);
-    fn(ctx, 0, e0, 0);
+    work_on(&j, 0);
     in_task = 0;
-    int spin = atomic_load_explicit(&pool.spin, memory_order_relaxed);
-    for (int i = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; i++) {
-        cpu_relax();
-        if (i > 4096 || !spin)
-            sched_yield(); /* a worker is not running: let it have the CPU */
-    }
+    /* chunks other threads took; then no worker may still hold a pointer to j */
+    WAIT_UNTIL(atomic_load_explicit(&j.done, memory_order_acquire) == n);
+    atomic_store_explicit(&pool.job, NULL, memory_order_seq_cst);
+    WAIT_UNTIL(atomic_load_explicit(&pool.active, memory_order_seq_cst) == 0);
     pthread_mutex_unlock(&pool.call_mu);
 }
 

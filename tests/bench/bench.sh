@@ -1,0 +1,117 @@
+#!/bin/sh
+# tests/bench/bench.sh - `make bench`: tlreport's forward pass side by side with ONNX Runtime
+# and PyTorch on this machine, in the same run, plus peak memory, weight loading and the
+# whole report.  Prints a Markdown table and keeps it in build-bench/results/bench.md.
+#
+# Steps: builds tlreport into build-bench/ (the normal flags: portable -O2, kernels picked at
+# run time; BENCH_CFLAGS overrides), copies the oracle (../shared/oracle) to
+# build-bench/oracle, makes the benchmark models there with its generator
+# (make_keras_h5.py, make_onnx.py), installs onnxruntime-node with `npm ci` when missing, then
+# for each case runs tlreport (tests/bench/bench_forward.c), ONNX Runtime (bench_ort.mjs) and
+# PyTorch (bench_torch.py, VGG cases only) one after the other.
+#
+# Environment: RUNS (timed runs per engine, default 11), THREADS (default 2), CASES,
+# ORACLE (oracle directory), SKIP_TORCH=1, SKIP_ORT=1.  Nothing here asserts a timing.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+B=build-bench
+R=$B/results
+PY=/usr/bin/python3
+RUNS=${RUNS:-11}
+THREADS=${THREADS:-2}
+CASES=${CASES:-"seed_vgg16 vgg16_notop_150 vgg16_notop_224 seed_mnv2"}
+ORACLE_SRC=${ORACLE:-../shared/oracle}
+mkdir -p "$R"
+rm -f "$R"/*.json "$R"/*.txt "$R"/bench.md
+note() { echo "bench: $*" | tee -a "$R/notes.txt"; }
+
+# ---- build -------------------------------------------------------------------------------
+if [ -n "${BENCH_CFLAGS:-}" ]; then
+  make --no-print-directory BUILD=$B CFLAGS="$BENCH_CFLAGS" $B/tlreport $B/libtlr.a
+else
+  make --no-print-directory BUILD=$B $B/tlreport $B/libtlr.a
+fi
+PKGS=$(sed -n 's/^PKGS *= *//p' Makefile)
+# shellcheck disable=SC2086
+cc -std=c11 -O2 -D_DEFAULT_SOURCE -Isrc $(pkg-config --cflags $PKGS) \
+   -o $B/bench_forward tests/bench/bench_forward.c $B/libtlr.a \
+   $(pkg-config --libs $PKGS) -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lm -lpthread
+
+# ---- oracle copy, models, ONNX graphs, onnxruntime-node ----------------------------------
+O=$B/oracle
+mkdir -p $O
+(cd "$ORACLE_SRC" && tar cf - --exclude=./node_modules --exclude=./out --exclude=./models \
+    --exclude=./onnx --exclude=./results .) | (cd $O && tar xf -)
+chmod -R u+w $O
+cp tests/bench/ort_load3.mjs $O/
+[ -f $O/models/seed_mnv2.h5 ] || (cd $O && $PY make_keras_h5.py --outdir models --quiet)
+mkdir -p $O/onnx
+: > "$R/gflop.txt"
+for c in $CASES; do
+  (cd $O && $PY make_onnx.py models/$c.h5 onnx/$c.onnx) | tee -a "$R/gflop.txt"
+done
+ORT=1
+if [ -n "${SKIP_ORT:-}" ]; then
+  ORT=0; note "ONNX Runtime skipped (SKIP_ORT)"
+elif [ ! -d $O/node_modules/onnxruntime-node ]; then
+  (cd $O && npm ci --no-audit --no-fund >/dev/null 2>&1) || { ORT=0; note "npm ci failed: ONNX Runtime columns empty"; }
+fi
+TORCH=1
+if [ -n "${SKIP_TORCH:-}" ]; then
+  TORCH=0; note "PyTorch skipped (SKIP_TORCH)"
+elif ! $PY -c 'import torch' 2>/dev/null; then
+  TORCH=0; note "python3-torch is not installed: PyTorch columns empty"
+fi
+
+# ---- forward pass, case by case, engines back to back ------------------------------------
+for c in $CASES; do
+  echo "bench: $c"
+  $B/bench_forward $O/models/$c.h5 $O/models/inputs/$c.npy --runs "$RUNS" --threads "$THREADS" \
+    --json > "$R/tlr_$c.json"
+  cat "$R/tlr_$c.json"
+  if [ $ORT = 1 ]; then
+    (cd $O && node bench_ort.mjs --threads "$THREADS" --runs "$RUNS" --json "../results/ort_$c.json" $c) | tail -1
+  fi
+  case $c in
+    seed_mnv2) ;;   # bench_torch.py builds VGG16 graphs only
+    *) if [ $TORCH = 1 ]; then
+         (cd $O && $PY bench_torch.py --threads "$THREADS" --runs "$RUNS" --cases $c \
+            --json "../results/torch_$c.json" 2>&1 | grep -v Warning) | sed 's/^/  /'
+       fi ;;
+  esac
+done
+
+# ---- memory, loading, the whole report ---------------------------------------------------
+COURSE=$O/models/seed_vgg16.h5
+for i in 1 2 3; do
+  /usr/bin/time -f %M -o "$R/rss_$i.txt" $B/tlreport $COURSE $O/models/inputs/seed_vgg16.npy --predict -q >/dev/null
+done
+for i in 1 2 3 4 5; do
+  $B/bench_forward $COURSE $O/models/inputs/seed_vgg16.npy --runs 1 --warmup 0 --json > "$R/load_$i.json"
+done
+IMGS=$B/imgs
+mkdir -p $IMGS
+for f in astronaut.png camera.png chelsea.png; do
+  [ -f "../shared/images/$f" ] && cp "../shared/images/$f" $IMGS/
+done
+: > "$R/report_us.txt"
+if [ "$(ls $IMGS | wc -l)" -ge 1 ]; then
+  for i in 1 2 3 4 5; do
+    rm -rf $B/site
+    t0=$(date +%s%N)
+    if $B/tlreport $COURSE $IMGS -o $B/site --template-dir templates --quiet >/dev/null 2>"$R/report_err.txt"; then
+      t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )) >> "$R/report_us.txt"
+    else
+      note "the report command failed: $(head -c 300 "$R/report_err.txt")"; break
+    fi
+  done
+else
+  note "no sample images found (../shared/images): whole-report row skipped"
+fi
+if [ $ORT = 1 ]; then
+  (cd $O && node ort_load3.mjs onnx/seed_vgg16.onnx models/inputs/seed_vgg16.npy \
+     --threads "$THREADS" --json ../results/ort_load3.json)
+fi
+
+$PY tests/bench/summarize.py "$R" | tee "$R/bench.md"

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""Table of `make bench` (tests/bench/bench.sh) from the files in build-bench/results.
+
+  summarize.py RESULTS_DIR      -> Markdown on standard output
+
+tlreport: tlr_<case>.json (bench_forward --json); ONNX Runtime: ort_<case>.json
+(bench_ort.mjs); PyTorch: torch_<case>.json (bench_torch.py, best of its variants by min);
+gflop.txt (make_onnx.py's lines); rss_*.txt (/usr/bin/time %M, KB); load_*.json;
+report_us.txt and ort_load3.json; notes.txt.
+"""
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+CASE_NAMES = {
+    'seed_vgg16': 'course model (seed_vgg16, 150x150)',
+    'vgg16_notop_150': 'VGG16 notop 150x150',
+    'vgg16_notop_224': 'VGG16 notop 224x224',
+    'seed_mnv2': 'seed_mnv2 (MobileNetV2-style, 96x96)',
+}
+ORDER = ['seed_vgg16', 'vgg16_notop_150', 'vgg16_notop_224', 'seed_mnv2']
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return json.loads(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+def ms(x):
+    return '%.2f' % x if x < 10 else '%.1f' % x
+
+
+def main():
+    r = sys.argv[1]
+    gflop = {}
+    try:
+        for line in open(os.path.join(r, 'gflop.txt')):
+            m = re.search(r'onnx/(\w+)\.onnx: .* = ([0-9.]+) GFLOP', line)
+            if m:
+                gflop[m.group(1)] = float(m.group(2))
+    except OSError:
+        pass
+    cases = [c for c in ORDER if os.path.exists(os.path.join(r, 'tlr_%s.json' % c))]
+    out = []
+    threads = None
+    out.append('| case | tlreport ms (min / median) | GFLOP/s | ONNX Runtime ms | PyTorch ms '
+               '(best variant) | tlreport / ORT | tlreport / PyTorch |')
+    out.append('|---|---|---|---|---|---|---|')
+    for c in cases:
+        t = load(os.path.join(r, 'tlr_%s.json' % c))
+        threads = t['threads']
+        ort = load(os.path.join(r, 'ort_%s.json' % c))
+        ort = ort[0] if ort else None
+        torch = load(os.path.join(r, 'torch_%s.json' % c))
+        best = min(torch, key=lambda v: v['min_s']) if torch else None
+        g = gflop.get(c)
+        row = ['%s' % CASE_NAMES.get(c, c), '%s / %s' % (ms(t['min_ms']), ms(t['median_ms'])),
+               '%.0f' % (g / t['min_ms'] * 1e3) if g else '-']
+        row.append('%s / %s' % (ms(ort['min_s'] * 1e3), ms(ort['median_s'] * 1e3)) if ort else 'n/a')
+        row.append('%s / %s (%s)' % (ms(best['min_s'] * 1e3), ms(best['median_s'] * 1e3),
+                                     best['variant']) if best else 'n/a')
+        row.append('**%.2f**' % (t['min_ms'] / (ort['min_s'] * 1e3)) if ort else '-')
+        row.append('%.2f' % (t['min_ms'] / (best['min_s'] * 1e3)) if best else '-')
+        out.append('| ' + ' | '.join(row) + ' |')
+    out.append('')
+    out.append('Ratios compare minimum times (median ratios are within a few per cent on an idle '
+               'machine); %s threads for every engine; GFLOP = 2 x multiply-adds of Conv2D and '
+               'Dense, nominal (make_onnx.py).' % (threads if threads else '?'))
+    out.append('')
+    rss = []
+    for p in sorted(glob.glob(os.path.join(r, 'rss_*.txt'))):
+        try:
+            rss.append(int(open(p).read().split()[-1]))
+        except (OSError, ValueError, IndexError):
+            pass
+    loads = [load(p) for p in sorted(glob.glob(os.path.join(r, 'load_*.json')))]
+    loads = [v for v in loads if v]
+    out.append('| what | tlreport | reference |')
+    out.append('|---|---|---|')
+    if rss:
+        out.append('| peak RSS, course model, one image (`--predict`) | %.1f MB (median of %d) | '
+                   '< 117.8 MB (2 x 58.9 MB of weights) |' % (statistics.median(rss) / 1024, len(rss)))
+    if loads:
+        o = min(v['open_ms'] for v in loads)
+        w = min(v['load_ms'] for v in loads)
+        out.append('| open the course model + read its 58.9 MB of weights | %.1f + %.1f ms (min of %d) '
+                   '| well under 100 ms |' % (o, w, len(loads)))
+    try:
+        rep = [int(x) / 1e3 for x in open(os.path.join(r, 'report_us.txt')).read().split()]
+    except (OSError, ValueError):
+        rep = []
+    ol3 = load(os.path.join(r, 'ort_load3.json'))
+    if rep:
+        ref = ('ORT session load + 3 passes %s ms; ratio **%.2f** (target <= 1.5)' %
+               (ms(ol3['min_ms']), min(rep) / ol3['min_ms'])) if ol3 else 'ORT not measured'
+        out.append('| whole report, course model, 3 images (`tlreport MODEL imgs/ -o site`) | '
+                   '%s / %s ms (min / median of %d) | %s |' % (ms(min(rep)), ms(statistics.median(rep)),
+                                                            len(rep), ref))
+    try:
+        notes = open(os.path.join(r, 'notes.txt')).read().strip()
+    except OSError:
+        notes = ''
+    if notes:
+        out.append('')
+        out.extend('Note: ' + n.replace('bench: ', '') for n in notes.splitlines())
+    print('\n'.join(out))
+
+
+if __name__ == '__main__':
+    main()
