@@ -41,12 +41,22 @@ void tlr_gemm_pack_b(const tlr_gemm_kernel *kr, tlr_trans tb, const float *b, in
     for (int64_t jp = 0; jp < nc; jp += nr, dst += kc * nr) {
         int64_t w = min64(nr, nc - jp);
         if (tb == TLR_NO_TRANS) {
-            for (int64_t p = 0; p < kc; p++) {
-                const float *src = b + (k0 + p) * ldb + j0 + jp;
-                float *d = dst + p * nr;
-                memcpy(d, src, (size_t)w * sizeof *d);
-                if (w < nr)
-                    memset(d + w, 0, (size_t)(nr - w) * sizeof *d);
+            const float *src = b + k0 * ldb + j0 + jp;
+            /* constant-size copies for whole panels: inlined, where a memcpy call per
+             * 128-byte row would cost more than the copy (small-m GEMMs pack all of b) */
+            if (w == 32 && nr == 32) {
+                for (int64_t p = 0; p < kc; p++)
+                    memcpy(dst + p * 32, src + p * ldb, 32 * sizeof *dst);
+            } else if (w == 16 && nr == 16) {
+                for (int64_t p = 0; p < kc; p++)
+                    memcpy(dst + p * 16, src + p * ldb, 16 * sizeof *dst);
+            } else {
+                for (int64_t p = 0; p < kc; p++) {
+                    float *d = dst + p * nr;
+                    memcpy(d, src + p * ldb, (size_t)w * sizeof *d);
+                    if (w < nr)
+                        memset(d + w, 0, (size_t)(nr - w) * sizeof *d);
+                }
             }
         } else {
             /* b stored (n, k): column j of op(b) is row j of b */
