@@ -103,6 +103,8 @@ typedef struct {
     int64_t m, n, k;
     tlr_gemm_pack_a_fn pack_a;
     void *a_ctx;
+    const float *a_rows; /* or A is row-major here (stride lda) and read in place */
+    int64_t lda;
     tlr_trans tb;
     const float *b;
     int64_t ldb;
@@ -131,7 +133,13 @@ static void gemm_block(const gemm_job *J, int64_t i0, int64_t i1, int64_t j0, in
             tlr_gemm_pack_b(kr, J->tb, J->b, J->ldb, pc, kc, jc, nc, bp);
             for (int64_t ic = i0; ic < i1; ic += kr->mc) {
                 int64_t mc = min64(kr->mc, i1 - ic);
-                J->pack_a(J->a_ctx, ic, mc, pc, kc, ap);
+                int64_t full = J->a_rows ? mc / mr * mr : 0; /* rows read in place */
+                if (!J->a_rows)
+                    J->pack_a(J->a_ctx, ic, mc, pc, kc, ap);
+                else if (full < mc) /* the short last block: copied, padded below */
+                    for (int64_t i = full; i < mc; i++)
+                        memcpy(ap + i * kc, J->a_rows + (ic + i) * J->lda + pc,
+                               (size_t)kc * sizeof *ap);
                 int64_t mpad = round_up(mc, mr);
                 if (mpad > mc)
                     memset(ap + mc * kc, 0, (size_t)((mpad - mc) * kc) * sizeof *ap);
@@ -146,9 +154,13 @@ static void gemm_block(const gemm_job *J, int64_t i0, int64_t i1, int64_t j0, in
                         post.shift = post.shift ? post.shift + jc + jr : NULL;
                         pp = &post;
                     }
-                    for (int64_t ir = 0; ir < mc; ir += mr)
-                        kr->run(kc, ap + ir * kc, kc, bpanel, J->c + (ic + ir) * J->ldc + jc + jr,
-                                J->ldc, (int)min64(mr, mc - ir), cols, acc, pp);
+                    for (int64_t ir = 0; ir < mc; ir += mr) {
+                        const float *a = ir < full ? J->a_rows + (ic + ir) * J->lda + pc
+                                                   : ap + ir * kc;
+                        kr->run(kc, a, ir < full ? J->lda : kc, bpanel,
+                                J->c + (ic + ir) * J->ldc + jc + jr, J->ldc,
+                                (int)min64(mr, mc - ir), cols, acc, pp);
+                    }
                 }
             }
         }
@@ -190,9 +202,10 @@ static void post_rows(float *c, int64_t m, int64_t n, int64_t ldc, const tlr_con
             c[i * ldc + j] = tlr_post_apply(post, j, c[i * ldc + j]);
 }
 
-void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_a, void *ctx,
-                       tlr_trans tb, const float *b, int64_t ldb, float beta, float *c,
-                       int64_t ldc, const tlr_conv_post *post)
+/* The driver behind both entry points: A from 'pack_a' or, when a_rows is set, in place. */
+static void gemm_drive(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_a, void *ctx,
+                       const float *a_rows, int64_t lda, tlr_trans tb, const float *b,
+                       int64_t ldb, float beta, float *c, int64_t ldc, const tlr_conv_post *post)
 {
     TLR_ASSERT(m >= 0 && n >= 0 && k >= 0);
     TLR_ASSERT(beta == 0.0f || beta == 1.0f);
@@ -212,17 +225,20 @@ void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_
     }
     TLR_ASSERT(!post || !post->scale || beta == 0.0f);
     if (m <= SMALL_M) {
-        /* the whole A is a few rows: make it, then stream b once */
-        float *a = tlr_xmalloc((size_t)(m * k) * sizeof *a);
-        pack_a(ctx, 0, m, 0, k, a);
-        gemm_small(TLR_NO_TRANS, tb, m, n, k, a, k, b, ldb, beta, c, ldc);
+        /* the whole A is a few rows: stream b once */
+        float *a = NULL;
+        if (!a_rows) {
+            a = tlr_xmalloc((size_t)(m * k) * sizeof *a);
+            pack_a(ctx, 0, m, 0, k, a);
+        }
+        gemm_small(TLR_NO_TRANS, tb, m, n, k, a ? a : a_rows, a ? k : lda, b, ldb, beta, c, ldc);
         free(a);
         if (post)
             post_rows(c, m, n, ldc, post);
         return;
     }
-    gemm_job J = { tlr_gemm_kernel_for(tlr_cpu_isa()), m, n, k, pack_a, ctx, tb, b, ldb,
-                   beta != 0.0f, c, ldc, post, 1, 1 };
+    gemm_job J = { tlr_gemm_kernel_for(tlr_cpu_isa()), m, n, k, pack_a, ctx, a_rows, lda, tb, b,
+                   ldb, beta != 0.0f, c, ldc, post, 1, 1 };
     int64_t mu = (m + J.kr->mr - 1) / J.kr->mr, nu = (n + J.kr->nr - 1) / J.kr->nr;
     /* split the dimension with more register blocks; duplicated packing of the other
      * operand is then the smaller cost */
@@ -231,6 +247,20 @@ void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_
     int threads = m * n * k < PARALLEL_MIN_MACS ? 1 : tlr_threads_count();
     J.parts = (int)min64(threads, units);
     tlr_parallel_for(J.parts, gemm_task, &J);
+}
+
+void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_a, void *ctx,
+                       tlr_trans tb, const float *b, int64_t ldb, float beta, float *c,
+                       int64_t ldc, const tlr_conv_post *post)
+{
+    gemm_drive(m, n, k, pack_a, ctx, NULL, 0, tb, b, ldb, beta, c, ldc, post);
+}
+
+void tlr_gemm_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, tlr_trans tb,
+                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                   const tlr_conv_post *post)
+{
+    gemm_drive(m, n, k, NULL, NULL, a, lda, tb, b, ldb, beta, c, ldc, post);
 }
 
 /* ---- a few rows: c (m <= SMALL_M, n) = op(a) x op(b) ------------------------------------- */
@@ -385,6 +415,10 @@ void tlr_gemm(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k, const
     }
     if (m <= SMALL_M) {
         gemm_small(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    if (ta == TLR_NO_TRANS) {
+        tlr_gemm_rows(m, n, k, a, lda, tb, b, ldb, beta, c, ldc, NULL);
         return;
     }
     plain_a A = { ta, a, lda };

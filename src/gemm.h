@@ -71,6 +71,12 @@ void tlr_gemm_packed_a(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_
                        tlr_trans tb, const float *b, int64_t ldb, float beta, float *c,
                        int64_t ldc, const tlr_conv_post *post);
 
+/* The same with A row-major (m, k) at 'a', row stride lda, read in place (no copy): the
+ * input of a 1x1 convolution is already that matrix. */
+void tlr_gemm_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, tlr_trans tb,
+                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                   const tlr_conv_post *post);
+
 /* post (per column j of one block starting at column j0) applied to v; for plain loops. */
 static inline float tlr_post_apply(const tlr_conv_post *post, int64_t j, float v)
 {

@@ -164,18 +164,6 @@ static int is_pointwise(const tlr_conv2d_params *p)
            p->pad_left == 0 && p->oh == p->h && p->ow == p->w;
 }
 
-typedef struct {
-    const float *in;
-    int64_t ld, c0;
-} rows_src;
-
-static void pack_rows(void *ctx, int64_t i0, int64_t rows, int64_t k0, int64_t kc, float *dst)
-{
-    const rows_src *S = ctx;
-    for (int64_t r = 0; r < rows; r++)
-        memcpy(dst + r * kc, S->in + (i0 + r) * S->ld + S->c0 + k0, (size_t)kc * sizeof *dst);
-}
-
 /* Group by group: out columns of group g = A_g (pixels, kh*kw*cin_g) x kernel columns of g
  * (the Keras kernel (kh, kw, cin_g, cout) is that matrix as stored). */
 static void conv_gemm(const tlr_conv2d_params *p, int64_t groups, const float *in,
@@ -193,9 +181,8 @@ static void conv_gemm(const tlr_conv2d_params *p, int64_t groups, const float *i
             pp = &pg;
         }
         if (is_pointwise(p)) {
-            rows_src S = { in, p->cin, g * cin_g };
-            tlr_gemm_packed_a(pixels, cout_g, k, pack_rows, &S, TLR_NO_TRANS, kernel + g * cout_g,
-                              p->cout, 0.0f, out + g * cout_g, p->cout, pp);
+            tlr_gemm_rows(pixels, cout_g, k, in + g * cin_g, p->cin, TLR_NO_TRANS,
+                          kernel + g * cout_g, p->cout, 0.0f, out + g * cout_g, p->cout, pp);
         } else {
             im2col_src S = { p, in, g * cin_g, cin_g };
             tlr_gemm_packed_a(pixels, cout_g, k, pack_im2col, &S, TLR_NO_TRANS,
