@@ -19,27 +19,35 @@ typedef struct {
 #define DW_SUFFIX generic
 #define DW_LANES 4
 #define DW_TARGET
+#define DW_FMA(acc, x, k) ((acc) + (x) * (k))
 #include "depthwise_tf.h"
 #undef DW_SUFFIX
 #undef DW_LANES
 #undef DW_TARGET
+#undef DW_FMA
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
 #define DW_SUFFIX avx2
 #define DW_LANES 8
 #define DW_TARGET __attribute__((target("avx2,fma")))
+#define DW_FMA(acc, x, k) ((VF)_mm256_fmadd_ps((__m256)(x), (__m256)(k), (__m256)(acc)))
 #include "depthwise_tf.h"
 #undef DW_SUFFIX
 #undef DW_LANES
 #undef DW_TARGET
+#undef DW_FMA
 
 #define DW_SUFFIX avx512
 #define DW_LANES 16
 #define DW_TARGET __attribute__((target("avx512f,avx2,fma")))
+#define DW_FMA(acc, x, k) ((VF)_mm512_fmadd_ps((__m512)(x), (__m512)(k), (__m512)(acc)))
 #include "depthwise_tf.h"
 #undef DW_SUFFIX
 #undef DW_LANES
 #undef DW_TARGET
+#undef DW_FMA
 #endif
 
 static void rows_task(void *ctx, int64_t begin, int64_t end, int tid)

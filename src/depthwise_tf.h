@@ -1,7 +1,8 @@
 /* depthwise_tf.h - one output row of a depthwise convolution for one vector width.
  *
- * depthwise.c includes this file once per instruction set with DW_SUFFIX, DW_LANES and
- * DW_TARGET defined (as winograd_tf.h); not a module header, so no include guard. */
+ * depthwise.c includes this file once per instruction set with DW_SUFFIX, DW_LANES,
+ * DW_TARGET and DW_FMA(acc, x, k) (acc + x * k, fused where the set has FMA) defined, as
+ * winograd_tf.h; not a module header, so no include guard. */
 
 #define DW_CAT2(a, b) a##_##b
 #define DW_CAT(a, b) DW_CAT2(a, b)
@@ -79,32 +80,71 @@ DW(block)(const dw_job *J, const float *img, float *orow, int64_t iy0, int64_t k
     const float *rows[DW_MAX_TAPS];
     for (int64_t ky = ky0; ky < ky1 && ky - ky0 < DW_MAX_TAPS; ky++)
         rows[ky - ky0] = img + (iy0 + ky * p->dh) * W * C + c0;
-    for (int64_t ox = 0; ox < p->ow; ox++) {
-        int64_t ix0 = ox * sw - p->pad_left;
-        VF acc = zero;
-        if (ox >= ox_in0 && ox < ox_in1 && hold && kw == 3) {
-            for (int64_t r = 0; r < taps_y; r++) {
-                const float *x = rows[r] + ix0 * C;
-                acc += DW(ld)(x, lanes) * kv[r * 3];
-                acc += DW(ld)(x + dw * C, lanes) * kv[r * 3 + 1];
-                acc += DW(ld)(x + 2 * dw * C, lanes) * kv[r * 3 + 2];
-            }
-        } else {
-            for (int64_t ky = ky0; ky < ky1; ky++) {
-                const float *irow = img + (iy0 + ky * p->dh) * W * C + c0;
-                for (int64_t kx = 0; kx < kw; kx++) {
-                    int64_t ix = ix0 + kx * dw;
-                    if (ix < 0 || ix >= W)
-                        continue;
-                    VF k = hold ? kv[(ky - ky0) * kw + kx]
-                                : DW(ld)(J->kernel + (ky * kw + kx) * C + c0, lanes);
-                    acc += DW(ld)(irow + ix * C, lanes) * k;
-                }
-            }
+    /* columns with a tap outside the image, and any column when the taps are not held */
+#define DW_EDGE_COLUMN(ox)                                                                   \
+    do {                                                                                     \
+        int64_t ix0_ = (ox) * sw - p->pad_left;                                              \
+        VF acc_ = zero;                                                                      \
+        for (int64_t ky = ky0; ky < ky1; ky++) {                                             \
+            const float *irow_ = img + (iy0 + ky * p->dh) * W * C + c0;                      \
+            for (int64_t kx = 0; kx < kw; kx++) {                                            \
+                int64_t ix_ = ix0_ + kx * dw;                                                \
+                if (ix_ < 0 || ix_ >= W)                                                     \
+                    continue;                                                                \
+                VF k_ = hold ? kv[(ky - ky0) * kw + kx]                                      \
+                             : DW(ld)(J->kernel + (ky * kw + kx) * C + c0, lanes);           \
+                acc_ = DW_FMA(acc_, DW(ld)(irow_ + ix_ * C, lanes), k_);                     \
+            }                                                                                \
+        }                                                                                    \
+        DW_POST(acc_);                                                                       \
+        DW(st)(orow + (ox) * C + c0, acc_, lanes);                                           \
+    } while (0)
+    int inner3 = hold && kw == 3;
+    if (!inner3)
+        ox_in0 = ox_in1 = p->ow;
+    for (int64_t ox = 0; ox < ox_in0; ox++)
+        DW_EDGE_COLUMN(ox);
+    if (inner3 && taps_y == 3 && dw == 1 && sw == 1 && ox_in1 > ox_in0) {
+        /* stride 1, all nine taps inside: a window of three columns slides along the row,
+         * so each output loads three new vectors instead of nine */
+        const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+        int64_t ix = ox_in0 - p->pad_left;
+        VF a0 = DW(ld)(r0 + ix * C, lanes), a1 = DW(ld)(r0 + (ix + 1) * C, lanes);
+        VF b0 = DW(ld)(r1 + ix * C, lanes), b1 = DW(ld)(r1 + (ix + 1) * C, lanes);
+        VF e0 = DW(ld)(r2 + ix * C, lanes), e1 = DW(ld)(r2 + (ix + 1) * C, lanes);
+        for (int64_t ox = ox_in0; ox < ox_in1; ox++, ix++) {
+            VF a2 = DW(ld)(r0 + (ix + 2) * C, lanes), b2 = DW(ld)(r1 + (ix + 2) * C, lanes);
+            VF e2 = DW(ld)(r2 + (ix + 2) * C, lanes);
+            VF acc = a0 * kv[0];
+            acc = DW_FMA(acc, a1, kv[1]);
+            acc = DW_FMA(acc, a2, kv[2]);
+            acc = DW_FMA(acc, b0, kv[3]);
+            acc = DW_FMA(acc, b1, kv[4]);
+            acc = DW_FMA(acc, b2, kv[5]);
+            acc = DW_FMA(acc, e0, kv[6]);
+            acc = DW_FMA(acc, e1, kv[7]);
+            acc = DW_FMA(acc, e2, kv[8]);
+            DW_POST(acc);
+            DW(st)(orow + ox * C + c0, acc, lanes);
+            a0 = a1, a1 = a2, b0 = b1, b1 = b2, e0 = e1, e1 = e2;
         }
-        DW_POST(acc);
-        DW(st)(orow + ox * C + c0, acc, lanes);
+    } else {
+        for (int64_t ox = ox_in0; ox < ox_in1; ox++) {
+            VF acc = zero;
+            int64_t off = (ox * sw - p->pad_left) * C;
+            for (int64_t r = 0; r < taps_y; r++) {
+                const float *x0 = rows[r] + off;
+                acc = DW_FMA(acc, DW(ld)(x0, lanes), kv[r * 3]);
+                acc = DW_FMA(acc, DW(ld)(x0 + dw * C, lanes), kv[r * 3 + 1]);
+                acc = DW_FMA(acc, DW(ld)(x0 + 2 * dw * C, lanes), kv[r * 3 + 2]);
+            }
+            DW_POST(acc);
+            DW(st)(orow + ox * C + c0, acc, lanes);
+        }
     }
+    for (int64_t ox = ox_in1; ox < p->ow; ox++)
+        DW_EDGE_COLUMN(ox);
+#undef DW_EDGE_COLUMN
 }
 
 /* Output row 'oy' of image 'n', every column and channel. */
