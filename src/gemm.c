@@ -237,7 +237,7 @@ static void gemm_drive(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_
             post_rows(c, m, n, ldc, post);
         return;
     }
-    gemm_job J = { tlr_gemm_kernel_for(tlr_cpu_isa()), m, n, k, pack_a, ctx, a_rows, lda, tb, b,
+    gemm_job J = { tlr_gemm_kernel_for_n(tlr_cpu_isa(), n), m, n, k, pack_a, ctx, a_rows, lda, tb, b,
                    ldb, beta != 0.0f, c, ldc, post, 1, 1 };
     int64_t mu = (m + J.kr->mr - 1) / J.kr->mr, nu = (n + J.kr->nr - 1) / J.kr->nr;
     /* split the dimension with more register blocks; duplicated packing of the other

@@ -54,6 +54,10 @@ typedef struct {
 /* The kernel for an instruction set (the best one at or below 'isa'). */
 const tlr_gemm_kernel *tlr_gemm_kernel_for(tlr_isa isa);
 
+/* The same for products with n columns: a narrower register block when n is just over a
+ * multiple of the wide one (16 or 48 columns with AVX-512). */
+const tlr_gemm_kernel *tlr_gemm_kernel_for_n(tlr_isa isa, int64_t n);
+
 /* Packs rows [k0, k0 + kc) x cols [j0, j0 + nc) of op(b) into ceil(nc / NR) panels of
  * (kc, NR) floats, one after another; columns past nc are zeros. */
 void tlr_gemm_pack_b(const tlr_gemm_kernel *kr, tlr_trans tb, const float *b, int64_t ldb,

@@ -259,6 +259,74 @@ T_AVX512 static void kernel_avx512_small(int64_t k, const float *a, int64_t lda,
     Z_STORE(3, 3);
 }
 
+/* 16 x 16 for narrow products (16 or 48 output channels: MobileNet's 1x1 convolutions,
+ * first layers): a 32-wide block would waste half its multiplications there. */
+#define N_ROW(r, ptr) c##r = _mm512_fmadd_ps(_mm512_set1_ps(*(ptr)), b0, c##r)
+
+#define N_STORE(r, idx)                                                                      \
+    do {                                                                                     \
+        if (idx < rows) {                                                                    \
+            float *cr_ = c + idx * ldc;                                                      \
+            _mm512_mask_storeu_ps(cr_, m0, z_post(c##r, cr_, m0, sc0, sh0, lo, hi, pf));     \
+        }                                                                                    \
+    } while (0)
+
+T_AVX512 static void kernel_avx512_n16(int64_t k, const float *a, int64_t lda, const float *b,
+                                       float *c, int64_t ldc, int rows, int cols,
+                                       int accumulate, const tlr_conv_post *post)
+{
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0;
+    __m512 c7 = c0, c8 = c0, c9 = c0, cA = c0, cB = c0, cC = c0, cD = c0, cE = c0, cF = c0;
+    const float *a0 = a, *a3 = a + 3 * lda, *a6 = a + 6 * lda, *a9 = a + 9 * lda;
+    const float *aC = a + 12 * lda, *aF = a + 15 * lda;
+    for (int64_t p = 0; p < k; p++, b += 16) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        N_ROW(0, a0 + p);
+        N_ROW(1, a0 + lda + p);
+        N_ROW(2, a0 + 2 * lda + p);
+        N_ROW(3, a3 + p);
+        N_ROW(4, a3 + lda + p);
+        N_ROW(5, a3 + 2 * lda + p);
+        N_ROW(6, a6 + p);
+        N_ROW(7, a6 + lda + p);
+        N_ROW(8, a6 + 2 * lda + p);
+        N_ROW(9, a9 + p);
+        N_ROW(A, a9 + lda + p);
+        N_ROW(B, a9 + 2 * lda + p);
+        N_ROW(C, aC + p);
+        N_ROW(D, aC + lda + p);
+        N_ROW(E, aC + 2 * lda + p);
+        N_ROW(F, aF + p);
+    }
+    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+    post_flags pf = { accumulate, post && post->scale, post && post->clamp };
+    __m512 sc0 = _mm512_set1_ps(1.0f), sh0 = _mm512_setzero_ps(), lo = sh0, hi = sh0;
+    if (post && post->scale)
+        sc0 = _mm512_maskz_loadu_ps(m0, post->scale);
+    if (post && post->shift)
+        sh0 = _mm512_maskz_loadu_ps(m0, post->shift);
+    if (post && post->clamp) {
+        lo = _mm512_set1_ps(post->lo);
+        hi = _mm512_set1_ps(post->hi);
+    }
+    N_STORE(0, 0);
+    N_STORE(1, 1);
+    N_STORE(2, 2);
+    N_STORE(3, 3);
+    N_STORE(4, 4);
+    N_STORE(5, 5);
+    N_STORE(6, 6);
+    N_STORE(7, 7);
+    N_STORE(8, 8);
+    N_STORE(9, 9);
+    N_STORE(A, 10);
+    N_STORE(B, 11);
+    N_STORE(C, 12);
+    N_STORE(D, 13);
+    N_STORE(E, 14);
+    N_STORE(F, 15);
+}
+
 #endif /* TLR_HAVE_X86_KERNELS */
 
 /* mc is a multiple of every mr; the kc x nr panel of b fits L1 and the mc x kc block of a
@@ -273,6 +341,25 @@ static const tlr_gemm_kernel kernels[TLR_ISA_COUNT] = {
     { TLR_ISA_GENERIC, G_MR, G_NR, 96, 256, 1024, kernel_generic, G_MR, kernel_generic },
 #endif
 };
+
+#ifdef TLR_HAVE_X86_KERNELS
+static const tlr_gemm_kernel narrow512 = { TLR_ISA_AVX512, 16, 16, 96, 256, 1024,
+                                           kernel_avx512_n16, 16, kernel_avx512_n16 };
+#endif
+
+const tlr_gemm_kernel *tlr_gemm_kernel_for_n(tlr_isa isa, int64_t n)
+{
+#ifdef TLR_HAVE_X86_KERNELS
+    /* the 16-wide kernel when the 32-wide one would leave more columns unused */
+    const tlr_gemm_kernel *wide = tlr_gemm_kernel_for(isa);
+    if (wide->isa == TLR_ISA_AVX512 && n % 32 != 0 && n % 32 <= 16)
+        return &narrow512;
+    return wide;
+#else
+    (void)n;
+    return tlr_gemm_kernel_for(isa);
+#endif
+}
 
 const tlr_gemm_kernel *tlr_gemm_kernel_for(tlr_isa isa)
 {
