@@ -23,7 +23,7 @@
 #include "xalloc.h"
 
 #define MAX_TEMPLATE_BYTES ((long)4 << 20)
-#define MAX_DIRS 8
+#define MAX_DIRS 12
 
 /* ---- where the templates are ---- */
 
@@ -56,7 +56,8 @@ static void dirs_add(tpl_dirs *d, char *dir, const char *why)
     d->why[d->n++] = why;
 }
 
-/* Adds <dir of exe>/templates and <dir of exe>/../share/tlreport/templates. */
+/* Adds <dir of exe>/templates, <dir of exe>/../share/tlreport/templates (installed), and
+ * <dir of exe>/../templates (a binary built in a subfolder of the source tree, build-san/). */
 static void dirs_add_exe(tpl_dirs *d, const char *exe, const char *why)
 {
     const char *slash = strrchr(exe, '/');
@@ -65,6 +66,7 @@ static void dirs_add_exe(tpl_dirs *d, const char *exe, const char *why)
     int n = (int)(slash - exe);
     dirs_add(d, tlr_xasprintf("%.*s/templates", n, exe), why);
     dirs_add(d, tlr_xasprintf("%.*s/../share/tlreport/templates", n, exe), why);
+    dirs_add(d, tlr_xasprintf("%.*s/../templates", n, exe), why);
 }
 
 static tlr_status dirs_init(tpl_dirs *d, const tlr_report_opts *o, tlr_err *err)
