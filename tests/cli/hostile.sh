@@ -138,6 +138,12 @@ printf 'A report {{> report}}\n' >"$tmp/tpl/es/report.md"
 expect_fail template-includes-itself "include itself" "$SEQ" --template-dir "$tmp/tpl"
 printf '{{#layers}}{{> p2_layers}}{{/layers}}\n' >"$tmp/tpl2/es/p2_layers.md"
 expect_fail template-partial-loop "include itself" "$SEQ" --template-dir "$tmp/tpl2"
+# 22 sections nested over the layer list: 7^22 passes unless rendering is bounded
+mkdir -p "$tmp/tpl3/es"
+i=0 open="" close=""
+while [ $i -lt 22 ]; do open="$open{{#layers.rows}}" close="$close{{/layers.rows}}" i=$((i + 1)); done
+printf '%sx%s\n' "$open" "$close" >"$tmp/tpl3/es/report.md"
+expect_fail template-exponential "rendering stopped" "$SEQ" --template-dir "$tmp/tpl3"
 
 # ---- weights that do not fit, or are strange ----
 expect_fail weights-wrong-shape "expected" "$FX/bad/wrong_shape.h5" --summary
