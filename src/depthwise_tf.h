@@ -28,10 +28,13 @@ DW_TARGET static inline void DW(st)(float *p, VF v, int64_t w)
     memcpy(p, &v, (size_t)w * sizeof(float));
 }
 
-/* post(acc) for one vector of channels: * scale + shift, clamp (NaN -> lo, as fmaxf). */
-#define DW_POST(acc)                                                                         \
+/* post(acc) for one vector of channels of output column ox: * scale + shift, + residual,
+ * clamp (NaN -> lo, as fmaxf). */
+#define DW_POST(acc, ox)                                                                     \
     do {                                                                                     \
         (acc) = (acc) * sc + sh;                                                             \
+        if (rrow)                                                                            \
+            (acc) += DW(ld)(rrow + (ox) * C + c0, lanes);                                    \
         if (clamp) {                                                                         \
             VI gt_ = (acc) > lo, lt_;                                                        \
             (acc) = (VF)((gt_ & (VI)(acc)) | (~gt_ & (VI)lo));                               \
@@ -45,8 +48,8 @@ DW_TARGET static inline void DW(st)(float *p, VF v, int64_t w)
  * taps all fall inside the image take a path without bounds checks, unrolled for the
  * usual 3-wide kernel. */
 DW_TARGET static inline __attribute__((always_inline)) void
-DW(block)(const dw_job *J, const float *img, float *orow, int64_t iy0, int64_t ky0, int64_t ky1,
-          int64_t c0, int64_t w, int full)
+DW(block)(const dw_job *J, const float *img, float *orow, const float *rrow, int64_t iy0,
+          int64_t ky0, int64_t ky1, int64_t c0, int64_t w, int full)
 {
     const tlr_conv2d_params *p = J->p;
     const int64_t C = p->cin, kw = p->kw, sw = p->sw, dw = p->dw, W = p->w, taps_y = ky1 - ky0;
@@ -96,7 +99,7 @@ DW(block)(const dw_job *J, const float *img, float *orow, int64_t iy0, int64_t k
                 acc_ = DW_FMA(acc_, DW(ld)(irow_ + ix_ * C, lanes), k_);                     \
             }                                                                                \
         }                                                                                    \
-        DW_POST(acc_);                                                                       \
+        DW_POST(acc_, ox);                                                                       \
         DW(st)(orow + (ox) * C + c0, acc_, lanes);                                           \
     } while (0)
     int inner3 = hold && kw == 3;
@@ -124,7 +127,7 @@ DW(block)(const dw_job *J, const float *img, float *orow, int64_t iy0, int64_t k
             acc = DW_FMA(acc, e0, kv[6]);
             acc = DW_FMA(acc, e1, kv[7]);
             acc = DW_FMA(acc, e2, kv[8]);
-            DW_POST(acc);
+            DW_POST(acc, ox);
             DW(st)(orow + ox * C + c0, acc, lanes);
             a0 = a1, a1 = a2, b0 = b1, b1 = b2, e0 = e1, e1 = e2;
         }
@@ -138,7 +141,7 @@ DW(block)(const dw_job *J, const float *img, float *orow, int64_t iy0, int64_t k
                 acc = DW_FMA(acc, DW(ld)(x0 + dw * C, lanes), kv[r * 3 + 1]);
                 acc = DW_FMA(acc, DW(ld)(x0 + 2 * dw * C, lanes), kv[r * 3 + 2]);
             }
-            DW_POST(acc);
+            DW_POST(acc, ox);
             DW(st)(orow + ox * C + c0, acc, lanes);
         }
     }
@@ -160,11 +163,13 @@ DW_TARGET static void DW(row)(const dw_job *J, int64_t n, int64_t oy)
         ky1--;
     const float *img = J->in + n * p->h * p->w * C;
     float *orow = J->out + (n * p->oh + oy) * p->ow * C;
+    const float *rrow = J->post && J->post->residual
+                      ? J->post->residual + (n * p->oh + oy) * p->ow * C : NULL;
     int64_t c0 = 0;
     for (; c0 + DW_LANES <= C; c0 += DW_LANES)
-        DW(block)(J, img, orow, iy0, ky0, ky1, c0, DW_LANES, 1);
+        DW(block)(J, img, orow, rrow, iy0, ky0, ky1, c0, DW_LANES, 1);
     if (c0 < C)
-        DW(block)(J, img, orow, iy0, ky0, ky1, c0, C - c0, 0);
+        DW(block)(J, img, orow, rrow, iy0, ky0, ky1, c0, C - c0, 0);
 }
 
 #undef DW_MAX_TAPS

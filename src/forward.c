@@ -849,9 +849,11 @@ typedef struct {
 
 /* ---- convolution chains ------------------------------------------------------------------- */
 
-/* The one layer reading output (i, call 0, tensor 0) of 'm', or -1 when that is not exactly
- * one single-call, single-input layer (several readers, a model output, a capture). */
-static int sole_reader(const run_ctx *C, const tlr_model *m, value **v, int i)
+/* The one layer reading output (i, call 0, tensor 0) of 'm', and in *slot the input it
+ * reads it as; -1 when that is not exactly one single-call layer with at most 'max_in'
+ * inputs (several readers, a model output, a capture). */
+static int sole_reader(const run_ctx *C, const tlr_model *m, value **v, int i, int max_in,
+                       int *slot)
 {
     if (v[i][0].refs[0] != 1)
         return -1;
@@ -863,8 +865,11 @@ static int sole_reader(const run_ctx *C, const tlr_model *m, value **v, int i)
         for (int c = 0; c < l->n_calls; c++)
             for (int k = 0; k < l->calls[c].n_in; k++) {
                 const tlr_ref *r = &l->calls[c].in[k];
-                if (r->layer == i && r->call == 0 && r->tensor == 0)
-                    return l->n_calls == 1 && l->calls[c].n_in == 1 && v[j][0].needed ? j : -1;
+                if (r->layer == i && r->call == 0 && r->tensor == 0) {
+                    *slot = k;
+                    return l->n_calls == 1 && l->calls[c].n_in <= max_in && v[j][0].needed ? j
+                                                                                          : -1;
+                }
             }
     }
     return -1; /* read as a model output */
@@ -890,24 +895,34 @@ static int relu_clamp(const tlr_layer *l, float *hi)
     return 0;
 }
 
+/* A chain the forward pass runs as one convolution (see fuse_chain). */
+typedef struct {
+    int layer[4];       /* the convolution, then the layers folded into it, in order */
+    int n;
+    const tlr_ref *add_other; /* the Add's other input, released after the run; or NULL */
+} conv_chain;
+
 /* A channels_last Conv2D / DepthwiseConv2D (linear) whose output only feeds a
- * BatchNormalization over its channels, and/or then only a ReLU, runs as one op: the
- * normalisation becomes a per-channel scale and shift and the ReLU a clamp, applied as the
+ * BatchNormalization over its channels, then only an Add of a branch already computed,
+ * then only a ReLU (each optional, in that order) runs as one op: the normalisation becomes
+ * a per-channel scale and shift, the Add a residual and the ReLU a clamp, applied as the
  * convolution writes its outputs (see tlr_conv_post), and the values in between are never
- * made.  Returns the chain's last layer (or -1: no chain) and fills 'post', whose scale and
- * shift point into 'buf' (2 * channels floats, the caller's). */
+ * made.  Returns 1 and fills 'post' (its scale and shift in *buf, 2 * channels floats the
+ * caller frees) and 'ch' when there is a chain, 0 otherwise. */
 static int fuse_chain(const run_ctx *C, const tlr_model *m, value **v, int i,
-                      tlr_conv_post *post, float **buf)
+                      tlr_conv_post *post, float **buf, conv_chain *ch)
 {
     const tlr_layer *l = &m->layers[i];
+    *post = (tlr_conv_post){ .clamp = 0 };
+    *buf = NULL;
+    *ch = (conv_chain){ { i }, 1, NULL };
     if ((l->op != TLR_OP_CONV && l->op != TLR_OP_DEPTHWISE_CONV) || l->n_calls != 1 ||
         l->cfg.conv.channels_first || l->cfg.conv.act.kind != TLR_ACT_LINEAR ||
         l->cfg.conv.rank != 2)
-        return -1;
-    int64_t c = l->calls[0].out[0].d[l->calls[0].out[0].ndim - 1];
-    *post = (tlr_conv_post){ NULL, NULL, 0, 0.0f, 0.0f };
-    *buf = NULL;
-    int last = -1, j = sole_reader(C, m, v, i);
+        return 0;
+    const tlr_shape *os = &l->calls[0].out[0];
+    int64_t c = os->d[os->ndim - 1];
+    int slot, j = sole_reader(C, m, v, i, 1, &slot);
     if (j >= 0 && m->layers[j].op == TLR_OP_BATCHNORM) {
         const tlr_layer *b = &m->layers[j];
         const float *mean = weight(b, "moving_mean"), *var = weight(b, "moving_variance");
@@ -916,7 +931,7 @@ static int fuse_chain(const run_ctx *C, const tlr_model *m, value **v, int i,
         int nd = b->calls[0].out[0].ndim;
         if (!mean || !var || (b->cfg.bn.scale && !gamma) || (b->cfg.bn.center && !beta) ||
             norm_axis(b->cfg.bn.axis, nd) != nd - 1 || c <= 0)
-            return -1;
+            return 0;
         /* the same factor as tlr_op_batchnorm: y = (x - mean) * factor + beta */
         float *sc = tlr_xmalloc(2 * (size_t)c * sizeof *sc), *sh = sc + c;
         for (int64_t k = 0; k < c; k++) {
@@ -927,17 +942,34 @@ static int fuse_chain(const run_ctx *C, const tlr_model *m, value **v, int i,
         *buf = sc;
         post->scale = sc;
         post->shift = sh;
-        last = j;
-        j = sole_reader(C, m, v, j);
+        ch->layer[ch->n++] = j;
+        j = sole_reader(C, m, v, j, 2, &slot);
+    }
+    const tlr_layer *a = j >= 0 ? &m->layers[j] : NULL;
+    if (a && a->op == TLR_OP_MERGE && a->cfg.merge.kind == TLR_MERGE_ADD &&
+        a->calls[0].n_in == 2) {
+        const tlr_ref *o = &a->calls[0].in[1 - slot];
+        const tlr_tensor *other = v[o->layer][o->call].t[o->tensor];
+        int same = other && other->ndim == os->ndim;
+        for (int d = 1; same && d < os->ndim; d++)
+            same = other->shape[d] == os->d[d];
+        if (same) {
+            post->residual = other->data; /* x + h: one addition, in either order */
+            ch->layer[ch->n++] = j;
+            ch->add_other = o;
+            j = sole_reader(C, m, v, j, 1, &slot);
+        }
+    } else if (a && a->calls[0].n_in != 1) {
+        j = -1;
     }
     float hi;
     if (j >= 0 && relu_clamp(&m->layers[j], &hi)) {
         post->clamp = 1;
         post->lo = 0.0f;
         post->hi = hi;
-        last = j;
+        ch->layer[ch->n++] = j;
     }
-    return last;
+    return ch->n > 1;
 }
 
 static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
@@ -1026,8 +1058,9 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                     int n_out = 0;
                     tlr_conv_post post;
                     float *post_buf = NULL;
-                    int last = c == 0 ? fuse_chain(C, m, v, i, &post, &post_buf) : -1;
-                    C->post = last >= 0 ? &post : NULL;
+                    conv_chain ch = { { 0 }, 0, NULL };
+                    int chain = c == 0 && fuse_chain(C, m, v, i, &post, &post_buf, &ch);
+                    C->post = chain ? &post : NULL;
                     st = exec_call(C, l, path, in, n_in, 1, val->t, &n_out);
                     C->post = NULL;
                     free(post_buf);
@@ -1035,14 +1068,22 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                         add_skipped(C, path, l, 0, C->err->msg);
                         st = TLR_OK;
                         val->failed = 1;
-                    } else if (!st && last >= 0 && val->t[0]) {
+                    } else if (!st && chain && val->t[0]) {
                         /* the chain's result belongs to its last layer; the ones between
                          * are marked done and their values stay empty */
-                        for (int j = last; j != i; j = m->layers[j].calls[0].in[0].layer)
-                            v[j][0].fused = 1;
+                        int last = ch.layer[ch.n - 1];
+                        for (int k = 1; k < ch.n; k++)
+                            v[ch.layer[k]][0].fused = 1;
                         v[last][0].t[0] = val->t[0];
                         val->t[0] = NULL;
                         made = v[last][0].t[0];
+                        if (ch.add_other) { /* the Add's other input, as the Add would */
+                            value *src = &v[ch.add_other->layer][ch.add_other->call];
+                            if (--src->refs[ch.add_other->tensor] == 0) {
+                                drop_tensor(C, src->t[ch.add_other->tensor]);
+                                src->t[ch.add_other->tensor] = NULL;
+                            }
+                        }
                     }
                 }
                 /* release inputs nobody else needs */

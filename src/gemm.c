@@ -146,20 +146,17 @@ static void gemm_block(const gemm_job *J, int64_t i0, int64_t i1, int64_t j0, in
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const float *bpanel = bp + (jr / nr) * kc * nr;
                     int cols = (int)min64(nr, nc - jr);
-                    /* the post-op goes with the last slice of k, shifted to this block */
-                    tlr_conv_post post, *pp = NULL;
-                    if (last && J->post) {
-                        post = *J->post;
-                        post.scale = post.scale ? post.scale + jc + jr : NULL;
-                        post.shift = post.shift ? post.shift + jc + jr : NULL;
-                        pp = &post;
-                    }
                     for (int64_t ir = 0; ir < mc; ir += mr) {
                         const float *a = ir < full ? J->a_rows + (ic + ir) * J->lda + pc
                                                    : ap + ir * kc;
+                        /* the post-op goes with the last slice of k, moved to this block */
+                        tlr_conv_post post;
+                        if (last && J->post)
+                            post = tlr_post_at(J->post, ic + ir, jc + jr, J->ldc);
                         kr->run(kc, a, ir < full ? J->lda : kc, bpanel,
                                 J->c + (ic + ir) * J->ldc + jc + jr, J->ldc,
-                                (int)min64(mr, mc - ir), cols, acc, pp);
+                                (int)min64(mr, mc - ir), cols, acc,
+                                last && J->post ? &post : NULL);
                     }
                 }
             }
@@ -199,7 +196,7 @@ static void post_rows(float *c, int64_t m, int64_t n, int64_t ldc, const tlr_con
 {
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++)
-            c[i * ldc + j] = tlr_post_apply(post, j, c[i * ldc + j]);
+            c[i * ldc + j] = tlr_post_apply(post, j, i * ldc + j, c[i * ldc + j]);
 }
 
 /* The driver behind both entry points: A from 'pack_a' or, when a_rows is set, in place. */
@@ -219,7 +216,7 @@ static void gemm_drive(int64_t m, int64_t n, int64_t k, tlr_gemm_pack_a_fn pack_
                 for (int64_t j = 0; j < n; j++) {
                     tlr_conv_post q = *post;
                     q.scale = NULL;
-                    c[i * ldc + j] = tlr_post_apply(&q, j, c[i * ldc + j]);
+                    c[i * ldc + j] = tlr_post_apply(&q, j, i * ldc + j, c[i * ldc + j]);
                 }
         return;
     }

@@ -35,9 +35,10 @@ void tlr_gemm_ref(tlr_trans ta, tlr_trans tb, int64_t m, int64_t n, int64_t k, c
  *   b: one packed panel, element (p, j) at b[p * NR + j];
  *   c: row i at c + i * ldc; only rows < 'rows' (<= MR) and cols < 'cols' (<= NR) are
  *      written; the old values are added when 'accumulate' is set;
- *   post: NULL, or per column (scale, shift, from the block's first column) and clamp:
- *      c = clamp((product + old c) * scale + shift); the old c being, in the GEMM driver,
- *      the sum over the earlier slices of k. */
+ *   post: NULL, or per column (scale, shift, from the block's first column), a residual
+ *      laid out as c (same row stride, from the block's first element) and a clamp:
+ *      c = clamp((product + old c) * scale + shift + residual); the old c being, in the
+ *      GEMM driver, the sum over the earlier slices of k. */
 typedef void (*tlr_gemm_kernel_fn)(int64_t k, const float *a, int64_t lda, const float *b,
                                    float *c, int64_t ldc, int rows, int cols, int accumulate,
                                    const tlr_conv_post *post);
@@ -81,8 +82,9 @@ void tlr_gemm_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                    const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
                    const tlr_conv_post *post);
 
-/* post (per column j of one block starting at column j0) applied to v; for plain loops. */
-static inline float tlr_post_apply(const tlr_conv_post *post, int64_t j, float v)
+/* The post-op on one value v: column j (scale, shift), element offset 'at' (residual); for
+ * plain loops. */
+static inline float tlr_post_apply(const tlr_conv_post *post, int64_t j, int64_t at, float v)
 {
     if (!post)
         return v;
@@ -90,11 +92,25 @@ static inline float tlr_post_apply(const tlr_conv_post *post, int64_t j, float v
         v *= post->scale[j];
     if (post->shift)
         v += post->shift[j];
+    if (post->residual)
+        v += post->residual[at];
     if (post->clamp) {
         v = v > post->lo ? v : post->lo; /* NaN -> lo, as fmaxf */
         v = v < post->hi ? v : post->hi;
     }
     return v;
+}
+
+/* The same post-op moved to a block starting at row i, column j of a matrix whose rows are
+ * ld floats apart (what the GEMM driver hands each kernel call). */
+static inline tlr_conv_post tlr_post_at(const tlr_conv_post *post, int64_t i, int64_t j,
+                                        int64_t ld)
+{
+    tlr_conv_post q = *post;
+    q.scale = q.scale ? q.scale + j : NULL;
+    q.shift = q.shift ? q.shift + j : NULL;
+    q.residual = q.residual ? q.residual + i * ld + j : NULL;
+    return q;
 }
 
 #endif

@@ -46,6 +46,8 @@ static void kernel_generic(int64_t k, const float *a, int64_t lda, const float *
                 v *= post->scale[j];
             if (post && post->shift)
                 v += post->shift[j];
+            if (post && post->residual)
+                v += post->residual[i * ldc + j];
             if (post && post->clamp) {
                 v = v > post->lo ? v : post->lo; /* NaN -> lo, as fmaxf */
                 v = v < post->hi ? v : post->hi;
@@ -70,15 +72,19 @@ T_AVX2 static inline __m256i avx2_mask(int n)
 /* The post-op in vector form: per-lane scale and shift of the block's columns, clamp. */
 typedef struct {
     int accumulate, scale, clamp;
+    const float *residual; /* row 0 of the block, rows ldc apart, or NULL */
 } post_flags;
 
 /* Epilogue of one vector: + old c, * scale + shift, clamp; then a (masked) store. */
 T_AVX2 static inline void avx2_store(float *c, __m256 v, __m256i mask, int full, __m256 sc,
-                                     __m256 sh, __m256 lo, __m256 hi, post_flags pf)
+                                     __m256 sh, __m256 lo, __m256 hi, post_flags pf,
+                                     const float *res)
 {
     if (pf.accumulate)
         v = _mm256_add_ps(v, full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, mask));
     v = pf.scale ? _mm256_fmadd_ps(v, sc, sh) : _mm256_add_ps(v, sh);
+    if (res)
+        v = _mm256_add_ps(v, full ? _mm256_loadu_ps(res) : _mm256_maskload_ps(res, mask));
     if (pf.clamp) /* max(v, lo) with lo second: NaN -> lo as fmaxf */
         v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
     if (full)
@@ -97,9 +103,11 @@ T_AVX2 static inline void avx2_store(float *c, __m256 v, __m256i mask, int full,
 #define AVX2_STORE(r)                                                                        \
     do {                                                                                     \
         if (r < rows) {                                                                      \
-            avx2_store(c + r * ldc, c##r##0, m0, full0, sc0, sh0, lo, hi, pf);               \
+            const float *res_ = pf.residual ? pf.residual + r * ldc : NULL;                  \
+            avx2_store(c + r * ldc, c##r##0, m0, full0, sc0, sh0, lo, hi, pf, res_);         \
             if (cols > 8)                                                                    \
-                avx2_store(c + r * ldc + 8, c##r##1, m1, full1, sc1, sh1, lo, hi, pf);       \
+                avx2_store(c + r * ldc + 8, c##r##1, m1, full1, sc1, sh1, lo, hi, pf,        \
+                           res_ ? res_ + 8 : NULL);                                          \
         }                                                                                    \
     } while (0)
 
@@ -121,7 +129,8 @@ T_AVX2 static void kernel_avx2(int64_t k, const float *a, int64_t lda, const flo
     }
     int full0 = cols >= 8, full1 = cols >= 16;
     __m256i m0 = avx2_mask(cols), m1 = avx2_mask(cols - 8);
-    post_flags pf = { accumulate, post && post->scale, post && post->clamp };
+    post_flags pf = { accumulate, post && post->scale, post && post->clamp,
+                      post ? post->residual : NULL };
     __m256 sc0 = _mm256_set1_ps(1.0f), sc1 = sc0, sh0 = _mm256_setzero_ps(), sh1 = sh0;
     __m256 lo = sh0, hi = sh0;
     if (post && post->scale) {
@@ -159,18 +168,21 @@ T_AVX2 static void kernel_avx2(int64_t k, const float *a, int64_t lda, const flo
     do {                                                                                     \
         if (idx < rows) {                                                                    \
             float *cr_ = c + idx * ldc;                                                        \
-            _mm512_mask_storeu_ps(cr_, m0, z_post(c##r##a, cr_, m0, sc0, sh0, lo, hi, pf));   \
-            _mm512_mask_storeu_ps(cr_ + 16, m1,                                              \
-                                  z_post(c##r##b, cr_ + 16, m1, sc1, sh1, lo, hi, pf));      \
+            const float *res_ = pf.residual ? pf.residual + idx * ldc : NULL;                \
+            _mm512_mask_storeu_ps(cr_, m0, z_post(c##r##a, cr_, m0, sc0, sh0, lo, hi, pf, res_)); \
+            _mm512_mask_storeu_ps(cr_ + 16, m1, z_post(c##r##b, cr_ + 16, m1, sc1, sh1, lo, hi,  \
+                                                       pf, res_ ? res_ + 16 : NULL));        \
         }                                                                                    \
     } while (0)
 
 T_AVX512 static inline __m512 z_post(__m512 v, const float *c, __mmask16 m, __m512 sc, __m512 sh,
-                                     __m512 lo, __m512 hi, post_flags pf)
+                                     __m512 lo, __m512 hi, post_flags pf, const float *res)
 {
     if (pf.accumulate)
         v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
     v = pf.scale ? _mm512_fmadd_ps(v, sc, sh) : _mm512_add_ps(v, sh);
+    if (res)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res));
     if (pf.clamp) /* max(v, lo) with lo second: NaN -> lo as fmaxf */
         v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
     return v;
@@ -178,7 +190,8 @@ T_AVX512 static inline __m512 z_post(__m512 v, const float *c, __mmask16 m, __m5
 
 /* The post-op vectors of one 32-column block. */
 #define Z_POST_SETUP()                                                                       \
-    post_flags pf = { accumulate, post && post->scale, post && post->clamp };                \
+    post_flags pf = { accumulate, post && post->scale, post && post->clamp,                  \
+                      post ? post->residual : NULL };                                        \
     __m512 sc0 = _mm512_set1_ps(1.0f), sc1 = sc0, sh0 = _mm512_setzero_ps(), sh1 = sh0;     \
     __m512 lo = sh0, hi = sh0;                                                               \
     if (post && post->scale) {                                                               \
@@ -267,7 +280,8 @@ T_AVX512 static void kernel_avx512_small(int64_t k, const float *a, int64_t lda,
     do {                                                                                     \
         if (idx < rows) {                                                                    \
             float *cr_ = c + idx * ldc;                                                      \
-            _mm512_mask_storeu_ps(cr_, m0, z_post(c##r, cr_, m0, sc0, sh0, lo, hi, pf));     \
+            const float *res_ = pf.residual ? pf.residual + idx * ldc : NULL;                \
+            _mm512_mask_storeu_ps(cr_, m0, z_post(c##r, cr_, m0, sc0, sh0, lo, hi, pf, res_)); \
         }                                                                                    \
     } while (0)
 
@@ -299,7 +313,8 @@ T_AVX512 static void kernel_avx512_n16(int64_t k, const float *a, int64_t lda, c
         N_ROW(F, aF + p);
     }
     __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
-    post_flags pf = { accumulate, post && post->scale, post && post->clamp };
+    post_flags pf = { accumulate, post && post->scale, post && post->clamp,
+                      post ? post->residual : NULL };
     __m512 sc0 = _mm512_set1_ps(1.0f), sh0 = _mm512_setzero_ps(), lo = sh0, hi = sh0;
     if (post && post->scale)
         sc0 = _mm512_maskz_loadu_ps(m0, post->scale);

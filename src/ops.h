@@ -99,14 +99,17 @@ void tlr_op_conv2d_act(const tlr_conv2d_params *p, const float *in, const float 
                        const float *bias, const tlr_act_params *act, float *out);
 
 /* What a convolution does to each output on its way out, per output channel c:
- *   y = conv + bias[c], then y = y * scale[c] + shift[c], then if clamp y = min(max(y, lo), hi)
- * (scale NULL: 1, shift NULL: 0; max() as fmaxf, so NaN becomes lo).  A BatchNormalization
- * (scale = gamma / sqrt(var + eps), shift = beta - mean * scale) and a ReLU / ReLU6 right
- * after a convolution fold into it, saving two passes over memory. */
+ *   y = conv + bias[c], then y = y * scale[c] + shift[c], then y += residual (the element
+ *   at the same place), then if clamp y = min(max(y, lo), hi)
+ * (scale, shift, residual NULL: none; max() as fmaxf, so NaN becomes lo).  A
+ * BatchNormalization (scale = gamma / sqrt(var + eps), shift = beta - mean * scale), an Add
+ * of a residual branch and a ReLU / ReLU6 right after a convolution fold into it, saving a
+ * pass over memory each. */
 typedef struct {
     const float *scale, *shift; /* (Cout) each, or NULL */
     int clamp;
     float lo, hi;
+    const float *residual;      /* (N, OH, OW, Cout) like the output, or NULL */
 } tlr_conv_post;
 
 /* Conv2D / DepthwiseConv2D with a post-op (NULL: none). */

@@ -200,9 +200,7 @@ static void conv_gemm(const tlr_conv2d_params *p, int64_t groups, const float *i
     for (int64_t g = 0; g < groups; g++) {
         tlr_conv_post pg, *pp = NULL;
         if (post) {
-            pg = *post;
-            pg.scale = pg.scale ? pg.scale + g * cout_g : NULL;
-            pg.shift = pg.shift ? pg.shift + g * cout_g : NULL;
+            pg = tlr_post_at(post, 0, g * cout_g, p->cout);
             pp = &pg;
         }
         if (is_pointwise(p)) {
@@ -224,7 +222,7 @@ static const tlr_conv_post *merge_bias(const float *bias, const tlr_conv_post *p
 {
     if (!bias && !post)
         return NULL;
-    *out = post ? *post : (tlr_conv_post){ NULL, NULL, 0, 0.0f, 0.0f };
+    *out = post ? *post : (tlr_conv_post){ .clamp = 0 };
     if (bias) {
         for (int64_t i = 0; i < c; i++) {
             float b = out->scale ? bias[i] * out->scale[i] : bias[i];
@@ -239,17 +237,18 @@ static const tlr_conv_post *merge_bias(const float *bias, const tlr_conv_post *p
  * *rest is set when the activation must still run afterwards. */
 static void act_post(const tlr_act_params *a, tlr_conv_post *post, int *rest)
 {
-    *post = (tlr_conv_post){ NULL, NULL, 0, 0.0f, 0.0f };
+    *post = (tlr_conv_post){ .clamp = 0 };
     *rest = 0;
     if (!a || a->kind == TLR_ACT_LINEAR)
         return;
     if (a->kind == TLR_ACT_RELU6) {
-        *post = (tlr_conv_post){ NULL, NULL, 1, 0.0f, 6.0f };
+        *post = (tlr_conv_post){ .clamp = 1, .lo = 0.0f, .hi = 6.0f };
         return;
     }
     if (a->kind == TLR_ACT_RELU && a->alpha == 0.0f && a->threshold == 0.0f) {
         /* a max_value <= 0 means none (see tlr_act_params) */
-        *post = (tlr_conv_post){ NULL, NULL, 1, 0.0f, a->max_value > 0.0f ? a->max_value : INFINITY };
+        *post = (tlr_conv_post){ .clamp = 1, .lo = 0.0f,
+                                 .hi = a->max_value > 0.0f ? a->max_value : INFINITY };
         return;
     }
     *rest = 1;
@@ -363,7 +362,7 @@ void tlr_op_depthwise_conv2d_post(const tlr_conv2d_params *p, int depth_multipli
         int64_t pixels = p->n * p->oh * p->ow;
         for (int64_t i = 0; i < pixels; i++)
             for (int64_t c = 0; c < p->cout; c++)
-                out[i * p->cout + c] = tlr_post_apply(post, c, out[i * p->cout + c]);
+                out[i * p->cout + c] = tlr_post_apply(post, c, i * p->cout + c, out[i * p->cout + c]);
     }
 }
 

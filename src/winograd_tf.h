@@ -169,7 +169,9 @@ WT_TARGET static void WT(output_tiles)(const wg_job *J, int64_t t0, int64_t nt, 
         int rows = (int)(oh - oy0 < 4 ? oh - oy0 : 4);
         int cols = (int)(ow - ox0 < 4 ? ow - ox0 : 4);
         const float *src = M + i * ldm;
-        float *obase = out + ((n * oh + oy0) * ow + ox0) * cout + co0;
+        int64_t obase_at = ((n * oh + oy0) * ow + ox0) * cout + co0;
+        float *obase = out + obase_at;
+        const float *rbase = post && post->residual ? post->residual + obase_at : NULL;
         for (int64_t c0 = 0; c0 < nco; c0 += WT_LANES) {
             int64_t w = nco - c0 < WT_LANES ? nco - c0 : WT_LANES;
             int whole = rows == 4 && cols == 4 && w == WT_LANES;
@@ -189,12 +191,16 @@ WT_TARGET static void WT(output_tiles)(const wg_job *J, int64_t t0, int64_t nt, 
                 sh = w == WT_LANES ? WT(load)(post->shift + co0 + c0)
                                    : WT(load_n)(post->shift + co0 + c0, w);
             float *o = obase + c0;
+            const float *res = rbase ? rbase + c0 : NULL;
 #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) { /* rows: y = t4 A, stored as they come */
                 WT(at)(t4 + r * 6, 1, y, 1);
 #pragma GCC unroll 4
                 for (int c = 0; c < 4; c++) {
                     VF v = y[c] * sc + sh;
+                    if (res && r < rows && c < cols)
+                        v += w == WT_LANES ? WT(load)(res + (r * ow + c) * cout)
+                                           : WT(load_n)(res + (r * ow + c) * cout, w);
                     if (clamp) { /* max(v, lo) with NaN -> lo as fmaxf, then min(v, hi) */
                         VI gt = v > lo, lt = v < hi;
                         v = (VF)((gt & (VI)v) | (~gt & (VI)lo));

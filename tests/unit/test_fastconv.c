@@ -117,7 +117,7 @@ static void gemm_random(void)
 /* Activation kinds of the tests: 0 none, 1 ReLU, 2 ReLU6. */
 static tlr_conv_post clamp_post(int act)
 {
-    tlr_conv_post q = { NULL, NULL, act != 0, 0.0f, act == 2 ? 6.0f : INFINITY };
+    tlr_conv_post q = { .clamp = act != 0, .lo = 0.0f, .hi = act == 2 ? 6.0f : INFINITY };
     return q;
 }
 
@@ -294,7 +294,7 @@ static void conv_paths(void)
 /* A BatchNormalization-like post-op (scale, shift) and a clamp through every conv path,
  * against the reference conv followed by the same arithmetic. */
 static void post_case(uint64_t *s, int64_t h, int64_t w, int64_t cin, int64_t cout, int k,
-                      int stride, int pad, int depthwise, int act)
+                      int stride, int pad, int depthwise, int act, int residual)
 {
     tlr_conv2d_params p = { .n = 1, .h = h, .w = w, .cin = cin, .cout = depthwise ? cin : cout,
                             .kh = k, .kw = k, .sh = stride, .sw = stride, .dh = 1, .dw = 1,
@@ -306,16 +306,18 @@ static void post_case(uint64_t *s, int64_t h, int64_t w, int64_t cin, int64_t co
     float *kern = rand_floats(s, (int64_t)k * k * cin * (depthwise ? 1 : co));
     float *bias = rand_floats(s, co), *scale = rand_floats(s, co), *shift = rand_floats(s, co);
     float *want = malloc((size_t)no * sizeof *want), *got = malloc((size_t)no * sizeof *got);
+    float *res = residual ? rand_floats(s, no) : NULL;
     if (depthwise)
         tlr_op_depthwise_conv2d_ref(&p, 1, in, kern, bias, want);
     else
         tlr_op_conv2d_ref(&p, in, kern, bias, want);
     for (int64_t i = 0; i < no; i++)
-        want[i] = want[i] * scale[i % co] + shift[i % co];
+        want[i] = want[i] * scale[i % co] + shift[i % co] + (res ? res[i] : 0.0f);
     epilogue_ref(act, want, no);
     tlr_conv_post post = clamp_post(act);
     post.scale = scale;
     post.shift = shift;
+    post.residual = res;
     for (int isa = 0; isa < isa_count(); isa++) {
         tlr_cpu_set_isa((tlr_isa)isa);
         if (depthwise)
@@ -323,9 +325,9 @@ static void post_case(uint64_t *s, int64_t h, int64_t w, int64_t cin, int64_t co
         else
             tlr_op_conv2d_post(&p, in, kern, bias, &post, got);
         char msg[160];
-        snprintf(msg, sizeof msg, "post %s %lldx%lldx%lld->%lld k%d s%d act %d %s",
+        snprintf(msg, sizeof msg, "post %s %lldx%lldx%lld->%lld k%d s%d act %d res %d %s",
                  depthwise ? "depthwise" : "conv", (long long)h, (long long)w, (long long)cin,
-                 (long long)co, k, stride, act, tlr_cpu_isa_name((tlr_isa)isa));
+                 (long long)co, k, stride, act, residual, tlr_cpu_isa_name((tlr_isa)isa));
         FLOATS_NEAR(got, want, (size_t)no, 2e-5, msg);
     }
     tlr_cpu_set_isa(TLR_ISA_COUNT);
@@ -336,20 +338,25 @@ static void post_case(uint64_t *s, int64_t h, int64_t w, int64_t cin, int64_t co
     free(shift);
     free(want);
     free(got);
+    free(res);
 }
 
 static void post_paths(void)
 {
     uint64_t s = 41;
-    post_case(&s, 12, 13, 24, 40, 1, 1, 0, 0, 2);  /* pointwise GEMM, ReLU6 */
-    post_case(&s, 15, 14, 5, 19, 3, 2, 1, 0, 1);   /* im2col GEMM, stride 2 */
-    post_case(&s, 20, 19, 32, 36, 3, 1, 1, 0, 2);  /* Winograd */
-    post_case(&s, 2, 2, 40, 24, 1, 1, 0, 0, 0);    /* a few rows: b streamed */
-    post_case(&s, 7, 7, 300, 56, 1, 1, 0, 0, 2);   /* k over one GEMM slice (MobileNetV2's
-                                                       block_14_project: 336 -> 56) */
-    post_case(&s, 6, 5, 40, 33, 3, 1, 1, 0, 1);    /* im2col, k = 360 */
-    post_case(&s, 14, 15, 37, 37, 3, 1, 1, 1, 2);  /* depthwise */
-    post_case(&s, 15, 15, 16, 16, 3, 2, 0, 1, 1);  /* depthwise stride 2 */
+    /* each path with and without a residual branch added */
+    for (int res = 0; res < 2; res++) {
+        post_case(&s, 12, 13, 24, 40, 1, 1, 0, 0, 2, res);  /* pointwise GEMM, ReLU6 */
+        post_case(&s, 15, 14, 5, 19, 3, 2, 1, 0, 1, res);   /* im2col GEMM, stride 2 */
+        post_case(&s, 20, 19, 32, 36, 3, 1, 1, 0, 2, res);  /* Winograd */
+        post_case(&s, 2, 2, 40, 24, 1, 1, 0, 0, 0, res);    /* a few rows: b streamed */
+        post_case(&s, 7, 7, 300, 56, 1, 1, 0, 0, 2, res);   /* k over one GEMM slice
+                                                              (MobileNetV2's 336 -> 56) */
+        post_case(&s, 6, 5, 40, 33, 3, 1, 1, 0, 1, res);    /* im2col, k = 360 */
+        post_case(&s, 9, 11, 24, 16, 1, 1, 0, 0, 0, res);   /* the 16-wide kernel */
+        post_case(&s, 14, 15, 37, 37, 3, 1, 1, 1, 2, res);  /* depthwise */
+        post_case(&s, 15, 15, 16, 16, 3, 2, 0, 1, 1, res);  /* depthwise stride 2 */
+    }
 }
 
 /* ---- MaxPooling2D ------------------------------------------------------------------------ */
