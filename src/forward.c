@@ -31,6 +31,8 @@ typedef struct {
     int n_caps;
     int64_t live_bytes;
     const tlr_conv_post *post; /* a fused chain's BatchNormalization / ReLU (see fuse_chain) */
+    const tlr_shape *in0_shape; /* a deferred ZeroPadding2D's output shape (see pad_defer) */
+    int pad_top, pad_left;      /* and its padding, added by the convolution reading it */
 } run_ctx;
 
 /* ---- tensors with a memory budget ---------------------------------------------------------- */
@@ -205,6 +207,8 @@ static tlr_status conv_cl(run_ctx *C, const tlr_layer *l, const char *path, cons
     }
     p.pad_top = k->rank == 1 ? 0 : pad_before(k->padding, in.h, out.h, p.kh, p.sh, p.dh);
     p.pad_left = pad_before(k->padding, in.w, out.w, p.kw, p.sw, p.dw);
+    p.pad_top += C->pad_top; /* a ZeroPadding2D before it (pad_defer) */
+    p.pad_left += C->pad_left;
     if (l->op == TLR_OP_CONV) {
         if ((st = need_weight(C, l, path, "kernel", &kern)))
             return st;
@@ -639,7 +643,7 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
     }
     tlr_shape ins[64], os[4];
     for (int i = 0; i < n_in && i < 64; i++)
-        ins[i] = shape_of(in[i]);
+        ins[i] = i == 0 && C->in0_shape ? *C->in0_shape : shape_of(in[i]);
     int no;
     tlr_status st = tlr_shape_of_call(l, ins, n_in, os, &no, path, C->err);
     if (st)
@@ -844,7 +848,8 @@ typedef struct {
     int refs[4];
     int needed;
     int failed;   /* could not be computed */
-    int fused;    /* computed by the convolution heading its chain (fuse_chain) */
+    int fused;    /* 1: computed by the convolution heading its chain (fuse_chain);
+                     2: a ZeroPadding2D its reader applies itself (pad_defer) */
 } value;
 
 /* ---- convolution chains ------------------------------------------------------------------- */
@@ -972,6 +977,24 @@ static int fuse_chain(const run_ctx *C, const tlr_model *m, value **v, int i,
     return ch->n > 1;
 }
 
+/* A channels_last ZeroPadding2D whose output only feeds a 'valid' channels_last Conv2D /
+ * DepthwiseConv2D is not made: the convolution reads the unpadded input and counts the
+ * padding as its own (taps outside the image read zeros), saving a copy of the image. */
+static int pad_defer(const run_ctx *C, const tlr_model *m, value **v, int i)
+{
+    const tlr_layer *l = &m->layers[i];
+    if (l->op != TLR_OP_ZEROPAD || l->n_calls != 1 || l->calls[0].n_in != 1 ||
+        l->cfg.pad.channels_first || l->cfg.pad.rank != 2)
+        return 0;
+    int slot, j = sole_reader(C, m, v, i, 1, &slot);
+    if (j < 0)
+        return 0;
+    const tlr_layer *k = &m->layers[j];
+    return (k->op == TLR_OP_CONV || k->op == TLR_OP_DEPTHWISE_CONV) &&
+           !k->cfg.conv.channels_first && k->cfg.conv.rank == 2 &&
+           k->cfg.conv.padding == TLR_PAD_VALID;
+}
+
 static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                             tlr_tensor *const *inputs, int n_inputs, int want_outputs,
                             tlr_tensor **outputs)
@@ -1024,6 +1047,8 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
             const tlr_tensor *made = NULL; /* this call's output, for the profile */
+            if (!val->fused && c == 0 && pad_defer(C, m, v, i))
+                val->fused = 2; /* its reader pads as it reads; the input stays held */
             if (val->fused) {
                 /* made by the convolution heading its chain; only captures remain */
             } else if (l->op == TLR_OP_INPUT) {
@@ -1049,6 +1074,23 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                     in[k] = v[r->layer][r->call].t[r->tensor];
                     if (!in[k])
                         missing = 1;
+                }
+                /* reading a deferred ZeroPadding2D: its input, and its padding (pad_defer) */
+                const tlr_ref *pad_in = NULL;
+                tlr_shape padded;
+                if (n_in == 1 && v[l->calls[c].in[0].layer][l->calls[c].in[0].call].fused == 2) {
+                    const tlr_layer *pl = &m->layers[l->calls[c].in[0].layer];
+                    pad_in = &pl->calls[0].in[0];
+                    in[0] = v[pad_in->layer][pad_in->call].t[pad_in->tensor];
+                    missing = !in[0];
+                    if (in[0]) {
+                        padded = shape_of(in[0]);
+                        padded.d[1] += pl->cfg.pad.amount[0] + pl->cfg.pad.amount[1];
+                        padded.d[2] += pl->cfg.pad.amount[2] + pl->cfg.pad.amount[3];
+                        C->in0_shape = &padded;
+                        C->pad_top = pl->cfg.pad.amount[0];
+                        C->pad_left = pl->cfg.pad.amount[2];
+                    }
                 }
                 const char *why = cannot_run(l);
                 if (missing || why) {
@@ -1084,6 +1126,15 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                                 src->t[ch.add_other->tensor] = NULL;
                             }
                         }
+                    }
+                }
+                C->in0_shape = NULL;
+                C->pad_top = C->pad_left = 0;
+                if (pad_in) { /* the input the deferred padding held */
+                    value *src = &v[pad_in->layer][pad_in->call];
+                    if (--src->refs[pad_in->tensor] == 0) {
+                        drop_tensor(C, src->t[pad_in->tensor]);
+                        src->t[pad_in->tensor] = NULL;
                     }
                 }
                 /* release inputs nobody else needs */
@@ -1195,7 +1246,7 @@ tlr_status tlr_forward_run(const tlr_model *m, const tlr_tensor *const *inputs, 
     res->n_captured = n_capture;
     res->outputs = tlr_xcalloc((size_t)m->n_outputs + 1, sizeof *res->outputs);
     res->n_outputs = want_outputs ? m->n_outputs : 0;
-    run_ctx C = { opts, res, err, caps, n_capture, 0, NULL };
+    run_ctx C = { opts, res, err, caps, n_capture, 0, NULL, NULL, 0, 0 };
     tlr_tensor **in = tlr_xcalloc((size_t)n_inputs + 1, sizeof *in);
     for (int i = 0; i < n_inputs; i++)
         in[i] = (tlr_tensor *)inputs[i];
