@@ -20,7 +20,7 @@
 #define SMALL_M 4
 
 /* Below this many multiply-adds one thread is faster than waking the others. */
-#define PARALLEL_MIN_MACS ((int64_t)1 << 17)
+#define PARALLEL_MIN_MACS ((int64_t)1 << 19)
 
 static int64_t min64(int64_t a, int64_t b)
 {

@@ -118,7 +118,10 @@ static void work_on(job *j, int tid)
     }
 }
 
-/* Waits until the generation differs from 'seen'; returns the new one. */
+/* Waits until the generation differs from 'seen'; returns the new one.  Polls briefly,
+ * then polls with sched_yield() (free when the CPU is otherwise idle, but on a machine with
+ * more work than CPUs it hands the CPU back, e.g. to the thread that will post the next
+ * job), then sleeps. */
 static unsigned wait_job(unsigned seen)
 {
     /* more threads than CPUs: polling would only steal time from the ones working */
@@ -128,8 +131,12 @@ static unsigned wait_job(unsigned seen)
         unsigned g = atomic_load_explicit(&pool.gen, memory_order_acquire);
         if (g != seen)
             return g;
-        cpu_relax();
-        if ((i & 255) == 255 && now_ns() - t0 > budget)
+        if (i < 256) {
+            cpu_relax();
+            continue;
+        }
+        sched_yield();
+        if ((i & 15) == 15 && now_ns() - t0 > budget)
             break;
     }
     pthread_mutex_lock(&pool.mu);
@@ -176,13 +183,22 @@ static int ensure_workers(int want)
     return pool.started + 1 < want ? pool.started + 1 : want;
 }
 
-/* Spins on a condition, giving the CPU away once it has waited a while. */
+/* Spins on a condition; after a millisecond (a worker descheduled in the middle of a
+ * chunk) it yields the CPU on every turn.  Yielding early costs far more: on a busy machine
+ * the scheduler may hand the CPU to another process for a whole time slice. */
 #define WAIT_UNTIL(cond)                                                                     \
-    for (int i_ = 0; !(cond); i_++) {                                                        \
-        cpu_relax();                                                                         \
-        if (i_ > 2048)                                                                       \
-            sched_yield();                                                                   \
-    }
+    do {                                                                                     \
+        int64_t t0_ = 0;                                                                     \
+        for (int i_ = 0; !(cond); i_++) {                                                    \
+            cpu_relax();                                                                     \
+            if ((i_ & 1023) != 1023)                                                         \
+                continue;                                                                    \
+            if (!t0_)                                                                        \
+                t0_ = now_ns();                                                              \
+            else if (now_ns() - t0_ > 1000000)                                               \
+                sched_yield();                                                               \
+        }                                                                                    \
+    } while (0)
 
 void tlr_parallel_for_n(int64_t n, int max_threads, tlr_task_fn fn, void *ctx)
 {

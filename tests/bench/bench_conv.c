@@ -1,7 +1,7 @@
 /* bench_conv.c - one convolution at a time on the layer shapes of VGG16 (150x150 input) and
  * a MobileNetV2-style stack, with the CPU time as well as the wall clock (min over runs), so
  * the kernels can be tuned on a machine that is busy with other work.
- *   bench_conv [--threads N] [--isa generic|avx2|avx512] [--runs N] [--direct] */
+ *   bench_conv [--threads N] [--isa generic|avx2|avx512] [--runs N] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,6 @@
 #include "cpu.h"
 #include "ops.h"
 #include "threads.h"
-#include "winograd.h"
 
 static double clock_ms(clockid_t id)
 {
@@ -45,14 +44,12 @@ static const shape shapes[] = {
 
 int main(int argc, char **argv)
 {
-    int runs = 9, direct = 0;
+    int runs = 9;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             tlr_threads_set_count(atoi(argv[++i]));
         else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--direct") == 0)
-            direct = 1;
         else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
             i++;
             for (int l = 0; l < TLR_ISA_COUNT; l++)
@@ -60,14 +57,13 @@ int main(int argc, char **argv)
                     tlr_cpu_set_isa((tlr_isa)l);
         }
     }
-    printf("isa %s, %d threads%s\n", tlr_cpu_isa_name(tlr_cpu_isa()), tlr_threads_count(),
-           direct ? ", Winograd off" : "");
+    printf("isa %s, %d threads\n", tlr_cpu_isa_name(tlr_cpu_isa()), tlr_threads_count());
     printf("%-28s %9s %9s %9s\n", "layer", "wall ms", "cpu ms", "GFLOP/s");
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *S = &shapes[si];
         tlr_conv2d_params p = { .n = 1, .h = S->h, .w = S->w, .cin = S->cin, .cout = S->cout,
                                 .kh = S->k, .kw = S->k, .sh = S->s, .sw = S->s, .dh = 1, .dw = 1,
-                                .groups = getenv("DUMMY") && S->cin >= 16 && S->k == 3 && S->s == 1 && !S->depthwise ? 7 : 1 };
+                                .groups = 1 };
         int pad_total = S->pad ? S->k - 1 : 0;
         p.oh = (S->h + pad_total - S->k) / S->s + 1;
         p.ow = (S->w + pad_total - S->k) / S->s + 1;
@@ -90,14 +86,6 @@ int main(int argc, char **argv)
             double w0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
             if (S->depthwise)
                 tlr_op_depthwise_conv2d(&p, 1, in, k, b, out);
-            else if (direct && tlr_winograd_applies(&p)) {
-                /* pretend Winograd is not there: a 1x1-padded 3x3 via the GEMM path */
-                tlr_conv2d_params q = p;
-                q.groups = 1;
-                q.cin = p.cin; /* same op; tlr_op_conv2d would pick Winograd, so go around */
-                tlr_op_conv2d_ref(&q, in, k, b, out);
-            } else if (p.groups == 7)
-                tlr_winograd_conv3x3(&p, in, k, b, TLR_EPI_RELU, out);
             else
                 tlr_op_conv2d_act(&p, in, k, b, &relu, out);
             double w1 = clock_ms(CLOCK_MONOTONIC), c1 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
@@ -105,8 +93,6 @@ int main(int argc, char **argv)
                 best_w = w1 - w0 < best_w ? w1 - w0 : best_w;
                 best_c = c1 - c0 < best_c ? c1 - c0 : best_c;
             }
-            if (direct && !S->depthwise && tlr_winograd_applies(&p))
-                break; /* the reference loop is slow; one run says enough */
         }
         double flops = 2.0 * (double)nout * (double)S->k * S->k * (S->depthwise ? 1.0 : (double)S->cin);
         printf("%-28s %9.3f %9.3f %9.1f\n", S->name, best_w, best_c, flops / (best_w * 1e6));
