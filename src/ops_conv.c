@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "depthwise.h"
 #include "err.h"
 #include "gemm.h"
 #include "ops.h"
+#include "threads.h"
 #include "winograd.h"
 #include "xalloc.h"
 
@@ -214,6 +216,102 @@ static void conv_gemm(const tlr_conv2d_params *p, int64_t groups, const float *i
     }
 }
 
+/* ---- few input channels: kernel rows read from the image in place ------------------------ */
+
+/* With few input channels (an RGB image: VGG's first layer, MobileNet's stride-2 stem) the
+ * im2col gather costs as much as the products.  But one kernel row's taps over a run of
+ * output pixels already form a matrix in the image: pixel i's kw * cin values start
+ * i * stride * cin floats after pixel 0's, contiguous.  So each block of MR pixels is the
+ * sum over kernel rows of register-kernel products read in place, accumulated in the
+ * output; only blocks touching the left or right edge go through the gather.  Needs
+ * dilation 1 along x, one group and kh * kw * cin within one slice of k. */
+#define ROWS_CIN_MAX 8
+
+typedef struct {
+    const tlr_conv2d_params *p;
+    const float *in;
+    const tlr_conv_post *post;
+    float *out;
+    const tlr_gemm_kernel *kr;
+    const float *bp; /* the packed kernel: panels of (K, NR) */
+    int64_t K, npan;
+} rows_job;
+
+static int rows_direct_applies(const tlr_conv2d_params *p, int64_t groups, int64_t kc)
+{
+    return groups == 1 && p->cin <= ROWS_CIN_MAX && p->dw == 1 && !is_pointwise(p) &&
+           (int64_t)p->kh * p->kw * p->cin <= kc;
+}
+
+/* Output rows [begin, end) over (N, OH). */
+static void rows_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    const rows_job *J = ctx;
+    const tlr_conv2d_params *p = J->p;
+    const tlr_gemm_kernel *kr = J->kr;
+    int64_t mr = kr->mr, nr = kr->nr, cin = p->cin, run = p->kw * cin;
+    float *ap = tlr_thread_scratch(tid, 1, (size_t)(mr * J->K) * sizeof(float));
+    im2col_src S = { p, J->in, 0, cin };
+    for (int64_t r = begin; r < end; r++) {
+        int64_t n = r / p->oh, oy = r % p->oh;
+        for (int64_t ox = 0; ox < p->ow; ox += mr) {
+            int64_t rows = p->ow - ox < mr ? p->ow - ox : mr;
+            int64_t pix = r * p->ow + ox; /* output row index of the GEMM */
+            int64_t ix0 = ox * p->sw - p->pad_left;
+            int inside = rows == mr && ix0 >= 0 && ix0 + (mr - 1) * p->sw + p->kw <= p->w;
+            if (!inside)
+                pack_im2col(&S, pix, rows, 0, J->K, ap);
+            for (int64_t j = 0; j < J->npan; j++) {
+                const float *panel = J->bp + j * J->K * nr;
+                int cols = (int)(p->cout - j * nr < nr ? p->cout - j * nr : nr);
+                float *c = J->out + pix * p->cout + j * nr;
+                tlr_conv_post post;
+                if (J->post)
+                    post = tlr_post_at(J->post, pix, j * nr, p->cout);
+                if (!inside) {
+                    if (rows < mr) /* the kernel reads MR rows: zero the ones past the row */
+                        memset(ap + rows * J->K, 0, (size_t)((mr - rows) * J->K) * sizeof *ap);
+                    kr->run(J->K, ap, J->K, panel, c, p->cout, (int)rows, cols, 0,
+                            J->post ? &post : NULL);
+                    continue;
+                }
+                /* kernel rows inside the image, each a product added to the last */
+                int64_t ky0 = 0, ky1 = p->kh, iy0 = oy * p->sh - p->pad_top;
+                while (ky0 < ky1 && iy0 + ky0 * p->dh < 0)
+                    ky0++;
+                while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dh >= p->h)
+                    ky1--;
+                if (ky0 == ky1) { /* every tap in the padding: post(0) */
+                    for (int64_t i = 0; i < rows; i++)
+                        for (int64_t q = 0; q < cols; q++)
+                            c[i * p->cout + q] = tlr_post_apply(J->post ? &post : NULL, q,
+                                                                i * p->cout + q, 0.0f);
+                    continue;
+                }
+                for (int64_t ky = ky0; ky < ky1; ky++) {
+                    const float *a = J->in + ((n * p->h + iy0 + ky * p->dh) * p->w + ix0) * cin;
+                    kr->run(run, a, p->sw * cin, panel + ky * run * nr, c, p->cout, (int)rows,
+                            cols, ky > ky0, ky == ky1 - 1 && J->post ? &post : NULL);
+                }
+            }
+        }
+    }
+}
+
+static void conv_rows_direct(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                             const tlr_conv_post *post, float *out)
+{
+    const tlr_gemm_kernel *kr = tlr_gemm_kernel_for_n(tlr_cpu_isa(), p->cout);
+    int64_t K = (int64_t)p->kh * p->kw * p->cin, npan = (p->cout + kr->nr - 1) / kr->nr;
+    float *bp = tlr_xmalloc((size_t)(K * npan * kr->nr) * sizeof *bp);
+    tlr_gemm_pack_b(kr, TLR_NO_TRANS, kernel, p->cout, 0, K, 0, p->cout, bp);
+    rows_job J = { p, in, post, out, kr, bp, K, npan };
+    int64_t macs = p->n * p->oh * p->ow * K * p->cout;
+    tlr_parallel_for_n(p->n * p->oh, macs < ((int64_t)1 << 19) ? 1 : TLR_THREADS_MAX, rows_task,
+                       &J);
+    free(bp);
+}
+
 /* The kernels' post-op from a bias and a caller's post-op: the bias goes into the shift
  * (scaled with the product), so the kernels see y = x * scale + shift, then the clamp.
  * 'shift' is the caller's scratch of 'c' floats.  NULL when there is nothing to do. */
@@ -272,6 +370,8 @@ void tlr_op_conv2d_post(const tlr_conv2d_params *p, const float *in, const float
     const tlr_conv_post *pp = merge_bias(bias, post, p->cout, shift, &merged);
     if (groups == 1 && tlr_winograd_worth(p))
         tlr_winograd_conv3x3(p, in, kernel, pp, out);
+    else if (rows_direct_applies(p, groups, tlr_gemm_kernel_for_n(tlr_cpu_isa(), p->cout)->kc))
+        conv_rows_direct(p, in, kernel, pp, out);
     else
         conv_gemm(p, groups, in, kernel, pp, out);
     free(shift);

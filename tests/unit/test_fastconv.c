@@ -276,6 +276,9 @@ static void conv_paths(void)
     conv_case(&s, 2, 16, 15, 5, 33, 3, 2, 1, 0, 1, 1, 1, 1, 0, NULL);
     conv_case(&s, 1, 13, 12, 7, 9, 3, 1, 2, 2, 2, 2, 2, 1, 0, &relu6);
     conv_case(&s, 1, 9, 10, 6, 8, 4, 1, 1, 1, 2, 2, 1, 1, 0, &tanh_act);
+    /* few channels, kernel rows read in place: rows wholly in the padding, wide images */
+    conv_case(&s, 1, 6, 40, 3, 10, 2, 1, 1, 3, 3, 1, 1, 1, 0, &relu);
+    conv_case(&s, 2, 9, 53, 4, 48, 3, 2, 1, 0, 1, 0, 1, 1, 0, &relu6);
     conv_case(&s, 1, 11, 11, 12, 18, 3, 1, 1, 1, 1, 1, 1, 3, 0, &relu);
     conv_case(&s, 2, 14, 13, 40, 70, 1, 1, 1, 0, 0, 0, 0, 1, 0, &relu6);
     conv_case(&s, 1, 14, 13, 24, 40, 1, 2, 1, 0, 0, 0, 0, 1, 0, NULL);
