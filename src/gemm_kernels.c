@@ -20,26 +20,32 @@
 
 /* ---- plain C ------------------------------------------------------------------------------ */
 
-#define G_MR 4
-#define G_NR 16
+/* 6 x 8 in 4-float GCC vectors: two per row, twelve accumulators, which with the two b
+ * vectors and a broadcast fit the sixteen 128-bit registers of SSE2 / NEON. */
+#define G_MR 6
+#define G_NR 8
+
+typedef float g_v4 __attribute__((vector_size(16)));
+typedef float g_v4u __attribute__((vector_size(16), aligned(4)));
 
 static void kernel_generic(int64_t k, const float *a, int64_t lda, const float *b, float *c,
                            int64_t ldc, int rows, int cols, int accumulate,
                            const tlr_conv_post *post)
 {
-    float acc[G_MR][G_NR];
+    g_v4 acc[G_MR][2];
     memset(acc, 0, sizeof acc);
     for (int64_t p = 0; p < k; p++) {
-        const float *bp = b + p * G_NR;
+        g_v4 b0 = *(const g_v4u *)(b + p * G_NR), b1 = *(const g_v4u *)(b + p * G_NR + 4);
+#pragma GCC unroll 6
         for (int i = 0; i < G_MR; i++) {
-            float x = a[i * lda + p];
-            for (int j = 0; j < G_NR; j++)
-                acc[i][j] += x * bp[j];
+            g_v4 x = (g_v4){ 0 } + a[i * lda + p];
+            acc[i][0] += x * b0;
+            acc[i][1] += x * b1;
         }
     }
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++) {
-            float v = acc[i][j];
+            float v = acc[i][j / 4][j % 4];
             if (accumulate)
                 v += c[i * ldc + j];
             if (post && post->scale)

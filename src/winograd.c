@@ -63,7 +63,7 @@ struct wg_job {
 
 #define WT_SUFFIX generic
 #define WT_LANES 4
-#define WT_NR 16
+#define WT_NR 8
 #define WT_TARGET
 #include "winograd_tf.h"
 #undef WT_SUFFIX
