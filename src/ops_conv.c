@@ -1,14 +1,19 @@
 /* ops_conv.c - Conv2D (grouped, strided, dilated, explicit padding), DepthwiseConv2D and
  * Conv2DTranspose on channels_last data.
  *
- * Fast paths turn the convolution into matrix products for tlr_gemm:
- *   - pointwise (1x1, stride 1, no padding): the input already is the (pixels, cin) matrix;
- *   - otherwise im2col: each output pixel gets a row of its receptive field in kernel order
- *     (ky, kx, ci), so the Keras kernel (kh, kw, cin/groups, cout) is used as it is stored,
- *     as a (kh*kw*cin/groups, cout) matrix.
+ * tlr_op_conv2d_post picks the fastest exact method for the shape:
+ *   - 3x3 stride 1 with enough channels and pixels: Winograd F(4x4, 3x3) (winograd.c);
+ *   - few input channels (an RGB image): kernel rows read from the image in place;
+ *   - 1x1, stride 1, no padding: the input already is the (pixels, cin) matrix (read in place);
+ *   - otherwise an implicit im2col: rows of receptive fields in kernel order (ky, kx, ci),
+ *     gathered block by block straight into the GEMM's packed buffers, so the Keras kernel
+ *     (kh, kw, cin/groups, cout) is used as it is stored, as a (kh*kw*cin/groups, cout)
+ *     matrix and the whole im2col matrix never exists;
+ *   - one input channel per group: depthwise (depthwise.c).
  * Pixels of all batch images are flattened into one row index (the output is contiguous in
- * (N, OH, OW) order), and the scratch matrix is filled a chunk of pixels at a time so that it
- * never exceeds SCRATCH_BYTES.  The _ref functions are the plain loops the tests trust. */
+ * (N, OH, OW) order).  Bias, a post-op (BatchNormalization, residual, ReLU) and the
+ * activation are applied as the results are written.  The _ref functions are the plain
+ * loops the tests trust. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +27,8 @@
 #include "winograd.h"
 #include "xalloc.h"
 
-/* Upper bound of the im2col / col2im scratch matrix. */
-#define SCRATCH_BYTES ((size_t)64 << 20)
+/* Upper bound of the col2im scratch matrix of Conv2DTranspose. */
+#define SCRATCH_BYTES ((size_t)16 << 20)
 
 /* Number of rows of 'row_len' floats that fit the scratch bound (at least 1), capped at
  * 'total'. */
