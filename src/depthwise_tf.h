@@ -105,8 +105,31 @@ DW(block)(const dw_job *J, const float *img, float *orow, const float *rrow, int
     int inner3 = hold && kw == 3;
     if (!inner3)
         ox_in0 = ox_in1 = p->ow;
-    for (int64_t ox = 0; ox < ox_in0; ox++)
-        DW_EDGE_COLUMN(ox);
+    /* edge columns of a 3-wide kernel: the taps outside the image left out, no loops */
+#define DW_EDGE3(ox)                                                                         \
+    do {                                                                                     \
+        int64_t ix_ = (ox) * sw - p->pad_left;                                               \
+        int v0_ = ix_ >= 0 && ix_ < W, v1_ = ix_ + dw >= 0 && ix_ + dw < W;                  \
+        int v2_ = ix_ + 2 * dw >= 0 && ix_ + 2 * dw < W;                                     \
+        VF acc_ = zero;                                                                      \
+        for (int64_t r_ = 0; r_ < taps_y; r_++) {                                            \
+            const float *x_ = rows[r_] + ix_ * C;                                            \
+            if (v0_)                                                                         \
+                acc_ = DW_FMA(acc_, DW(ld)(x_, lanes), kv[r_ * 3]);                          \
+            if (v1_)                                                                         \
+                acc_ = DW_FMA(acc_, DW(ld)(x_ + dw * C, lanes), kv[r_ * 3 + 1]);             \
+            if (v2_)                                                                         \
+                acc_ = DW_FMA(acc_, DW(ld)(x_ + 2 * dw * C, lanes), kv[r_ * 3 + 2]);         \
+        }                                                                                    \
+        DW_POST(acc_, ox);                                                                   \
+        DW(st)(orow + (ox) * C + c0, acc_, lanes);                                           \
+    } while (0)
+    for (int64_t ox = 0; ox < ox_in0; ox++) {
+        if (inner3)
+            DW_EDGE3(ox);
+        else
+            DW_EDGE_COLUMN(ox);
+    }
     if (inner3 && taps_y == 3 && dw == 1 && sw == 1 && ox_in1 > ox_in0) {
         /* stride 1, all nine taps inside: a window of three columns slides along the row,
          * so each output loads three new vectors instead of nine */
@@ -131,6 +154,26 @@ DW(block)(const dw_job *J, const float *img, float *orow, const float *rrow, int
             DW(st)(orow + ox * C + c0, acc, lanes);
             a0 = a1, a1 = a2, b0 = b1, b1 = b2, e0 = e1, e1 = e2;
         }
+    } else if (inner3 && taps_y == 3) {
+        /* all nine taps inside, any stride and dilation: the kernel in registers */
+        const VF k0 = kv[0], k1 = kv[1], k2 = kv[2], k3 = kv[3], k4 = kv[4], k5 = kv[5];
+        const VF k6 = kv[6], k7 = kv[7], k8 = kv[8];
+        const int64_t d1 = dw * C, d2 = 2 * dw * C;
+        for (int64_t ox = ox_in0; ox < ox_in1; ox++) {
+            int64_t off = (ox * sw - p->pad_left) * C;
+            const float *x0 = rows[0] + off, *x1 = rows[1] + off, *x2 = rows[2] + off;
+            VF acc = DW(ld)(x0, lanes) * k0;
+            acc = DW_FMA(acc, DW(ld)(x0 + d1, lanes), k1);
+            acc = DW_FMA(acc, DW(ld)(x0 + d2, lanes), k2);
+            acc = DW_FMA(acc, DW(ld)(x1, lanes), k3);
+            acc = DW_FMA(acc, DW(ld)(x1 + d1, lanes), k4);
+            acc = DW_FMA(acc, DW(ld)(x1 + d2, lanes), k5);
+            acc = DW_FMA(acc, DW(ld)(x2, lanes), k6);
+            acc = DW_FMA(acc, DW(ld)(x2 + d1, lanes), k7);
+            acc = DW_FMA(acc, DW(ld)(x2 + d2, lanes), k8);
+            DW_POST(acc, ox);
+            DW(st)(orow + ox * C + c0, acc, lanes);
+        }
     } else {
         for (int64_t ox = ox_in0; ox < ox_in1; ox++) {
             VF acc = zero;
@@ -145,9 +188,14 @@ DW(block)(const dw_job *J, const float *img, float *orow, const float *rrow, int
             DW(st)(orow + ox * C + c0, acc, lanes);
         }
     }
-    for (int64_t ox = ox_in1; ox < p->ow; ox++)
-        DW_EDGE_COLUMN(ox);
+    for (int64_t ox = ox_in1; ox < p->ow; ox++) {
+        if (inner3)
+            DW_EDGE3(ox);
+        else
+            DW_EDGE_COLUMN(ox);
+    }
 #undef DW_EDGE_COLUMN
+#undef DW_EDGE3
 }
 
 /* Output row 'oy' of image 'n', every column and channel. */
