@@ -8,8 +8,8 @@
  * a few units in the last place of the layer's largest values (the transforms scale by up
  * to 8); the tests bound it against the double-precision reference.
  *
- * Used by tlr_op_conv2d (ops_conv.c) for Conv2D 3x3, stride 1, dilation 1, groups 1 with
- * enough channels and pixels to pay for the transforms; see tlr_winograd_worth(). */
+ * Used by tlr_op_conv2d_post (ops_conv.c) for Conv2D 3x3, stride 1, dilation 1, groups 1
+ * with enough channels and pixels to pay for the transforms; see tlr_winograd_worth(). */
 #ifndef TLR_WINOGRAD_H
 #define TLR_WINOGRAD_H
 
@@ -17,7 +17,7 @@
 #include "ops.h"
 
 /* Whether F(4x4, 3x3) can compute this convolution at all (3x3, stride 1, dilation 1,
- * groups 1, any padding). */
+ * groups 1, at most 2 rows / columns of padding before; any after). */
 int tlr_winograd_applies(const tlr_conv2d_params *p);
 
 /* Whether it is also expected to be faster than the direct GEMM here. */
