@@ -11,7 +11,8 @@
 # PyTorch (bench_torch.py, VGG cases only) one after the other.
 #
 # Environment: RUNS (timed runs per engine, default 11), THREADS (default 2), CASES,
-# ORACLE (oracle directory), SKIP_TORCH=1, SKIP_ORT=1.  Nothing here asserts a timing.
+# ORACLE (oracle directory), IMAGES (three sample images for the whole-report row, default
+# ../shared/images), SKIP_TORCH=1, SKIP_ORT=1.  Nothing here asserts a timing.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -22,6 +23,10 @@ RUNS=${RUNS:-11}
 THREADS=${THREADS:-2}
 CASES=${CASES:-"seed_vgg16 vgg16_notop_150 vgg16_notop_224 seed_mnv2"}
 ORACLE_SRC=${ORACLE:-../shared/oracle}
+if [ ! -f "$ORACLE_SRC/make_keras_h5.py" ]; then
+  echo "bench: the oracle is not at $ORACLE_SRC (set ORACLE=DIR)" >&2
+  exit 1
+fi
 mkdir -p "$R"
 rm -f "$R"/*.json "$R"/*.txt "$R"/bench.md
 note() { echo "bench: $*" | tee -a "$R/notes.txt"; }
@@ -86,16 +91,21 @@ done
 
 # ---- memory, loading, the whole report ---------------------------------------------------
 COURSE=$O/models/seed_vgg16.h5
-for i in 1 2 3; do
-  /usr/bin/time -f %M -o "$R/rss_$i.txt" $B/tlreport $COURSE $O/models/inputs/seed_vgg16.npy --predict -q >/dev/null
-done
+if [ -x /usr/bin/time ]; then
+  for i in 1 2 3; do
+    /usr/bin/time -f %M -o "$R/rss_$i.txt" $B/tlreport $COURSE $O/models/inputs/seed_vgg16.npy \
+      --predict -q >/dev/null
+  done
+else
+  note "/usr/bin/time is missing (Debian package 'time'): no peak RSS row"
+fi
 for i in 1 2 3 4 5; do
   $B/bench_forward $COURSE $O/models/inputs/seed_vgg16.npy --runs 1 --warmup 0 --json > "$R/load_$i.json"
 done
 IMGS=$B/imgs
 mkdir -p $IMGS
 for f in astronaut.png camera.png chelsea.png; do
-  [ -f "../shared/images/$f" ] && cp "../shared/images/$f" $IMGS/
+  if [ -f "${IMAGES:-../shared/images}/$f" ]; then cp "${IMAGES:-../shared/images}/$f" $IMGS/; fi
 done
 : > "$R/report_us.txt"
 if [ "$(ls $IMGS | wc -l)" -ge 1 ]; then
