@@ -591,7 +591,7 @@ static tlr_status kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_opt
     int64_t n = 1;
     for (int i = 0; i < w->ndim; i++)
         n *= w->shape[i];
-    double lo = INFINITY, hi = -INFINITY, sum = 0, sq = 0;
+    double lo = HUGE_VAL, hi = -HUGE_VAL, sum = 0, sq = 0;
     int64_t finite = 0;
     for (int64_t i = 0; i < n; i++) {
         double v = w->data[i];
