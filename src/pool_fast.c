@@ -101,7 +101,8 @@ void tlr_maxpool2d_fast(const tlr_pool2d_params *p, const float *in, float *out)
         fn = rows_avx2;
 #endif
     int64_t rows = p->n * p->oh;
-    /* one thread for small maps: waking the other costs more than it saves */
+    /* one thread for small maps: waking the other and moving the data between the cores'
+     * caches costs more than it saves */
     int64_t work = rows * p->ow * p->c * p->kh * p->kw;
-    tlr_parallel_for_n(rows, work < ((int64_t)1 << 16) ? 1 : TLR_THREADS_MAX, fn, &J);
+    tlr_parallel_for_n(rows, work < ((int64_t)1 << 20) ? 1 : TLR_THREADS_MAX, fn, &J);
 }
