@@ -27,6 +27,34 @@ void tlr_t_fail(const char *file, int line, const char *fmt, ...)
     fflush(stdout);
 }
 
+char *tlr_t_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *b = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (n + 1 >= cap) {
+            cap = cap ? 2 * cap : 4096;
+            char *nb = realloc(b, cap);
+            if (!nb) {
+                free(b);
+                fclose(f);
+                return NULL;
+            }
+            b = nb;
+        }
+        got = fread(b + n, 1, cap - n - 1, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    b[n] = '\0';
+    if (len)
+        *len = n;
+    return b;
+}
+
 void tlr_t_skip(const char *what, const char *why)
 {
     printf("SKIP [%s] %s: %s\n", tlr_t_suite, what, why);

@@ -20,6 +20,8 @@ const char *tlr_t_root(void);
 const char *tlr_t_shared(void);
 /* A scratch directory unique to this run; created on first use. */
 const char *tlr_t_tmpdir(void);
+/* The whole file, NUL-terminated (free()); NULL when it cannot be read.  'len' may be NULL. */
+char *tlr_t_slurp(const char *path, size_t *len);
 /* Prints a visible skip line (counted neither as pass nor fail). */
 void tlr_t_skip(const char *what, const char *why);
 

@@ -59,21 +59,6 @@ static int reference_input_dim(const tlr_json *ids, int k)
     return 0;
 }
 
-static char *cf_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = tlr_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
-    *len = fread(buf, 1, (size_t)(n < 0 ? 0 : n), f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static tlr_kfile *open_entry(const char *corpus, const tlr_json *e, tlr_err *err)
 {
     char path[2048], wpath[2048];
@@ -287,7 +272,7 @@ void test_corpus_forward(void)
     char rpath[1024];
     snprintf(rpath, sizeof rpath, "%s/" REF "/manifest.json", tlr_t_root());
     size_t len;
-    char *text = cf_slurp(rpath, &len);
+    char *text = tlr_t_slurp(rpath, &len);
     tlr_err err = { 0 };
     tlr_json *refs = text ? tlr_json_parse(text, len, rpath, &err) : NULL;
     free(text);

@@ -31,26 +31,6 @@ static const struct {
     { "pipeline", fuzz_pipeline_run },
 };
 
-static unsigned char *crash_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *b = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 4096;
-            b = tlr_xrealloc(b, cap);
-        }
-        got = fread(b + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static int count_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -77,7 +57,7 @@ static int run_dir(const char *dir, const char *target, fuzz_fn run)
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t len = 0;
-        unsigned char *buf = crash_slurp(path, &len);
+        unsigned char *buf = (unsigned char *)tlr_t_slurp(path, &len);
         if (!buf)
             continue;
         tlr_err err = { 0 };
@@ -123,7 +103,7 @@ void test_crashers(void)
     OK(total > 0, "tests/crashers holds inputs");
     OK(bad_images >= 10 && bad_models >= 8, "broken fixtures found");
     size_t elen = 0;
-    unsigned char *etext = crash_slurp(errpath, &elen);
+    unsigned char *etext = (unsigned char *)tlr_t_slurp(errpath, &elen);
     CHECK(elen == 0, "hostile inputs printed %zu bytes to stderr: %.*s", elen,
           (int)(elen > 400 ? 400 : elen), etext ? (const char *)etext : "");
     free(etext);

@@ -15,21 +15,6 @@ static const char *const models[] = {
     "extra_layers", "conv1d",
 };
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = tlr_xmalloc((size_t)n + 1);
-    *len = fread(buf, 1, (size_t)n, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void check_model(const char *name)
 {
     char path[1024], in_path[1024], man_path[1024];
@@ -47,7 +32,7 @@ static void check_model(const char *name)
     float *x = tlr_npy_read(in_path, &nd, shape, &err);
     CHECK(x != NULL, "%s: input: %s", name, err.msg);
     size_t mlen;
-    char *mtext = slurp(man_path, &mlen);
+    char *mtext = tlr_t_slurp(man_path, &mlen);
     tlr_json *man = mtext ? tlr_json_parse(mtext, mlen, man_path, &err) : NULL;
     CHECK(man != NULL, "%s: manifest: %s", name, err.msg);
     if (!x || !man) {

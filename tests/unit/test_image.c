@@ -17,20 +17,6 @@ static char *fixture(const char *name)
     return path[slot];
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc(n > 0 ? (size_t)n : 1);
-    *len = fread(data, 1, (size_t)n, f);
-    fclose(f);
-    return data;
-}
-
 /* Compares bytes; returns the largest absolute difference (or 999 on a size mismatch). */
 static int max_diff(const uint8_t *got, size_t got_len, const uint8_t *want, size_t want_len,
                     size_t *first_bad)
@@ -83,7 +69,7 @@ static void decodes_like_pillow(void)
         snprintf(ref, sizeof ref, "%s/tests/ref/images/%s.%s", tlr_t_root(), name,
                  ch == 4 ? "rgba" : "rgb");
         size_t want_len = 0;
-        unsigned char *want = slurp(ref, &want_len);
+        unsigned char *want = (unsigned char *)tlr_t_slurp(ref, &want_len);
         CHECK(want != NULL, "%s: reference %s missing", name, ref);
         if (want) {
             size_t at = 0;
@@ -104,7 +90,7 @@ static void decodes_like_pillow(void)
 static void memory_and_file_agree(void)
 {
     size_t len = 0;
-    unsigned char *data = slurp(fixture("p4_trns.png"), &len);
+    unsigned char *data = (unsigned char *)tlr_t_slurp(fixture("p4_trns.png"), &len);
     tlr_err err = {0};
     tlr_image *a = tlr_image_decode(data, len, "mem", NULL, &err);
     tlr_image *b = tlr_image_load(fixture("p4_trns.png"), NULL, &err);
@@ -183,7 +169,7 @@ static void rejects_bad_files(void)
 
     /* Every prefix of a valid file fails cleanly (no crash, no leak under ASan). */
     size_t len = 0;
-    unsigned char *data = slurp(fixture("rgba16_i.png"), &len);
+    unsigned char *data = (unsigned char *)tlr_t_slurp(fixture("rgba16_i.png"), &len);
     int failed = 0;
     for (size_t n = 0; n < len - 12; n += 7) { /* cutting before IEND's 12 bytes */
         tlr_image *img = tlr_image_decode(data, n, "cut", NULL, &err);
@@ -192,7 +178,7 @@ static void rejects_bad_files(void)
     }
     INT_EQ(failed, (int)((len - 12 + 6) / 7), "every truncated PNG prefix fails");
     free(data);
-    data = slurp(fixture("j_prog.jpg"), &len);
+    data = (unsigned char *)tlr_t_slurp(fixture("j_prog.jpg"), &len);
     failed = 0;
     for (size_t n = 0; n < len - 2; n += 5) {
         tlr_image *img = tlr_image_decode(data, n, "cut", NULL, &err);
@@ -239,7 +225,7 @@ static void png_round_trip(void)
         snprintf(path, sizeof path, "%s/rt%d.png", tlr_t_tmpdir(), chans[c]);
         INT_EQ(tlr_image_write_png(img, path, &err), TLR_OK, "write_png");
         size_t flen = 0;
-        unsigned char *file = slurp(path, &flen);
+        unsigned char *file = (unsigned char *)tlr_t_slurp(path, &flen);
         OK(file && flen == len && memcmp(file, png, len) == 0, "file bytes equal memory bytes");
         free(file);
         remove(path);

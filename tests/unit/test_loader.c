@@ -19,27 +19,12 @@
 
 #define FIX "tests/fixtures/models"
 
-static char *lt_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = tlr_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
-    *len = fread(buf, 1, (size_t)(n < 0 ? 0 : n), f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static tlr_json *lt_load_json(const char *rel)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", tlr_t_root(), rel);
     size_t len;
-    char *text = lt_slurp(path, &len);
+    char *text = tlr_t_slurp(path, &len);
     tlr_err err = { 0 };
     tlr_json *j = text ? tlr_json_parse(text, len, path, &err) : NULL;
     CHECK(j != NULL, "cannot read %s: %s", path, text ? err.msg : "missing");

@@ -13,26 +13,6 @@ static char *fixture(const char *name)
     return path;
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *b = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 4096;
-            b = realloc(b, cap);
-        }
-        got = fread(b + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 /* ---- files written by numpy ------------------------------------------------------- */
 
 static void reads_numpy_float32(void)
@@ -120,7 +100,7 @@ static void writes_like_numpy(void)
         v[i] = (float)i * 0.5f - 3.0f;
     const int64_t sh[3] = {2, 3, 4};
     size_t want_len = 0, got_len = 0;
-    unsigned char *want = slurp(fixture("f4_2x3x4.npy"), &want_len);
+    unsigned char *want = (unsigned char *)tlr_t_slurp(fixture("f4_2x3x4.npy"), &want_len);
     OK(want != NULL, "fixture readable");
     tlr_err err = {0};
     unsigned char *got = tlr_npy_encode(3, sh, v, &got_len, &err);
@@ -131,7 +111,7 @@ static void writes_like_numpy(void)
     free(want);
 
     float s = 7.5f;
-    want = slurp(fixture("f4_scalar.npy"), &want_len);
+    want = (unsigned char *)tlr_t_slurp(fixture("f4_scalar.npy"), &want_len);
     got = tlr_npy_encode(0, NULL, &s, &got_len, &err);
     CHECK(want && got && got_len == want_len && memcmp(got, want, got_len) == 0,
           "encode scalar differs from np.save");
@@ -139,7 +119,7 @@ static void writes_like_numpy(void)
     free(want);
 
     const int64_t e[2] = {0, 3};
-    want = slurp(fixture("f4_empty_0x3.npy"), &want_len);
+    want = (unsigned char *)tlr_t_slurp(fixture("f4_empty_0x3.npy"), &want_len);
     got = tlr_npy_encode(2, e, NULL, &got_len, &err);
     CHECK(want && got && got_len == want_len && memcmp(got, want, got_len) == 0,
           "encode (0,3) differs from np.save");
@@ -311,7 +291,7 @@ static void rejects_bad_preambles(void)
 static void survives_truncation_and_corruption(void)
 {
     size_t len = 0;
-    unsigned char *b = slurp(fixture("f8_5.npy"), &len);
+    unsigned char *b = (unsigned char *)tlr_t_slurp(fixture("f8_5.npy"), &len);
     OK(b != NULL && len > 128, "fixture readable");
     if (!b)
         return;
@@ -355,7 +335,7 @@ static void reads_reference_tree(void)
         snprintf(path, sizeof path, "%s/tests/ref/numeric/%s/manifest.json", tlr_t_root(),
                  models[m]);
         size_t len = 0;
-        char *text = (char *)slurp(path, &len);
+        char *text = (char *)tlr_t_slurp(path, &len);
         CHECK(text != NULL, "%s missing", path);
         if (!text)
             continue;

@@ -21,28 +21,6 @@
 
 /* ---- helpers ---- */
 
-static char *rp_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = tlr_xmalloc(cap + 1);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            buf = tlr_xrealloc(buf, cap + 1);
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
 static char *fixture_path(const char *name)
 {
     return tlr_xasprintf("%s/tests/fixtures/report/%s", tlr_t_root(), name);
@@ -52,7 +30,7 @@ static tlr_json *load_data(const char *name)
 {
     char *path = fixture_path(name);
     size_t n = 0;
-    char *text = rp_slurp(path, &n);
+    char *text = tlr_t_slurp(path, &n);
     tlr_err err = {0};
     tlr_json *j = text ? tlr_json_parse(text, n, path, &err) : NULL;
     if (!j)
@@ -123,9 +101,9 @@ static void load_pngs(png_set *p)
 {
     char *a = fixture_path("kernels.png"), *b = fixture_path("features.png"),
          *c = fixture_path("input.png");
-    p->kernels = rp_slurp(a, &p->nk);
-    p->features = rp_slurp(b, &p->nf);
-    p->input = rp_slurp(c, &p->ni);
+    p->kernels = tlr_t_slurp(a, &p->nk);
+    p->features = tlr_t_slurp(b, &p->nf);
+    p->input = tlr_t_slurp(c, &p->ni);
     free(a);
     free(b);
     free(c);
@@ -160,7 +138,7 @@ static int exists(const char *path)
 static char *read_in(const char *dir, const char *name)
 {
     char *p = join(dir, name);
-    char *s = rp_slurp(p, NULL);
+    char *s = tlr_t_slurp(p, NULL);
     free(p);
     return s ? s : tlr_xstrdup("");
 }
@@ -259,7 +237,7 @@ static void markdown_sections(void)
             STR_CONTAINS(md, want[i], "course model Markdown");
         /* The summary text appears exactly as given, inside a code block. */
         char *ref_path = tlr_xasprintf("%s/tests/ref/summary/tf27_course.txt", tlr_t_root());
-        char *ref = rp_slurp(ref_path, NULL);
+        char *ref = tlr_t_slurp(ref_path, NULL);
         if (ref) {
             size_t n = strlen(ref);
             while (n && ref[n - 1] == '\n')
@@ -421,7 +399,7 @@ static void embed(void)
     INT_EQ(rc, TLR_OK, err.msg);
     char *html = read_in(site, "index.html");
     char *b64_path = fixture_path("kernels.png.b64");
-    char *b64 = rp_slurp(b64_path, NULL);
+    char *b64 = tlr_t_slurp(b64_path, NULL);
     if (b64) {
         b64[strcspn(b64, "\n")] = '\0';
         char *uri = tlr_xasprintf("<img src=\"data:image/png;base64,%s\" alt=\"Kernels", b64);
@@ -563,7 +541,7 @@ static int same_file(const char *a_dir, const char *b_dir, const char *name)
 {
     char *pa = join(a_dir, name), *pb = join(b_dir, name);
     size_t na = 0, nb = 0;
-    char *a = rp_slurp(pa, &na), *b = rp_slurp(pb, &nb);
+    char *a = tlr_t_slurp(pa, &na), *b = tlr_t_slurp(pb, &nb);
     int same = a && b && na == nb && memcmp(a, b, na) == 0;
     free(a);
     free(b);

@@ -186,22 +186,6 @@ static void documented_outputs(void)
 
 /* ---- reference cases from tests/ref/summary ---------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    tlr_buf b = TLR_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        tlr_buf_append(&b, chunk, n);
-    fclose(f);
-    if (len)
-        *len = b.len;
-    return tlr_buf_detach(&b);
-}
-
 static tlr_shape_kind kind_of(const char *k)
 {
     if (strcmp(k, "list") == 0)
@@ -250,7 +234,7 @@ static void run_case(const tlr_json *c, const char *dir)
     const char *name = tlr_json_get_string(c, "name", "?");
     char path[2304];
     snprintf(path, sizeof path, "%s/%.200s.txt", dir, name);
-    char *want = slurp(path, NULL);
+    char *want = tlr_t_slurp(path, NULL);
     CHECK(want != NULL, "%s: missing %s", name, path);
     if (!want)
         return;
@@ -305,7 +289,7 @@ static void reference_cases(void)
     snprintf(dir, sizeof dir, "%s/tests/ref/summary", tlr_t_root());
     snprintf(path, sizeof path, "%s/cases.json", dir);
     size_t len = 0;
-    char *text = slurp(path, &len);
+    char *text = tlr_t_slurp(path, &len);
     CHECK(text != NULL, "cannot read %s", path);
     if (!text)
         return;
