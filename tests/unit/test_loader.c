@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "forward.h"
 #include "h5file.h"
+#include "course_summary.h"
 #include "harness.h"
 #include "inspect.h"
 #include "json.h"
@@ -649,28 +650,8 @@ static const char course_k23_text[] =
     "Non-trainable params: 14,714,688\n"
     "_________________________________________________________________\n";
 
-/* The course notes (Keras's documented format), verbatim. */
-static const char course_notes_text[] =
-    "Model: \"sequential\"\n"
-    "_________________________________________________________________\n"
-    "Layer (type)                 Output Shape              Param #   \n"
-    "=================================================================\n"
-    "vgg16 (Model)                (None, 4, 4, 512)         14714688  \n"
-    "_________________________________________________________________\n"
-    "conv2d (Conv2D)              (None, 2, 2, 128)         589952    \n"
-    "_________________________________________________________________\n"
-    "max_pooling2d (MaxPooling2D) (None, 1, 1, 128)         0         \n"
-    "_________________________________________________________________\n"
-    "flatten (Flatten)            (None, 128)               0         \n"
-    "_________________________________________________________________\n"
-    "dense (Dense)                (None, 128)               16512     \n"
-    "_________________________________________________________________\n"
-    "dense_1 (Dense)              (None, 1)                 129       \n"
-    "=================================================================\n"
-    "Total params: 15,321,281\n"
-    "Trainable params: 606,593\n"
-    "Non-trainable params: 14,714,688\n"
-    "_________________________________________________________________\n";
+/* The course notes (Keras's documented format), verbatim: tests/course_summary.h. */
+#define course_notes_text COURSE_SUMMARY
 
 static char *summary_text(const char *path, const tlr_kfile_opts *opts, int style,
                           const char **version)

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "course_summary.h"
 #include "harness.h"
 #include "json.h"
 #include "summary.h"
@@ -55,28 +56,8 @@ static void style_names_and_versions(void)
     STR_EQ(tlr_summary_style_name(TLR_SUMMARY_COUNT), "unknown", "out of range");
 }
 
-/* The course notes' summary (Keras 2.3-era Sequential around a frozen VGG16). */
-static const char COURSE[] =
-    "Model: \"sequential\"\n"
-    "_________________________________________________________________\n"
-    "Layer (type)                 Output Shape              Param #   \n"
-    "=================================================================\n"
-    "vgg16 (Model)                (None, 4, 4, 512)         14714688  \n"
-    "_________________________________________________________________\n"
-    "conv2d (Conv2D)              (None, 2, 2, 128)         589952    \n"
-    "_________________________________________________________________\n"
-    "max_pooling2d (MaxPooling2D) (None, 1, 1, 128)         0         \n"
-    "_________________________________________________________________\n"
-    "flatten (Flatten)            (None, 128)               0         \n"
-    "_________________________________________________________________\n"
-    "dense (Dense)                (None, 128)               16512     \n"
-    "_________________________________________________________________\n"
-    "dense_1 (Dense)              (None, 1)                 129       \n"
-    "=================================================================\n"
-    "Total params: 15,321,281\n"
-    "Trainable params: 606,593\n"
-    "Non-trainable params: 14,714,688\n"
-    "_________________________________________________________________\n";
+/* The course notes' summary: tests/course_summary.h. */
+#define COURSE COURSE_SUMMARY
 
 static void course_rows(tlr_summary_row *rows)
 {
