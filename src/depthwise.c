@@ -13,7 +13,7 @@ typedef struct {
     const float *in, *kernel;
     const tlr_conv_post *post; /* bias already folded into its shift */
     float *out;
-    void (*row)(const void *J, int64_t n, int64_t oy);
+    void (*rows)(const void *J, int64_t r0, int64_t r1);
 } dw_job;
 
 #define DW_SUFFIX generic
@@ -54,27 +54,26 @@ static void rows_task(void *ctx, int64_t begin, int64_t end, int tid)
 {
     (void)tid;
     const dw_job *J = ctx;
-    for (int64_t r = begin; r < end; r++)
-        J->row(J, r / J->p->oh, r % J->p->oh);
+    J->rows(J, begin, end);
 }
 
-static void row_generic_v(const void *J, int64_t n, int64_t oy) { row_generic(J, n, oy); }
+static void rows_generic_v(const void *J, int64_t r0, int64_t r1) { rows_generic(J, r0, r1); }
 #if defined(__x86_64__) && defined(__GNUC__)
-static void row_avx2_v(const void *J, int64_t n, int64_t oy) { row_avx2(J, n, oy); }
-static void row_avx512_v(const void *J, int64_t n, int64_t oy) { row_avx512(J, n, oy); }
+static void rows_avx2_v(const void *J, int64_t r0, int64_t r1) { rows_avx2(J, r0, r1); }
+static void rows_avx512_v(const void *J, int64_t r0, int64_t r1) { rows_avx512(J, r0, r1); }
 #endif
 
 void tlr_depthwise_conv2d_fast(const tlr_conv2d_params *p, const float *in, const float *kernel,
                                const tlr_conv_post *post, float *out)
 {
     TLR_ASSERT(p->cout == p->cin);
-    dw_job J = { p, in, kernel, post, out, row_generic_v };
+    dw_job J = { p, in, kernel, post, out, rows_generic_v };
 #if defined(__x86_64__) && defined(__GNUC__)
     tlr_isa isa = tlr_cpu_isa();
     if (isa == TLR_ISA_AVX512)
-        J.row = row_avx512_v;
+        J.rows = rows_avx512_v;
     else if (isa == TLR_ISA_AVX2)
-        J.row = row_avx2_v;
+        J.rows = rows_avx2_v;
 #endif
     int64_t rows = p->n * p->oh;
     /* one thread for small maps: waking the others and moving the data between the cores'

@@ -48,11 +48,10 @@ DW_TARGET static inline void DW(st)(float *p, VF v, int64_t w)
  * taps all fall inside the image take a path without bounds checks, unrolled for the
  * usual 3-wide kernel. */
 DW_TARGET static inline __attribute__((always_inline)) void
-DW(block)(const dw_job *J, const float *img, float *orow, const float *rrow, int64_t iy0,
-          int64_t ky0, int64_t ky1, int64_t c0, int64_t w, int full)
+DW(block)(const dw_job *J, int64_t r0, int64_t r1, int64_t c0, int64_t w, int full)
 {
     const tlr_conv2d_params *p = J->p;
-    const int64_t C = p->cin, kw = p->kw, sw = p->sw, dw = p->dw, W = p->w, taps_y = ky1 - ky0;
+    const int64_t C = p->cin, kw = p->kw, sw = p->sw, dw = p->dw, W = p->w;
     const int64_t lanes = full ? DW_LANES : w;
     const tlr_conv_post *post = J->post;
     const VF zero = { 0 };
@@ -66,12 +65,25 @@ DW(block)(const dw_job *J, const float *img, float *orow, const float *rrow, int
         lo = zero + post->lo;
         hi = zero + post->hi;
     }
-    int hold = taps_y * kw <= DW_MAX_TAPS;
-    VF kv[DW_MAX_TAPS];
+    /* the whole kernel for these channels, once for every row of the range */
+    const int hold = p->kh * kw <= DW_MAX_TAPS;
+    VF kall[DW_MAX_TAPS];
     if (hold)
-        for (int64_t ky = ky0; ky < ky1; ky++)
-            for (int64_t kx = 0; kx < kw; kx++)
-                kv[(ky - ky0) * kw + kx] = DW(ld)(J->kernel + (ky * kw + kx) * C + c0, lanes);
+        for (int64_t t = 0; t < p->kh * kw; t++)
+            kall[t] = DW(ld)(J->kernel + t * C + c0, lanes);
+    for (int64_t rr = r0; rr < r1; rr++) {
+    const int64_t n = rr / p->oh, oy = rr % p->oh;
+    int64_t ky0 = 0, ky1 = p->kh; /* taps of this row inside the image */
+    const int64_t iy0 = oy * p->sh - p->pad_top;
+    while (ky0 < ky1 && iy0 + ky0 * p->dh < 0)
+        ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dh >= p->h)
+        ky1--;
+    const int64_t taps_y = ky1 - ky0;
+    const float *img = J->in + n * p->h * W * C;
+    float *orow = J->out + rr * p->ow * C;
+    const float *rrow = post && post->residual ? post->residual + rr * p->ow * C : NULL;
+    const VF *kv = kall + ky0 * kw; /* kv[(ky - ky0) * kw + kx] is tap (ky, kx) */
     /* columns [ox_in0, ox_in1) have every tap inside the image */
     int64_t ox_in0 = (p->pad_left + sw - 1) / sw;
     int64_t last = W - 1 - (kw - 1) * dw + p->pad_left; /* largest ox * sw with all inside */
@@ -133,14 +145,14 @@ DW(block)(const dw_job *J, const float *img, float *orow, const float *rrow, int
     if (inner3 && taps_y == 3 && dw == 1 && sw == 1 && ox_in1 > ox_in0) {
         /* stride 1, all nine taps inside: a window of three columns slides along the row,
          * so each output loads three new vectors instead of nine */
-        const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+        const float *q0 = rows[0], *q1 = rows[1], *q2 = rows[2];
         int64_t ix = ox_in0 - p->pad_left;
-        VF a0 = DW(ld)(r0 + ix * C, lanes), a1 = DW(ld)(r0 + (ix + 1) * C, lanes);
-        VF b0 = DW(ld)(r1 + ix * C, lanes), b1 = DW(ld)(r1 + (ix + 1) * C, lanes);
-        VF e0 = DW(ld)(r2 + ix * C, lanes), e1 = DW(ld)(r2 + (ix + 1) * C, lanes);
+        VF a0 = DW(ld)(q0 + ix * C, lanes), a1 = DW(ld)(q0 + (ix + 1) * C, lanes);
+        VF b0 = DW(ld)(q1 + ix * C, lanes), b1 = DW(ld)(q1 + (ix + 1) * C, lanes);
+        VF e0 = DW(ld)(q2 + ix * C, lanes), e1 = DW(ld)(q2 + (ix + 1) * C, lanes);
         for (int64_t ox = ox_in0; ox < ox_in1; ox++, ix++) {
-            VF a2 = DW(ld)(r0 + (ix + 2) * C, lanes), b2 = DW(ld)(r1 + (ix + 2) * C, lanes);
-            VF e2 = DW(ld)(r2 + (ix + 2) * C, lanes);
+            VF a2 = DW(ld)(q0 + (ix + 2) * C, lanes), b2 = DW(ld)(q1 + (ix + 2) * C, lanes);
+            VF e2 = DW(ld)(q2 + (ix + 2) * C, lanes);
             VF acc = a0 * kv[0];
             acc = DW_FMA(acc, a1, kv[1]);
             acc = DW_FMA(acc, a2, kv[2]);
@@ -196,28 +208,17 @@ DW(block)(const dw_job *J, const float *img, float *orow, const float *rrow, int
     }
 #undef DW_EDGE_COLUMN
 #undef DW_EDGE3
+    }
 }
 
-/* Output row 'oy' of image 'n', every column and channel. */
-DW_TARGET static void DW(row)(const dw_job *J, int64_t n, int64_t oy)
+/* Output rows [r0, r1) (flattened over N, OH), every column and channel. */
+DW_TARGET static void DW(rows)(const dw_job *J, int64_t r0, int64_t r1)
 {
-    const tlr_conv2d_params *p = J->p;
-    int64_t C = p->cin;
-    int64_t ky0 = 0, ky1 = p->kh; /* taps of this row inside the image */
-    int64_t iy0 = oy * p->sh - p->pad_top;
-    while (ky0 < ky1 && iy0 + ky0 * p->dh < 0)
-        ky0++;
-    while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dh >= p->h)
-        ky1--;
-    const float *img = J->in + n * p->h * p->w * C;
-    float *orow = J->out + (n * p->oh + oy) * p->ow * C;
-    const float *rrow = J->post && J->post->residual
-                      ? J->post->residual + (n * p->oh + oy) * p->ow * C : NULL;
-    int64_t c0 = 0;
+    int64_t C = J->p->cin, c0 = 0;
     for (; c0 + DW_LANES <= C; c0 += DW_LANES)
-        DW(block)(J, img, orow, rrow, iy0, ky0, ky1, c0, DW_LANES, 1);
+        DW(block)(J, r0, r1, c0, DW_LANES, 1);
     if (c0 < C)
-        DW(block)(J, img, orow, rrow, iy0, ky0, ky1, c0, C - c0, 0);
+        DW(block)(J, r0, r1, c0, C - c0, 0);
 }
 
 #undef DW_MAX_TAPS
