@@ -92,6 +92,59 @@ __attribute__((target("avx2"))) static void rows_avx2(void *ctx, int64_t begin, 
 }
 #endif
 
+/* ---- GlobalAveragePooling2D: sums in double, per channel in pixel order, as the reference;
+ * vectors run across channels, so every sum is the same sequence of additions. */
+
+typedef double v4d __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16), aligned(4)));
+
+static inline __attribute__((always_inline)) void gap_image(int64_t hw, int64_t c,
+                                                            const float *img, float *o)
+{
+    int64_t ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+        v4d acc = { 0 };
+        for (int64_t i = 0; i < hw; i++) {
+            v4f x = *(const v4f *)(img + i * c + ch);
+            acc += __builtin_convertvector(x, v4d);
+        }
+        for (int l = 0; l < 4; l++)
+            o[ch + l] = hw > 0 ? (float)(acc[l] / (double)hw) : 0.0f;
+    }
+    for (; ch < c; ch++) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < hw; i++)
+            acc += (double)img[i * c + ch];
+        o[ch] = hw > 0 ? (float)(acc / (double)hw) : 0.0f;
+    }
+}
+
+static void gap_generic(int64_t n, int64_t hw, int64_t c, const float *in, float *out)
+{
+    for (int64_t b = 0; b < n; b++)
+        gap_image(hw, c, in + b * hw * c, out + b * c);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void gap_avx2(int64_t n, int64_t hw, int64_t c,
+                                                    const float *in, float *out)
+{
+    for (int64_t b = 0; b < n; b++)
+        gap_image(hw, c, in + b * hw * c, out + b * c);
+}
+#endif
+
+void tlr_global_avgpool_fast(int64_t n, int64_t hw, int64_t c, const float *in, float *out)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (tlr_cpu_isa() >= TLR_ISA_AVX2) {
+        gap_avx2(n, hw, c, in, out);
+        return;
+    }
+#endif
+    gap_generic(n, hw, c, in, out);
+}
+
 void tlr_maxpool2d_fast(const tlr_pool2d_params *p, const float *in, float *out)
 {
     pool_job J = { p, in, out };

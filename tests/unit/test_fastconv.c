@@ -397,6 +397,27 @@ static void pool_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t c, i
     free(got);
 }
 
+static void gap_case(uint64_t *s, int64_t n, int64_t hw, int64_t c)
+{
+    float *in = rand_floats(s, n * hw * c), *want = malloc((size_t)(n * c) * sizeof *want);
+    float *got = malloc((size_t)(n * c) * sizeof *got);
+    in[0] = NAN;
+    tlr_op_global_avgpool(n, hw, c, in, want);
+    for (int isa = 0; isa < isa_count(); isa++) {
+        tlr_cpu_set_isa((tlr_isa)isa);
+        tlr_global_avgpool_fast(n, hw, c, in, got);
+        int same = 1;
+        for (int64_t i = 0; i < n * c; i++)
+            same &= isnan(want[i]) ? isnan(got[i]) != 0 : got[i] == want[i];
+        CHECK(same, "global avgpool n%lld hw %lld c %lld %s: bit for bit", (long long)n,
+              (long long)hw, (long long)c, tlr_cpu_isa_name((tlr_isa)isa));
+    }
+    tlr_cpu_set_isa(TLR_ISA_COUNT);
+    free(in);
+    free(want);
+    free(got);
+}
+
 static void pool_paths(void)
 {
     uint64_t s = 31;
@@ -404,6 +425,9 @@ static void pool_paths(void)
     pool_case(&s, 2, 9, 11, 13, 3, 2, 1, 1, 5, 6, 1);       /* 'same', odd, NaN */
     pool_case(&s, 1, 7, 7, 20, 3, 1, 1, 1, 7, 7, 1);        /* stride 1 'same' */
     pool_case(&s, 3, 5, 4, 3, 2, 2, 0, 0, 3, 2, 0);         /* 'same' pads after only */
+    gap_case(&s, 2, 49, 1280);
+    gap_case(&s, 1, 7, 13);
+    gap_case(&s, 3, 1, 5);
 }
 
 void test_fastconv(void)
