@@ -1,11 +1,13 @@
 /* threads.c - the worker pool behind tlr_parallel_for.
  *
- * A job is [0, n) cut into chunks that threads take in turn from a shared counter: the
- * caller works on it too, and when it runs out of chunks it waits only for chunks other
- * threads have actually taken.  A worker that the system has not scheduled yet (a busy
- * machine) therefore never holds the job up; the caller simply does its share as well.
- * Which thread runs a chunk changes nothing in the results: the ops write every output
- * element from one chunk in a fixed order.
+ * A job is [0, n) cut into one contiguous range per thread, each handed out in chunks from
+ * its own counter (on its own cache line).  A thread works through its range front to back,
+ * then takes chunks from the others' ranges.  So consecutive ops split the same way mostly
+ * find their data in the same core's caches (seed_mnv2 0.24 -> 0.22 ms over a shared
+ * counter), and a thread the system has not scheduled yet (a busy machine) never holds the
+ * job up: the caller, which works too, takes its chunks, and at the end waits only for
+ * chunks other threads have actually taken.  Which thread runs a chunk changes nothing in
+ * the results: the ops write every output element from one chunk in a fixed order.
  *
  * Workers wait for a new job by spinning briefly (ops come in quick succession during a
  * forward pass, and a sleeping thread takes tens of microseconds to wake), then sleeping on
@@ -37,11 +39,17 @@ typedef struct {
 } scratch_buf;
 
 typedef struct {
+    atomic_llong next; /* first item of the range not handed out yet */
+    int64_t end;
+    char pad[48];      /* one cache line per range: threads take chunks without contention */
+} job_range;
+
+typedef struct {
     tlr_task_fn fn;
     void *ctx;
     int64_t n, chunk;
     int nthreads;      /* tids below this take part */
-    atomic_llong next; /* first item not handed out yet */
+    job_range range[TLR_THREADS_MAX]; /* [0, n) cut in one contiguous range per thread */
     atomic_llong done; /* items finished */
 } job;
 
@@ -105,16 +113,19 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Takes and runs chunks of 'j' until none is left. */
+/* Takes and runs chunks of 'j' until none is left: its own range first, then the others'. */
 static void work_on(job *j, int tid)
 {
-    for (;;) {
-        int64_t b = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
-        if (b >= j->n)
-            return;
-        int64_t e = b + j->chunk < j->n ? b + j->chunk : j->n;
-        j->fn(j->ctx, b, e, tid);
-        atomic_fetch_add_explicit(&j->done, e - b, memory_order_release);
+    for (int k = 0; k < j->nthreads; k++) {
+        job_range *r = &j->range[(tid + k) % j->nthreads];
+        for (;;) {
+            int64_t b = atomic_fetch_add_explicit(&r->next, j->chunk, memory_order_relaxed);
+            if (b >= r->end)
+                break;
+            int64_t e = b + j->chunk < r->end ? b + j->chunk : r->end;
+            j->fn(j->ctx, b, e, tid);
+            atomic_fetch_add_explicit(&j->done, e - b, memory_order_release);
+        }
     }
 }
 
@@ -218,7 +229,10 @@ void tlr_parallel_for_n(int64_t n, int max_threads, tlr_task_fn fn, void *ctx)
     j.chunk = n / ((int64_t)nt * CHUNKS_PER_THREAD);
     if (j.chunk < 1)
         j.chunk = 1;
-    atomic_init(&j.next, 0);
+    for (int t = 0; t < nt; t++) {
+        atomic_init(&j.range[t].next, (int64_t)((__int128)n * t / nt));
+        j.range[t].end = (int64_t)((__int128)n * (t + 1) / nt);
+    }
     atomic_init(&j.done, 0);
     atomic_store_explicit(&pool.job, &j, memory_order_seq_cst);
     pthread_mutex_lock(&pool.mu);
