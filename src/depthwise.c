@@ -79,5 +79,5 @@ void tlr_depthwise_conv2d_fast(const tlr_conv2d_params *p, const float *in, cons
     /* one thread for small maps: waking the others and moving the data between the cores'
      * caches costs more than it saves (see PARALLEL_MIN_MACS in gemm.c) */
     int64_t macs = rows * p->ow * p->cin * p->kh * p->kw;
-    tlr_parallel_for_n(rows, macs < ((int64_t)1 << 18) ? 1 : TLR_THREADS_MAX, rows_task, &J);
+    tlr_parallel_for_n(rows, macs < ((int64_t)1 << 16) ? 1 : TLR_THREADS_MAX, rows_task, &J);
 }

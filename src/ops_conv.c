@@ -312,7 +312,7 @@ static void conv_rows_direct(const tlr_conv2d_params *p, const float *in, const 
     tlr_gemm_pack_b(kr, TLR_NO_TRANS, kernel, p->cout, 0, K, 0, p->cout, bp);
     rows_job J = { p, in, post, out, kr, bp, K, npan };
     int64_t macs = p->n * p->oh * p->ow * K * p->cout;
-    tlr_parallel_for_n(p->n * p->oh, macs < ((int64_t)1 << 19) ? 1 : TLR_THREADS_MAX, rows_task,
+    tlr_parallel_for_n(p->n * p->oh, macs < ((int64_t)1 << 17) ? 1 : TLR_THREADS_MAX, rows_task,
                        &J);
     free(bp);
 }
