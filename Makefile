@@ -5,10 +5,10 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wdouble-promotion \
            -Wno-unused-parameter -D_DEFAULT_SOURCE
-PKGS     = hdf5 libcjson libpng libturbojpeg libcmark-gfm openblas libzip
+PKGS     = hdf5 libcjson libpng libturbojpeg libcmark-gfm libzip
 # Debian 12 packages: build, then tests (fixture generator, browser test).
 DEB_BUILD = build-essential pkg-config libhdf5-dev libcjson-dev libpng-dev libturbojpeg0-dev \
-            libcmark-gfm-dev libcmark-gfm-extensions-dev libopenblas-dev libzip-dev
+            libcmark-gfm-dev libcmark-gfm-extensions-dev libzip-dev
 DEB_TEST  = python3 python3-numpy python3-h5py chromium
 
 BUILD   ?= build
@@ -110,6 +110,10 @@ demo: deps
 site: deps
 	@$(MAKE) --no-print-directory binary examples/out/course_model.h5
 	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o site $(SITE_OPTS) --quiet
+
+# Forward-pass speed against ONNX Runtime and PyTorch in one run (tests/bench/README.md).
+bench: deps
+	@sh tests/bench/bench.sh
 
 # Installs the binary, the templates and the man page under $(DESTDIR)$(PREFIX).
 install: all
