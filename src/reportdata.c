@@ -803,6 +803,80 @@ static void add_warning(tlr_json *d, const char *text)
     tlr_json_add_string(tlr_json_push_object(w), "text", text);
 }
 
+/* How many images from 'i0' on have the same input shape (at most 8 per batch). */
+static int batch_run(const tlr_input *in, int i0, int n)
+{
+    int k = 1;
+    while (i0 + k < n && k < 8 && in[i0 + k].tensor->ndim == in[i0].tensor->ndim &&
+           memcmp(in[i0 + k].tensor->shape, in[i0].tensor->shape,
+                  (size_t)in[i0].tensor->ndim * sizeof(int64_t)) == 0)
+        k++;
+    return k;
+}
+
+/* The inputs (each batch 1, one shape) stacked into one batch. */
+static tlr_tensor *batch_of(const tlr_input *in, int n)
+{
+    int64_t shape[TLR_MAX_DIMS];
+    memcpy(shape, in[0].tensor->shape, sizeof shape);
+    shape[0] = n;
+    tlr_tensor *t = tlr_tensor_new(in[0].tensor->ndim, shape);
+    int64_t per = tlr_tensor_numel(in[0].tensor);
+    for (int i = 0; i < n; i++)
+        memcpy(t->data + i * per, in[i].tensor->data, (size_t)per * sizeof(float));
+    return t;
+}
+
+/* Item 'b' of a batch tensor, as a batch-1 view (borrowed data). */
+static tlr_tensor batch_item(const tlr_tensor *t, int b)
+{
+    tlr_tensor v = *t;
+    v.shape[0] = 1;
+    v.data = t->data + (int64_t)b * (tlr_tensor_numel(t) / t->shape[0]);
+    return v;
+}
+
+/* Figures and predictions of image 'i', item 'b' of the batch result 'r'. */
+static tlr_status image_results(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
+                                feat_ctx *F, const tlr_input *in, int i, int b,
+                                const tlr_forward_result *r, const tlr_strlist *paths,
+                                tlr_json **lay_json, const tlr_strlist *labels, tlr_json *pimgs,
+                                tlr_json *pr, tlr_report_content *c, tlr_err *err)
+{
+    (void)d;
+    tlr_status st = TLR_OK;
+    char *input_name = NULL;
+    if (in->seen) {
+        input_name = tlr_xasprintf("img/input-%d.png", i + 1);
+        st = add_figure(c, input_name, in->seen, err);
+    }
+    for (size_t k = 0; k < paths->n && !st; k++) {
+        if (!r->captured[k])
+            continue;
+        tlr_json *e = tlr_json_push_object(tlr_json_get(lay_json[k], "images"));
+        tlr_json_add_string(e, "source", base_name(in->source));
+        if (input_name)
+            tlr_json_add_string(e, "input_image", input_name);
+        const tlr_model *owner;
+        int idx;
+        tlr_model_resolve(f->model, paths->items[k], &owner, &idx);
+        tlr_tensor act = batch_item(r->captured[k], b);
+        char sh[160];
+        dims_str(act.ndim, act.shape, sh, sizeof sh);
+        if (!tlr_json_get(lay_json[k], "shape_str"))
+            tlr_json_add_string(lay_json[k], "shape_str", sh);
+        st = one_feature_grid(F, &owner->layers[idx], paths->items[k], i + 1, &act, e);
+    }
+    if (r->n_outputs && r->outputs[0]) {
+        tlr_tensor y = batch_item(r->outputs[0], b);
+        prediction_entry(pimgs, in->source, &y, labels, o->top_k);
+        if (tlr_tensor_numel(&y) == 1)
+            tlr_json_set_bool(pr, "sigmoid", 1);
+    }
+    free(input_name);
+    return st;
+}
+
 static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
                                    const tlr_input *inputs, int n_inputs,
                                    const found_layer *kern_layer, tlr_report_content *c,
@@ -852,45 +926,26 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
     }
     tlr_forward_opts fo = { o->max_memory, 0 };
     feat_ctx F = { o, c, err };
-    for (int i = 0; i < n_img && !st; i++) {
+    /* Images of one size run together: the pass is cheaper per image in a batch. */
+    for (int i0 = 0; i0 < n_img && !st;) {
+        int nb = batch_run(inputs, i0, n_img);
         if (o->progress && log)
-            fprintf(log, "tlreport: image %d/%d: %s\n", i + 1, n_img, inputs[i].source);
+            fprintf(log, "tlreport: images %d-%d of %d\n", i0 + 1, i0 + nb, n_img);
+        tlr_tensor *batch = batch_of(inputs + i0, nb);
+        const tlr_tensor *x = batch;
         tlr_forward_result r;
-        const tlr_tensor *x = inputs[i].tensor;
         st = tlr_forward_run(f->model, &x, 1, (const char *const *)paths.items, (int)paths.n, 1,
                              &fo, &r, err);
+        tlr_tensor_free(batch);
         if (st)
             break;
         for (int s = 0; s < r.n_skipped; s++)
             add_uncomputed(d, &r.skips[s]);
-        char *input_name = NULL;
-        if (inputs[i].seen) {
-            input_name = tlr_xasprintf("img/input-%d.png", i + 1);
-            st = add_figure(c, input_name, inputs[i].seen, err);
-        }
-        for (size_t k = 0; k < paths.n && !st; k++) {
-            if (!r.captured[k])
-                continue;
-            tlr_json *e = tlr_json_push_object(tlr_json_get(lay_json[k], "images"));
-            tlr_json_add_string(e, "source", base_name(inputs[i].source));
-            if (input_name)
-                tlr_json_add_string(e, "input_image", input_name);
-            const tlr_model *owner;
-            int idx;
-            tlr_model_resolve(f->model, paths.items[k], &owner, &idx);
-            const tlr_layer *l = &owner->layers[idx];
-            char sh[160];
-            dims_str(r.captured[k]->ndim, r.captured[k]->shape, sh, sizeof sh);
-            if (!tlr_json_get(lay_json[k], "shape_str"))
-                tlr_json_add_string(lay_json[k], "shape_str", sh);
-            st = one_feature_grid(&F, l, paths.items[k], i + 1, r.captured[k], e);
-        }
-        if (r.n_outputs && r.outputs[0])
-            prediction_entry(pimgs, inputs[i].source, r.outputs[0], &labels, o->top_k);
-        if (r.n_outputs && r.outputs[0] && tlr_tensor_numel(r.outputs[0]) == 1)
-            tlr_json_set_bool(pr, "sigmoid", 1);
-        free(input_name);
+        for (int b = 0; b < nb && !st; b++)
+            st = image_results(d, f, o, &F, &inputs[i0 + b], i0 + b, b, &r, &paths, lay_json, &labels,
+                               pimgs, pr, c, err);
         tlr_forward_result_free(&r);
+        i0 += nb;
     }
     const tlr_json *first_img = tlr_json_first(tlr_json_get(fe, "images"));
     if (first_img) {
