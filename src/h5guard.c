@@ -1,5 +1,4 @@
 /* h5guard.c - pre-checks of HDF5 bytes that libhdf5's decoders would trust (see h5guard.h). */
-#define _GNU_SOURCE /* memmem */
 #include "h5guard.h"
 
 #include <fcntl.h>
@@ -95,9 +94,11 @@ static int collection_damaged(const unsigned char *b, size_t len, size_t at, int
 static long find_damage(const unsigned char *b, size_t len, const char *sig, const sizes *s,
                         int (*damaged)(const unsigned char *, size_t, size_t, const sizes *))
 {
+    /* memchr on the first byte, then a 4-byte compare: several times faster than memmem on
+     * tens of megabytes of weights, where the first byte is rare. */
     const unsigned char *p = b, *end = b + len;
-    while ((size_t)(end - p) >= 4 && (p = memmem(p, (size_t)(end - p), sig, 4)) != NULL) {
-        if (damaged(b, len, (size_t)(p - b), s))
+    while ((size_t)(end - p) >= 4 && (p = memchr(p, sig[0], (size_t)(end - p) - 3)) != NULL) {
+        if (memcmp(p, sig, 4) == 0 && damaged(b, len, (size_t)(p - b), s))
             return (long)(p - b);
         p++;
     }
