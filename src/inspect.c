@@ -268,8 +268,9 @@ tlr_json *tlr_inspect_summary_json(const tlr_summary *s)
 
 /* ---- layer list ---------------------------------------------------------------------------- */
 
+/* 'input_as_list': tf.keras 2 prints a functional InputLayer's output_shape as a list. */
 static void list_layers(const tlr_model *m, const char *prefix, int depth, int expand,
-                        tlr_json *arr)
+                        int input_as_list, tlr_json *arr)
 {
     int vis[8192];
     int n = tlr_model_visible_layers(m, vis, 8192);
@@ -281,6 +282,15 @@ static void list_layers(const tlr_model *m, const char *prefix, int depth, int e
         char *path = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
         char shape[512];
         tlr_inspect_layer_shape(l, shape, sizeof shape);
+        if (input_as_list && l->op == TLR_OP_INPUT && !m->is_sequential && shape[0] == '(') {
+            size_t n = strlen(shape);
+            if (n + 2 < sizeof shape) {
+                memmove(shape + 1, shape, n);
+                shape[0] = '[';
+                shape[n + 1] = ']';
+                shape[n + 2] = '\0';
+            }
+        }
         tlr_json_add_number(o, "index", k);
         tlr_json_add_string(o, "name", l->name);
         tlr_json_add_string(o, "path", path);
@@ -292,7 +302,7 @@ static void list_layers(const tlr_model *m, const char *prefix, int depth, int e
         if (l->shape_note)
             tlr_json_add_string(o, "note", l->shape_note);
         if (expand && l->op == TLR_OP_MODEL)
-            list_layers(l->inner, path, depth + 1, expand, arr);
+            list_layers(l->inner, path, depth + 1, expand, input_as_list, arr);
         free(path);
     }
 }
@@ -301,7 +311,8 @@ tlr_json *tlr_inspect_layers(const tlr_kfile *f, int expand_nested)
 {
     tlr_json *j = tlr_json_new_object();
     tlr_json_add_number(j, "count", tlr_model_visible_layers(f->model, NULL, 0));
-    list_layers(f->model, "", 0, expand_nested, tlr_json_add_array(j, "layers"));
+    list_layers(f->model, "", 0, expand_nested, f->is_tf_keras && f->keras_major == 2,
+                tlr_json_add_array(j, "layers"));
     return j;
 }
 
