@@ -283,12 +283,12 @@ static void list_layers(const tlr_model *m, const char *prefix, int depth, int e
         char shape[512];
         tlr_inspect_layer_shape(l, shape, sizeof shape);
         if (input_as_list && l->op == TLR_OP_INPUT && !m->is_sequential && shape[0] == '(') {
-            size_t n = strlen(shape);
-            if (n + 2 < sizeof shape) {
-                memmove(shape + 1, shape, n);
+            size_t len = strlen(shape);
+            if (len + 2 < sizeof shape) {
+                memmove(shape + 1, shape, len);
                 shape[0] = '[';
-                shape[n + 1] = ']';
-                shape[n + 2] = '\0';
+                shape[len + 1] = ']';
+                shape[len + 2] = '\0';
             }
         }
         tlr_json_add_number(o, "index", k);
