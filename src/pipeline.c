@@ -466,7 +466,8 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
         }
     }
     if (progress)
-        fprintf(log, "tlreport: %s: %d image%s\n", f->path, n_in, n_in == 1 ? "" : "s");
+        fprintf(log, "tlreport: %s: %d image%s found, %d in the report\n", f->path, n_in,
+                n_in == 1 ? "" : "s", n_in < o->max_images ? n_in : o->max_images);
     tlr_report_content c;
     st = tlr_reportdata_build(f, o, in, n_in, &io, &notes, log, &c, err);
     tlr_strlist_free(&notes);
