@@ -15,6 +15,7 @@
 #include "pipeline.h"
 #include "shape.h"
 #include "strlist.h"
+#include "threads.h"
 #include "xalloc.h"
 
 void tlr_format_thousands(int64_t v, char *out, size_t cap)
@@ -81,16 +82,39 @@ static const char *base_name(const char *p)
 
 /* ---- figures ------------------------------------------------------------------------------- */
 
+/* Keeps a copy of the image; every figure is encoded at the end, on all threads (PNG
+ * compression is most of the time the report itself takes). */
 static tlr_status add_figure(tlr_report_content *c, const char *name, const tlr_image *img,
                              tlr_err *err)
 {
-    unsigned char *png;
-    size_t len;
-    tlr_status st = tlr_image_encode_png(img, &png, &len, err);
-    if (st)
-        return st;
+    (void)err;
+    tlr_image *copy = tlr_image_new(img->w, img->h, img->channels);
+    memcpy(copy->data, img->data, (size_t)img->w * (size_t)img->h * (size_t)img->channels);
     c->figures = tlr_xrealloc(c->figures, (size_t)(c->n_figures + 1) * sizeof *c->figures);
-    c->figures[c->n_figures++] = (tlr_figure){ tlr_xstrdup(name), png, len };
+    c->figures[c->n_figures++] = (tlr_figure){ tlr_xstrdup(name), NULL, 0, copy, TLR_OK };
+    return TLR_OK;
+}
+
+static void encode_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    tlr_report_content *c = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        tlr_figure *fg = &c->figures[i];
+        tlr_err e = { 0 };
+        fg->status = tlr_image_encode_png(fg->pending, &fg->data, &fg->len, &e);
+        tlr_image_free(fg->pending);
+        fg->pending = NULL;
+    }
+}
+
+static tlr_status encode_figures(tlr_report_content *c, tlr_err *err)
+{
+    tlr_parallel_for(c->n_figures, encode_task, c);
+    for (int i = 0; i < c->n_figures; i++)
+        if (c->figures[i].status)
+            return tlr_err_set(err, c->figures[i].status, "%s: cannot encode the PNG",
+                               c->figures[i].name);
     return TLR_OK;
 }
 
@@ -1064,6 +1088,8 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_in
     }
     free(desc);
     tlr_json_add_bool(d, "has_warnings", tlr_json_size(tlr_json_get(d, "warnings")) > 0);
+    if (!st)
+        st = encode_figures(out, err);
     return st;
 }
 
@@ -1073,6 +1099,7 @@ void tlr_report_content_free(tlr_report_content *c)
     for (int i = 0; i < c->n_figures; i++) {
         free(c->figures[i].name);
         free(c->figures[i].data);
+        tlr_image_free(c->figures[i].pending);
     }
     free(c->figures);
     memset(c, 0, sizeof *c);

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "image.h"
 #include "input.h"
 #include "json.h"
 #include "kfile.h"
@@ -17,8 +18,10 @@
 
 typedef struct {
     char *name;          /* "img/kernels.png" */
-    unsigned char *data; /* PNG bytes */
+    unsigned char *data; /* PNG bytes (encoded when the content is complete) */
     size_t len;
+    tlr_image *pending;  /* the pixels until then */
+    tlr_status status;
 } tlr_figure;
 
 typedef struct {
