@@ -103,7 +103,7 @@ static void fixture_cases(void)
             snprintf(sub, sizeof sub, "%s", tab + 1);
         }
         if (cur[0] && (!got || strcmp(file, cur) != 0)) {
-            char path[1024];
+            char path[2100];
             snprintf(path, sizeof path, "%s/tests/fixtures/bad/%s", tlr_t_root(), cur);
             subs[ns] = NULL;
             expect_fail(cur, path, NULL, NULL, subs);
