@@ -871,6 +871,7 @@ static int declared_input(const tlr_json *c, tlr_shape *out, int *bad)
 typedef struct {
     char *layer;
     int node, tensor;
+    int dict_form;   /* from a Keras 3 keras_history: the node index as Keras ran it */
 } raw_ref;
 
 typedef struct {
@@ -878,7 +879,7 @@ typedef struct {
     int n, cap;
 } raw_refs;
 
-static void refs_push(raw_refs *r, const char *name, int node, int tensor)
+static void refs_push(raw_refs *r, const char *name, int node, int tensor, int dict_form)
 {
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 4;
@@ -887,6 +888,7 @@ static void refs_push(raw_refs *r, const char *name, int node, int tensor)
     r->refs[r->n].layer = tlr_xstrdup(name);
     r->refs[r->n].node = node;
     r->refs[r->n].tensor = tensor;
+    r->refs[r->n].dict_form = dict_form;
     r->n++;
 }
 
@@ -912,7 +914,7 @@ static int collect_k3_tensors(const tlr_json *v, raw_refs *out, int depth)
                 return -1;
             refs_push(out, tlr_json_string(tlr_json_at(h, 0), ""),
                       tlr_json_int(tlr_json_at(h, 1), 0),
-                      tlr_json_int(tlr_json_at(h, 2), 0));
+                      tlr_json_int(tlr_json_at(h, 2), 0), 1);
             return 0;
         }
         /* __tuple__ wrappers and other containers */
@@ -939,7 +941,7 @@ static int parse_node(const tlr_json *node, raw_refs *out)
     const tlr_json *first = tlr_json_first(node);
     if (tlr_json_is_string(first)) {
         refs_push(out, tlr_json_string(first, ""), tlr_json_int(tlr_json_at(node, 1), 0),
-                  tlr_json_int(tlr_json_at(node, 2), 0));
+                  tlr_json_int(tlr_json_at(node, 2), 0), 0);
         return 0;
     }
     for (const tlr_json *e = first; e; e = tlr_json_next(e)) {
@@ -948,20 +950,23 @@ static int parse_node(const tlr_json *node, raw_refs *out)
             return -1;
         refs_push(out, tlr_json_string(tlr_json_at(e, 0), ""),
                   tlr_json_int(tlr_json_at(e, 1), 0),
-                  tlr_json_int(tlr_json_at(e, 2), 0));
+                  tlr_json_int(tlr_json_at(e, 2), 0), 0);
     }
     return 0;
 }
 
-/* Layers that Keras serialises with a hidden first node (a nested model with its own inputs),
- * so their config node indices start at 1. */
+/* Keras 1 and 2 serialise a nested graph model's calls counting from 1 in list-form
+ * references, because such a model starts with a node of its own ("kept_nodes = 1" for
+ * Containers/Networks, _should_skip_first_node in tf.keras).  Keras 3 keras_history entries
+ * hold the node index as it ran and are never shifted. */
 static int skips_first_node(const tlr_layer *l, const tlr_config_ctx *ctx)
 {
+    (void)ctx;
     if (l->op != TLR_OP_MODEL || !l->inner)
         return 0;
     if (l->inner->is_sequential)
         return l->inner->n_layers > 0 && l->inner->layers[0].op == TLR_OP_INPUT;
-    return ctx->keras_major != 1;
+    return 1;
 }
 
 static tlr_status resolve_ref(parser *P, tlr_model *m, const char *user, const raw_ref *r,
@@ -974,8 +979,7 @@ static tlr_status resolve_ref(parser *P, tlr_model *m, const char *user, const r
                            P->ctx->what, user, r->layer);
     const tlr_layer *src = &m->layers[li];
     int node = r->node;
-    if (src->op != TLR_OP_INPUT && skips_first_node(src, P->ctx) && node >= 1 &&
-        node - 1 < src->n_calls)
+    if (!r->dict_form && src->op != TLR_OP_INPUT && skips_first_node(src, P->ctx) && node >= 1)
         node -= 1;
     if (src->op == TLR_OP_INPUT && node != 0)
         node = -1; /* an InputLayer has exactly one node */

@@ -577,11 +577,13 @@ def entry(l, ctx, first_shape=None, graph=None):
     return e
 
 
-def node_index(t, graph):
-    """The node index a config uses for tensor t: a nested model's node 0 (its internal
-    input->output link) is never serialized, so its kept nodes count from 1."""
+def node_index(t, graph, raw=False):
+    """The node index a config uses for tensor t.  Keras 1/2 list-form references skip a
+    nested model's node 0 (its internal input->output link), so its kept nodes count from 1.
+    Keras 3 keras_history (raw=True) holds the index as the model ran: Keras 3 Functional
+    models create no node of their own, so a nested model's first call is node 0."""
     l = t.layer
-    kept = 1 if l.is_model else 0
+    kept = 1 if l.is_model and not raw else 0
     for i in range(len(l.calls)):
         if (l, i) in graph.nodes:
             if i == t.node:
@@ -593,7 +595,7 @@ def node_index(t, graph):
 def keras_tensor(t, graph):
     return {'class_name': '__keras_tensor__',
             'config': {'shape': [None] + list(t.shape), 'dtype': 'float32',
-                       'keras_history': [t.layer.name, node_index(t, graph), 0]}}
+                       'keras_history': [t.layer.name, node_index(t, graph, raw=True), 0]}}
 
 
 def inbound_nodes(l, graph, era):
