@@ -638,11 +638,11 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
         tlr_status st = run_model(C, l->inner, path, in, n_in, 1, out);
         if (st == TLR_E_UNSUPPORTED)
             return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "a layer inside it could not be computed");
-        *n_out = l->inner->n_outputs > 4 ? 4 : l->inner->n_outputs;
+        *n_out = l->inner->n_outputs; /* <= TLR_MAX_OUTPUTS (keras_config.c) */
         return st;
     }
-    tlr_shape ins[64], os[4];
-    for (int i = 0; i < n_in && i < 64; i++)
+    tlr_shape ins[TLR_MAX_CALL_INPUTS], os[TLR_MAX_OUTPUTS];
+    for (int i = 0; i < n_in; i++)
         ins[i] = i == 0 && C->in0_shape ? *C->in0_shape : shape_of(in[i]);
     int no;
     tlr_status st = tlr_shape_of_call(l, ins, n_in, os, &no, path, C->err);
@@ -743,17 +743,17 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
         break;
     }
     case TLR_OP_MERGE: {
-        const float *ptrs[64];
-        for (int i = 0; i < n_in && i < 64; i++)
+        const float *ptrs[TLR_MAX_CALL_INPUTS];
+        for (int i = 0; i < n_in; i++)
             ptrs[i] = in[i]->data;
         tlr_op_merge(l->cfg.merge.kind, ptrs, n_in, tlr_tensor_numel(y), y->data);
         break;
     }
     case TLR_OP_CONCAT: {
         int ax = norm_axis(l->cfg.merge.axis, x->ndim);
-        const float *ptrs[64];
-        int64_t lens[64], outer = 1, inner = 1, len;
-        for (int i = 0; i < n_in && i < 64; i++) {
+        const float *ptrs[TLR_MAX_CALL_INPUTS];
+        int64_t lens[TLR_MAX_CALL_INPUTS], outer = 1, inner = 1, len;
+        for (int i = 0; i < n_in; i++) {
             ptrs[i] = in[i]->data;
             split_axis(in[i], ax, &outer, &len, &inner);
             lens[i] = len;
@@ -844,8 +844,8 @@ static void add_skipped(run_ctx *C, const char *path, const tlr_layer *l, int in
 }
 
 typedef struct {
-    tlr_tensor *t[4];
-    int refs[4];
+    tlr_tensor *t[TLR_MAX_OUTPUTS];
+    int refs[TLR_MAX_OUTPUTS];
     int needed;
     int failed;   /* could not be computed */
     int fused;    /* 1: computed by the convolution heading its chain (fuse_chain);
@@ -1069,8 +1069,8 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                 }
                 memcpy(val->t[0]->data, inputs[k]->data, tensor_bytes(inputs[k]));
             } else {
-                tlr_tensor *in[64];
-                int n_in = l->calls[c].n_in > 64 ? 64 : l->calls[c].n_in, missing = 0;
+                tlr_tensor *in[TLR_MAX_CALL_INPUTS];
+                int n_in = l->calls[c].n_in, missing = 0;
                 for (int k = 0; k < n_in; k++) {
                     const tlr_ref *r = &l->calls[c].in[k];
                     in[k] = v[r->layer][r->call].t[r->tensor];
@@ -1178,7 +1178,7 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
                 for (int k = 0; k < C->n_caps; k++)
                     if (C->caps[k].owner == m && C->caps[k].layer == i && !C->res->captured[k])
                         C->res->captured[k] = tlr_tensor_clone(val->t[0]);
-            for (int t = 0; t < 4; t++)
+            for (int t = 0; t < TLR_MAX_OUTPUTS; t++)
                 if (val->t[t] && val->refs[t] == 0) {
                     drop_tensor(C, val->t[t]);
                     val->t[t] = NULL;
@@ -1198,7 +1198,7 @@ static tlr_status run_model(run_ctx *C, const tlr_model *m, const char *prefix,
         }
     for (int i = 0; i < n; i++) {
         for (int c = 0; c < (m->layers[i].n_calls ? m->layers[i].n_calls : 1); c++)
-            for (int t = 0; t < 4; t++)
+            for (int t = 0; t < TLR_MAX_OUTPUTS; t++)
                 drop_tensor(C, v[i][c].t[t]);
         free(v[i]);
     }

@@ -1047,6 +1047,10 @@ static tlr_status parse_layer(parser *P, const tlr_json *entry, tlr_layer *l, in
         l->inner = parse_model(P, cls, cfg, l->name);
         if (!l->inner)
             return P->err->code;
+        if (l->inner->n_outputs > TLR_MAX_OUTPUTS)
+            return tlr_err_set(P->err, TLR_E_UNSUPPORTED, "%s: nested model '%s' has %d outputs "
+                               "(tlreport handles up to %d)", P->ctx->what, l->name,
+                               l->inner->n_outputs, TLR_MAX_OUTPUTS);
         l->trainable = l->inner->trainable;
         return TLR_OK;
     }
@@ -1153,8 +1157,11 @@ static tlr_status link_functional(parser *P, tlr_model *m, const tlr_json *layer
                                   const tlr_json *cfg)
 {
     /* First create every call (so forward references resolve), then resolve refs. */
-    raw_refs *pending = tlr_xcalloc((size_t)m->n_layers * 64 + 1, sizeof *pending);
-    int *pending_layer = tlr_xcalloc((size_t)m->n_layers * 64 + 1, sizeof *pending_layer);
+    size_t n_nodes = 0;
+    for (const tlr_json *e = tlr_json_first(layers_json); e; e = tlr_json_next(e))
+        n_nodes += tlr_json_size(tlr_json_get(e, "inbound_nodes"));
+    raw_refs *pending = tlr_xcalloc(n_nodes + 1, sizeof *pending);
+    int *pending_layer = tlr_xcalloc(n_nodes + 1, sizeof *pending_layer);
     int n_pending = 0;
     tlr_status st = TLR_OK;
     int i = 0;
@@ -1176,9 +1183,16 @@ static tlr_status link_functional(parser *P, tlr_model *m, const tlr_json *layer
         }
         for (const tlr_json *nd = tlr_json_first(nodes); nd; nd = tlr_json_next(nd)) {
             raw_refs *r = &pending[n_pending];
-            if (parse_node(nd, r) || r->n == 0 || r->n > 1024) {
+            if (parse_node(nd, r) || r->n == 0) {
                 st = tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s': inbound node is invalid",
                                  P->ctx->what, l->name);
+                refs_free(r);
+                break;
+            }
+            if (r->n > TLR_MAX_CALL_INPUTS) {
+                st = tlr_err_set(P->err, TLR_E_LIMIT, "%s: layer '%s' takes %d inputs (tlreport "
+                                 "handles up to %d)", P->ctx->what, l->name, r->n,
+                                 TLR_MAX_CALL_INPUTS);
                 refs_free(r);
                 break;
             }

@@ -164,6 +164,11 @@ typedef struct {
     int mask_zero;
 } tlr_embedding_cfg;
 
+/* Bounds of the graph: inputs of one call (Concatenate of 64 tensors) and output tensors of
+ * one layer (a nested model with 4 outputs).  Configs beyond them are refused when parsed. */
+#define TLR_MAX_CALL_INPUTS 64
+#define TLR_MAX_OUTPUTS 4
+
 /* A tensor shape in Keras order, batch first; -1 is None. */
 typedef struct {
     int ndim;
@@ -185,7 +190,7 @@ typedef struct {
     int n_in;
     /* Filled by shape inference: */
     int n_out;
-    tlr_shape out[4];        /* output shapes */
+    tlr_shape out[TLR_MAX_OUTPUTS]; /* output shapes */
 } tlr_call;
 
 /* A weight as the layer defines it (role and shape) and as the file stores it. */

@@ -680,8 +680,8 @@ static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_
         l->shape_note = NULL;
         for (int c = 0; c < l->n_calls; c++) {
             tlr_call *call = &l->calls[c];
-            tlr_shape in[64];
-            int n_in = call->n_in > 64 ? 64 : call->n_in, known = 1;
+            tlr_shape in[TLR_MAX_CALL_INPUTS];
+            int n_in = call->n_in, known = 1; /* <= TLR_MAX_CALL_INPUTS (keras_config.c) */
             for (int k = 0; k < n_in; k++) {
                 const tlr_layer *src = &m->layers[call->in[k].layer];
                 const tlr_call *sc = &src->calls[call->in[k].call];
@@ -753,7 +753,7 @@ static tlr_status shape_nested_call(tlr_layer *l, const tlr_shape *in, int n_in,
     tlr_status st = shape_graph(m, in, parent_trainable && m->trainable, what, err);
     if (st)
         return st;
-    *n_out = m->n_outputs > 4 ? 4 : m->n_outputs;
+    *n_out = m->n_outputs; /* <= TLR_MAX_OUTPUTS (keras_config.c) */
     for (int k = 0; k < *n_out; k++) {
         const tlr_layer *src = &m->layers[m->outputs[k].layer];
         const tlr_call *sc = &src->calls[m->outputs[k].call];
