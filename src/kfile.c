@@ -251,6 +251,17 @@ static tlr_status read_config_file(tlr_kfile *f, const char *path, tlr_err *err)
 }
 
 /* What an opened HDF5 file (f->h5) holds: a whole model, or weights only. */
+/* A complete model file brings its own architecture and weights: --config / --weights with it
+ * would be silently ignored, so they are an error. */
+static tlr_status refuse_extra_files(const tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
+{
+    if (opts && (opts->config_path || opts->weights_path))
+        return tlr_err_set(err, TLR_E_USAGE, "%s: %s cannot be used with a complete model file "
+                           "(it holds its architecture and weights)", f->path,
+                           opts->config_path ? "--config" : "--weights");
+    return TLR_OK;
+}
+
 static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
 {
     f->weights_path = tlr_xstrdup(f->path);
@@ -258,6 +269,8 @@ static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
     tlr_status st;
     if (tlr_h5_has_attr(f->h5, "/", "model_config")) {
         f->format = TLR_FMT_H5_MODEL;
+        if ((st = refuse_extra_files(f, opts, err)))
+            return st;
         if ((st = parse_h5_json_attr(f, "model_config", &f->config_root, err)))
             return st;
         if (tlr_h5_has_attr(f->h5, "/", "training_config") &&
@@ -273,6 +286,9 @@ static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
     } else if (tlr_h5_has_attr(f->h5, "/", "layer_names") ||
                tlr_h5_has_attr(f->h5, "/", "layer_names0")) {
         f->format = TLR_FMT_H5_WEIGHTS;
+        if (opts && opts->weights_path)
+            return tlr_err_set(err, TLR_E_USAGE, "%s: --weights goes with an architecture JSON; "
+                               "this file is itself weights (use --config arch.json)", f->path);
         f->weights_root = tlr_xstrdup("/");
         if (!f->keras_version)
             f->keras_major = 1;
@@ -287,6 +303,9 @@ static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
                tlr_h5_is_group(f->h5, "/_layer_checkpoint_dependencies")) {
         /* Keras 3 save_weights('x.weights.h5'): the .keras archive's weights file alone */
         f->format = TLR_FMT_H5_WEIGHTS;
+        if (opts && opts->weights_path)
+            return tlr_err_set(err, TLR_E_USAGE, "%s: --weights goes with an architecture JSON; "
+                               "this file is itself weights (use --config arch.json)", f->path);
         if (opts && opts->config_path && (st = read_config_file(f, opts->config_path, err)))
             return st;
     } else {
@@ -306,7 +325,9 @@ static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err
 static tlr_status zip_contents(tlr_kfile *f, tlr_zip *z, const tlr_kfile_opts *opts, tlr_err *err)
 {
     f->format = TLR_FMT_KERAS_ZIP;
-    tlr_status st = TLR_OK;
+    tlr_status st = refuse_extra_files(f, opts, err);
+    if (st)
+        return st;
     size_t len = 0;
     char *text = NULL, *wbuf = NULL;
     tlr_strlist members = TLR_STRLIST_INIT;
@@ -390,6 +411,9 @@ static tlr_status json_contents(tlr_kfile *f, const char *text, size_t len,
                                 const tlr_kfile_opts *opts, tlr_err *err)
 {
     f->format = TLR_FMT_JSON;
+    if (opts && opts->config_path)
+        return tlr_err_set(err, TLR_E_USAGE, "%s: --config goes with a weights-only file; this "
+                           "file is itself the architecture (use --weights w.h5)", f->path);
     f->config_root = parse_config_text(text, len, f->path, err);
     if (!f->config_root)
         return err->code;
