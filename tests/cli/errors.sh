@@ -99,6 +99,11 @@ expect_file_error "$tmp/nolayers.json" --layers
 # a weights-only file asked for its summary without --config: a usage error (the option is
 # missing), still one line naming the file
 want=2 expect_file_error tests/fixtures/models/weights_only.h5 --summary
+# options that a file does not take are refused, not ignored
+want=2 expect_file_error tests/fixtures/models/k3_functional.h5 --summary --weights tests/fixtures/models/arch_weights.h5
+want=2 expect_file_error tests/fixtures/models/course_k3.keras --summary --config tests/fixtures/models/arch.json
+want=2 expect_file_error tests/fixtures/models/arch.json --summary --config tests/fixtures/models/arch.json
+want=2 expect_file_error tests/fixtures/models/weights_only.h5 --summary --weights tests/fixtures/models/arch_weights.h5
 want=1
 # the model is fine, the --weights file is not: the line names the weights file
 run tests/fixtures/models/arch.json --weights "$tmp/text.h5" --summary
