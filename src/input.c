@@ -10,28 +10,41 @@
 #include "ops.h"
 #include "xalloc.h"
 
-static int starts_with_rescaling(const tlr_model *m, int depth)
+/* What the model does first to its input: 1 when it scales it itself (Rescaling,
+ * Normalization, or a Lambda with a known formula, as behavioural-cloning models do), 0 when
+ * it computes with it directly, -1 when only pass-through layers were seen (inputs, Dropout,
+ * augmentation, Resizing, Cropping, padding, reshapes), so the scan goes on after a nested
+ * model made only of those. */
+static int scales_input_first(const tlr_model *m, int depth)
 {
     if (depth > 8)
         return 0;
     for (int k = 0; k < m->n_order; k++) {
         const tlr_layer *l = &m->layers[m->order[k]];
-        if (l->op == TLR_OP_INPUT || l->op == TLR_OP_IDENTITY)
-            continue;
-        if (l->op == TLR_OP_RESCALING || l->op == TLR_OP_NORMALIZATION)
+        switch (l->op) {
+        case TLR_OP_INPUT: case TLR_OP_IDENTITY: case TLR_OP_RESIZING: case TLR_OP_CROPPING:
+        case TLR_OP_ZEROPAD: case TLR_OP_RESHAPE: case TLR_OP_PERMUTE:
+            continue; /* these move values around without scaling them */
+        case TLR_OP_RESCALING: case TLR_OP_NORMALIZATION:
             return 1;
-        if (l->op == TLR_OP_RESIZING)
+        case TLR_OP_LAMBDA:
+            return l->lambda ? 1 : 0;
+        case TLR_OP_MODEL: {
+            int r = scales_input_first(l->inner, depth + 1);
+            if (r >= 0)
+                return r;
             continue;
-        if (l->op == TLR_OP_MODEL)
-            return starts_with_rescaling(l->inner, depth + 1);
-        return 0;
+        }
+        default:
+            return 0;
+        }
     }
-    return 0;
+    return -1;
 }
 
 tlr_prep_mode tlr_input_default_mode(const tlr_model *m)
 {
-    return starts_with_rescaling(m, 0) ? TLR_PREP_NONE : TLR_PREP_RESCALE;
+    return scales_input_first(m, 0) == 1 ? TLR_PREP_NONE : TLR_PREP_RESCALE;
 }
 
 char *tlr_input_describe(const tlr_input_opts *o, const tlr_shape *in)

@@ -22,8 +22,9 @@ typedef struct {
     tlr_image *seen;         /* the image as the model saw it (after resize), NULL for .npy */
 } tlr_input;
 
-/* The default preprocessing for a model: none when it starts with Rescaling/Normalization
- * (possibly inside a first nested model), else rescale (x/255). */
+/* The default preprocessing for a model: none when it scales its input itself first
+ * (Rescaling, Normalization or a Lambda formula, possibly after augmentation layers or inside
+ * a first nested model), else rescale (x/255). */
 tlr_prep_mode tlr_input_default_mode(const tlr_model *m);
 
 /* A short description of the recipe: "keras.utils.load_img(target_size=(150, 150),
