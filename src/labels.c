@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 #define MAX_LABELS 1000000
 
 tlr_status tlr_labels_read(const char *path, tlr_strlist *out, tlr_err *err)
@@ -59,4 +61,51 @@ int tlr_top_k(const float *v, int64_t n, int k, int *idx)
         idx[at] = (int)i;
     }
     return m;
+}
+
+tlr_status tlr_labels_check(const tlr_strlist *labels, int64_t n, const char *path,
+                            tlr_err *err)
+{
+    if (labels->n == 0)
+        return TLR_OK;
+    if (n == 1 ? labels->n <= 2 : (int64_t)labels->n == n)
+        return TLR_OK;
+    return tlr_err_set(err, TLR_E_SHAPE, "%s: %zu labels for a model output of %lld value%s%s",
+                       path, labels->n, (long long)n, n == 1 ? "" : "s",
+                       n == 1 ? " (a sigmoid output takes 2 labels: class 0, class 1)" : "");
+}
+
+int tlr_labels_rank(const float *y, int64_t n, const tlr_strlist *labels, int k, int binary,
+                    tlr_ranked *out)
+{
+    if (n == 1 && binary && labels->n != 1) {
+        int one_first = y[0] >= 0.5f;
+        for (int r = 0; r < 2; r++) {
+            int c = r == 0 ? one_first : !one_first;
+            out[r] = (tlr_ranked){ c, labels->n == 2 ? labels->items[c] : NULL,
+                                   c ? y[0] : 1.0f - y[0] };
+        }
+        return k < 2 ? k : 2;
+    }
+    if (n == 1) {
+        out[0] = (tlr_ranked){ 0, labels->n ? labels->items[0] : NULL, y[0] };
+        return k < 1 ? k : 1;
+    }
+    int *idx = tlr_xcalloc((size_t)k + 1, sizeof *idx);
+    int m = tlr_top_k(y, n, k, idx);
+    for (int i = 0; i < m; i++)
+        out[i] = (tlr_ranked){ idx[i], (size_t)idx[i] < labels->n ? labels->items[idx[i]] : NULL,
+                               y[idx[i]] };
+    free(idx);
+    return m;
+}
+
+tlr_status tlr_labels_load(const char *path, int64_t n, tlr_strlist *out, tlr_err *err)
+{
+    tlr_status st = tlr_labels_read(path, out, err);
+    if (!st && n > 0)
+        st = tlr_labels_check(out, n, path, err);
+    if (st)
+        tlr_strlist_free(out);
+    return st;
 }

@@ -116,3 +116,26 @@ int64_t tlr_layer_param_count(const tlr_layer *l)
 {
     return l->params < 0 ? 0 : l->params;
 }
+
+int tlr_model_output_activation(const tlr_model *m)
+{
+    if (m->n_outputs < 1)
+        return -1;
+    const tlr_ref *r = &m->outputs[0];
+    for (int hops = 0; hops < 64; hops++) {
+        const tlr_layer *l = &m->layers[r->layer];
+        switch (l->op) {
+        case TLR_OP_MODEL: return l->inner ? tlr_model_output_activation(l->inner) : -1;
+        case TLR_OP_DENSE: return (int)l->cfg.dense.act.kind;
+        case TLR_OP_CONV: return (int)l->cfg.conv.act.kind;
+        case TLR_OP_ACTIVATION: return (int)l->cfg.act.act.kind;
+        case TLR_OP_IDENTITY:
+            if (r->call >= l->n_calls || l->calls[r->call].n_in != 1)
+                return -1;
+            r = &l->calls[r->call].in[0];
+            break;
+        default: return -1;
+        }
+    }
+    return -1;
+}

@@ -285,6 +285,11 @@ int tlr_model_visible_layers(const tlr_model *m, int *idx, int cap);
  * Returns 0 on success. */
 int tlr_model_resolve(const tlr_model *m, const char *path, const tlr_model **owner, int *index);
 
+/* The activation that ends the model's first output (through nested models, Dropout and
+ * other identity layers): a Dense/Conv 'activation' or an Activation layer; -1 when the
+ * output ends in anything else. */
+int tlr_model_output_activation(const tlr_model *m);
+
 /* Sum of stored parameters (all, trainable) of a layer including nested layers. */
 int64_t tlr_layer_param_count(const tlr_layer *l);
 

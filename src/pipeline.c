@@ -15,6 +15,7 @@
 #include "json.h"
 #include "kfile.h"
 #include "labels.h"
+#include "shape.h"
 #include "npy.h"
 #include "report.h"
 #include "reportdata.h"
@@ -371,14 +372,80 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
 
 /* ---- --predict ----------------------------------------------------------------------------- */
 
+/* The top classes of output y by label: JSON "top" and, unless --json, "label p, ...". */
+static void print_ranked(tlr_json *img, const tlr_tensor *y, int64_t n, const tlr_strlist *labels,
+                         int binary, const tlr_options *o, FILE *out)
+{
+    tlr_ranked *rk = tlr_xcalloc((size_t)o->top_k + 2, sizeof *rk);
+    int m = tlr_labels_rank(y->data, n, labels, o->top_k, binary, rk);
+    tlr_json *top = tlr_json_add_array(img, "top");
+    for (int a = 0; a < m; a++) {
+        const char *name = rk[a].label ? rk[a].label : "?";
+        tlr_json *t = tlr_json_push_object(top);
+        tlr_json_add_number(t, "index", rk[a].index);
+        tlr_json_add_string(t, "label", name);
+        tlr_json_add_number(t, "probability", (double)rk[a].p);
+        if (!o->json)
+            fprintf(out, "%s %s %.4f", a ? "," : "", name, (double)rk[a].p);
+    }
+    free(rk);
+}
+
+/* The values of one output tensor, at most 1000 of them. */
+static void print_values(const tlr_tensor *y, FILE *out)
+{
+    int64_t n = tlr_tensor_numel(y);
+    for (int64_t k = 0; k < n && k < 1000; k++)
+        fprintf(out, " %.6g", (double)y->data[k]);
+    if (n > 1000)
+        fprintf(out, " ... (%lld values)", (long long)n);
+}
+
+static void push_values(tlr_json *arr, const tlr_tensor *y)
+{
+    int64_t n = tlr_tensor_numel(y);
+    for (int64_t k = 0; k < n && k < 100000; k++)
+        tlr_json_push_number(arr, (double)y->data[k]);
+}
+
+/* JSON "output" (the first output's values) and, for a model with several outputs,
+ * "outputs" (each output's values, null for one not computed). */
+static void add_output_values(tlr_json *img, const tlr_forward_result *r)
+{
+    push_values(tlr_json_add_array(img, "output"), r->outputs[0]);
+    if (r->n_outputs < 2)
+        return;
+    tlr_json *all = tlr_json_add_array(img, "outputs");
+    for (int o = 0; o < r->n_outputs; o++) {
+        if (r->outputs[o])
+            push_values(tlr_json_push_array(all), r->outputs[o]);
+        else
+            tlr_json_add_null(all, NULL);
+    }
+}
+
+/* Text for the outputs after the first: " | v v v" each ("| not computed" when skipped). */
+static void print_more_outputs(const tlr_forward_result *r, FILE *out)
+{
+    for (int o = 1; o < r->n_outputs; o++) {
+        fputs(" |", out);
+        if (r->outputs[o])
+            print_values(r->outputs[o], out);
+        else
+            fputs(" not computed", out);
+    }
+}
+
 static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
     tlr_status st = need_model(f, "--predict", err);
     if (st || (st = tlr_kfile_load_weights(f, err)))
         return st;
     tlr_strlist labels = TLR_STRLIST_INIT;
-    if (o->labels_path && (st = tlr_labels_read(o->labels_path, &labels, err)))
+    int64_t n_out = tlr_shape_output_size(f->model, 0);
+    if (o->labels_path && (st = tlr_labels_load(o->labels_path, n_out, &labels, err)))
         return st;
+    int binary = tlr_model_output_activation(f->model) == TLR_ACT_SIGMOID;
     tlr_input *in;
     int n_in;
     if ((st = load_inputs(o, f, &in, &n_in, log, NULL, err))) {
@@ -405,34 +472,21 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
             break;
         }
         int64_t n = tlr_tensor_numel(y);
-        tlr_json *vals = tlr_json_add_array(img, "output");
-        for (int64_t k = 0; k < n && k < 100000; k++)
-            tlr_json_push_number(vals, (double)y->data[k]);
-        if (!o->json)
-            fprintf(out, "%s:", in[i].source);
-        if (labels.n && n > 0) {
-            /* top-k by value */
-            int *idx = tlr_xcalloc((size_t)o->top_k + 1, sizeof *idx);
-            int k_max = tlr_top_k(y->data, n, o->top_k, idx);
-            tlr_json *top = tlr_json_add_array(img, "top");
-            for (int a = 0; a < k_max; a++) {
-                const char *name = (size_t)idx[a] < labels.n ? labels.items[idx[a]] : "?";
-                tlr_json *t = tlr_json_push_object(top);
-                tlr_json_add_number(t, "index", idx[a]);
-                tlr_json_add_string(t, "label", name);
-                tlr_json_add_number(t, "probability", (double)y->data[idx[a]]);
-                if (!o->json)
-                    fprintf(out, "%s %s %.4f", a ? "," : "", name, (double)y->data[idx[a]]);
-            }
-            free(idx);
-        } else if (!o->json) {
-            for (int64_t k = 0; k < n && k < 1000; k++)
-                fprintf(out, " %.6g", (double)y->data[k]);
-            if (n > 1000)
-                fprintf(out, " ... (%lld values)", (long long)n);
+        if (labels.n && (st = tlr_labels_check(&labels, n, o->labels_path, err))) {
+            tlr_forward_result_free(&r);
+            break;
         }
         if (!o->json)
+            fprintf(out, "%s:", in[i].source);
+        if (labels.n && n > 0)
+            print_ranked(img, y, n, &labels, binary, o, out);
+        else if (!o->json)
+            print_values(y, out);
+        add_output_values(img, &r);
+        if (!o->json) {
+            print_more_outputs(&r, out);
             fputc('\n', out);
+        }
         if (o->profile)
             print_profile(&r, log);
         tlr_forward_result_free(&r);

@@ -760,39 +760,39 @@ static tlr_status one_feature_grid(feat_ctx *F, const tlr_layer *l, const char *
 }
 
 
-static void prediction_entry(tlr_json *images, const char *source, const tlr_tensor *y,
-                             const tlr_strlist *labels, int top_k)
+/* The top classes of one image's output y (batch item, 2-D) as the report lists them; a
+ * labels file that does not fit the output is an error naming it. */
+static tlr_status prediction_entry(tlr_json *images, const char *source, const tlr_tensor *y,
+                                   const tlr_strlist *labels, int binary, const tlr_options *o,
+                                   tlr_err *err)
 {
     int64_t n = tlr_tensor_numel(y) / (y->shape[0] ? y->shape[0] : 1);
     if (n < 1 || y->ndim != 2)
-        return;
+        return TLR_OK;
+    tlr_status st = tlr_labels_check(labels, n, o->labels_path, err);
+    if (st)
+        return st;
     tlr_json *e = tlr_json_push_object(images);
     tlr_json_add_string(e, "source", base_name(source));
     tlr_json *top = tlr_json_add_array(e, "top");
-    if (n == 1) {
-        tlr_json *t = tlr_json_push_object(top);
-        char ps[32];
-        tlr_json_add_number(t, "rank", 1);
-        tlr_json_add_string(t, "label", labels->n ? labels->items[0] : "output");
-        snprintf(ps, sizeof ps, "%.4f", (double)y->data[0]);
-        tlr_json_add_string(t, "probability_str", ps);
-        tlr_json_add_number(t, "value", (double)y->data[0]);
-        return;
-    }
-    int *idx = tlr_xcalloc((size_t)top_k + 1, sizeof *idx);
-    int k = tlr_top_k(y->data, n, top_k, idx);
-    for (int a = 0; a < k; a++) {
+    tlr_ranked *rk = tlr_xcalloc((size_t)o->top_k + 2, sizeof *rk);
+    int m = tlr_labels_rank(y->data, n, labels, o->top_k, binary, rk);
+    for (int a = 0; a < m; a++) {
         tlr_json *t = tlr_json_push_object(top);
         char ps[32], lab[64];
         tlr_json_add_number(t, "rank", a + 1);
-        snprintf(lab, sizeof lab, "class %d", idx[a]);
-        tlr_json_add_string(t, "label", (size_t)idx[a] < labels->n ? labels->items[idx[a]] : lab);
-        tlr_json_add_number(t, "index", idx[a]);
-        snprintf(ps, sizeof ps, "%.4f", (double)y->data[idx[a]]);
+        if (n == 1 && !binary)
+            snprintf(lab, sizeof lab, "output");
+        else
+            snprintf(lab, sizeof lab, "class %d", rk[a].index);
+        tlr_json_add_string(t, "label", rk[a].label ? rk[a].label : lab);
+        tlr_json_add_number(t, "index", rk[a].index);
+        snprintf(ps, sizeof ps, "%.4f", (double)rk[a].p);
         tlr_json_add_string(t, "probability_str", ps);
-        tlr_json_add_number(t, "value", (double)y->data[idx[a]]);
+        tlr_json_add_number(t, "value", (double)rk[a].p);
     }
-    free(idx);
+    free(rk);
+    return TLR_OK;
 }
 
 /* A layer the forward pass could not compute, once: {layer, class, reason} with the reason
@@ -893,9 +893,12 @@ static tlr_status image_results(tlr_json *d, const tlr_kfile *f, const tlr_optio
     }
     if (r->n_outputs && r->outputs[0]) {
         tlr_tensor y = batch_item(r->outputs[0], b);
-        prediction_entry(pimgs, in->source, &y, labels, o->top_k);
-        if (tlr_tensor_numel(&y) == 1)
-            tlr_json_set_bool(pr, "sigmoid", 1);
+        int single = tlr_tensor_numel(&y) == 1;
+        int binary = single && tlr_model_output_activation(f->model) == TLR_ACT_SIGMOID;
+        if (!st)
+            st = prediction_entry(pimgs, in->source, &y, labels, binary, o, err);
+        if (single)
+            tlr_json_set_bool(pr, binary ? "sigmoid" : "single_value", 1);
     }
     free(input_name);
     return st;
@@ -943,7 +946,8 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
         tlr_json_add_array(lay_json[k], "images");
     }
     tlr_strlist labels = TLR_STRLIST_INIT;
-    if (o->labels_path && (st = tlr_labels_read(o->labels_path, &labels, err))) {
+    int64_t n_out = tlr_shape_output_size(f->model, 0);
+    if (o->labels_path && (st = tlr_labels_load(o->labels_path, n_out, &labels, err))) {
         free(lay_json);
         tlr_strlist_free(&paths);
         return st;

@@ -56,6 +56,21 @@ int64_t tlr_shape_numel_of(const tlr_shape *s)
     return n;
 }
 
+int64_t tlr_shape_output_size(const tlr_model *m, int k)
+{
+    if (k < 0 || k >= m->n_outputs)
+        return -1;
+    const tlr_ref *r = &m->outputs[k];
+    const tlr_layer *src = &m->layers[r->layer];
+    if (!src->shape_ok || r->call >= src->n_calls || r->tensor >= src->calls[r->call].n_out)
+        return -1;
+    tlr_shape s = src->calls[r->call].out[r->tensor];
+    if (s.ndim < 1)
+        return -1;
+    s.d[0] = 1;
+    return tlr_shape_numel_of(&s);
+}
+
 int tlr_weight_role_trainable(const char *role)
 {
     static const char *const state[] = {

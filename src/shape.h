@@ -25,6 +25,9 @@ void tlr_shape_str(const tlr_shape *s, char *out, size_t cap);
 /* Number of elements, -1 with a None or on overflow. */
 int64_t tlr_shape_numel_of(const tlr_shape *s);
 
+/* Values per sample of the model's output k (batch dimension left out), -1 when unknown. */
+int64_t tlr_shape_output_size(const tlr_model *m, int k);
+
 /* 1 when the weight role is a trainable variable (kernel, bias, gamma, ...), 0 for moving
  * statistics and other state. */
 int tlr_weight_role_trainable(const char *role);

@@ -113,6 +113,37 @@ else
     bad "--weights text file: exit $rc, stderr: $(head -c 300 "$tmp/err")"
 fi
 
+# ---- a labels file that does not fit the model's output: exit 1, the line names the labels
+# file, in --predict and in report mode (which leaves no output behind)
+C=tests/fixtures/models/course_k3.keras
+I=tests/fixtures/images/rgb_32x32.png
+printf 'a\nb\nc\n' >"$tmp/l3.txt"
+for mode in --predict "-o $tmp/site3 --quiet"; do
+    # shellcheck disable=SC2086
+    run "$C" "$I" $mode --labels "$tmp/l3.txt"
+    if [ "$rc" -eq 1 ] && [ "$(lines "$tmp/err")" = 1 ] &&
+        grep -q "^tlreport: $tmp/l3.txt: 3 labels for a model output of 1 value" "$tmp/err"; then
+        ok
+    else
+        bad "3 labels for a sigmoid ($mode): exit $rc, stderr: $(head -c 300 "$tmp/err")"
+    fi
+done
+[ -e "$tmp/site3" ] && bad "a labels mismatch left an output directory behind"
+# two labels for a sigmoid: class 1 ("dog") at p, class 0 ("cat") at 1 - p, p as printed
+# without labels
+printf 'cat\ndog\n' >"$tmp/l2.txt"
+run "$C" "$I" --predict
+p=$(awk '{print $2}' "$tmp/out")
+run "$C" "$I" --predict --labels "$tmp/l2.txt"
+if [ "$rc" -eq 0 ] && awk -v p="$p" '{
+        gsub(",", ""); for (i = 2; i < NF; i += 2) v[$i] = $(i + 1)
+        d1 = v["dog"] - p; d0 = v["cat"] - (1 - p)
+        exit !(NF == 5 && d1 < 6e-5 && d1 > -6e-5 && d0 < 6e-5 && d0 > -6e-5) }' "$tmp/out"; then
+    ok
+else
+    bad "sigmoid with 2 labels: p=$p, got: $(cat "$tmp/out")"
+fi
+
 # ---- usage errors: exit status 2
 M=tests/fixtures/models/k20_seq_list.h5
 expect_usage_error
