@@ -123,10 +123,8 @@ static int sequential_like(const tlr_model *m)
 static void add_rows(summary_build *b, const tlr_kfile *f, const tlr_model *m, int depth,
                      int expand)
 {
-    int vis[8192];
-    int n = tlr_model_visible_layers(m, vis, 8192);
-    if (n > 8192)
-        n = 8192;
+    int n;
+    int *vis = tlr_model_visible_alloc(m, &n);
     for (int k = 0; k < n; k++) {
         const tlr_layer *l = &m->layers[vis[k]];
         if (b->n == b->cap) {
@@ -174,6 +172,7 @@ static void add_rows(summary_build *b, const tlr_kfile *f, const tlr_model *m, i
         if (expand && l->op == TLR_OP_MODEL)
             add_rows(b, f, l->inner, depth + 1, expand);
     }
+    free(vis);
 }
 
 static void totals(const tlr_model *m, int64_t *total, int64_t *trainable)
@@ -272,10 +271,8 @@ tlr_json *tlr_inspect_summary_json(const tlr_summary *s)
 static void list_layers(const tlr_model *m, const char *prefix, int depth, int expand,
                         int input_as_list, tlr_json *arr)
 {
-    int vis[8192];
-    int n = tlr_model_visible_layers(m, vis, 8192);
-    if (n > 8192)
-        n = 8192;
+    int n;
+    int *vis = tlr_model_visible_alloc(m, &n);
     for (int k = 0; k < n; k++) {
         const tlr_layer *l = &m->layers[vis[k]];
         tlr_json *o = tlr_json_push_object(arr);
@@ -305,6 +302,7 @@ static void list_layers(const tlr_model *m, const char *prefix, int depth, int e
             list_layers(l->inner, path, depth + 1, expand, input_as_list, arr);
         free(path);
     }
+    free(vis);
 }
 
 tlr_json *tlr_inspect_layers(const tlr_kfile *f, int expand_nested)
@@ -596,53 +594,59 @@ static void training_json(const tlr_kfile *f, tlr_json *j)
     tlr_json_add_item(t, "raw", tlr_json_copy(tc));
 }
 
-/* layer.get_weights() order per layer, and model.get_weights() (trainable first). */
-static void get_weights_json(const tlr_model *m, const char *prefix, tlr_json *per_layer)
+/* Which weights of a nested model layer.get_weights() lists in which pass. */
+typedef enum { GW_ALL, GW_TRAINABLE, GW_REST } gw_pass;
+
+/* Appends x's weights that belong to 'pass' to 'arr', descending into nested models in
+ * layer order.  'path_trainable': the own flags of the models between the queried layer and
+ * x (the queried model's own flag does not change the order in any Keras). */
+static void gw_collect(const tlr_layer *x, int path_trainable, int top, gw_pass pass,
+                       tlr_json *arr)
 {
-    int vis[8192];
-    int n = tlr_model_visible_layers(m, vis, 8192);
-    if (n > 8192)
-        n = 8192;
+    if (x->op == TLR_OP_MODEL) {
+        int child_path = path_trainable && (top || x->trainable);
+        for (int i = 0; i < x->inner->n_layers; i++)
+            gw_collect(&x->inner->layers[i], child_path, 0, pass, arr);
+        return;
+    }
+    for (int w = 0; w < x->n_weights; w++) {
+        int first = path_trainable && x->trainable && tlr_weight_role_trainable(x->weights[w].role);
+        if ((pass == GW_TRAINABLE && !first) || (pass == GW_REST && first))
+            continue;
+        tlr_json *a = tlr_json_push_object(arr);
+        char *wn = tlr_xasprintf("%s/%s", x->name, x->weights[w].role);
+        tlr_json_add_string(a, "name", wn);
+        free(wn);
+        shape_json(a, "shape", x->weights[w].ndim, x->weights[w].shape);
+        tlr_json_add_bool(a, "trainable",
+                          x->eff_trainable && tlr_weight_role_trainable(x->weights[w].role));
+    }
+}
+
+/* layer.get_weights() per top-level layer; model.get_weights() is their concatenation.
+ * A plain layer lists its variables as created (kernel, bias; gamma, beta, moving mean and
+ * variance).  A nested model differs by writer: standalone Keras 1 and 2 (<= 2.3) return
+ * Layer.weights = trainable_weights + non_trainable_weights, so its trainable variables
+ * come first (keras/engine/network.py); tf.keras 2.x (Model.weights walks self._layers,
+ * training.py) and Keras 3 (Layer.weights walks its own then its sublayers' variables)
+ * keep layer order. */
+static void get_weights_json(const tlr_model *m, int trainable_first, tlr_json *per_layer)
+{
+    int n;
+    int *vis = tlr_model_visible_alloc(m, &n);
     for (int k = 0; k < n; k++) {
         const tlr_layer *l = &m->layers[vis[k]];
-        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
         tlr_json *o = tlr_json_push_object(per_layer);
-        tlr_json_add_string(o, "layer", p);
+        tlr_json_add_string(o, "layer", l->name);
         tlr_json *arr = tlr_json_add_array(o, "arrays");
-        /* a layer's weights: its trainable variables, then the rest (recursively for models) */
-        for (int pass = 0; pass < 2; pass++) {
-            const tlr_layer *stack[256];
-            const char *paths[256];
-            (void)paths;
-            int sp = 0;
-            if (l->op == TLR_OP_MODEL) {
-                for (int i = l->inner->n_layers - 1; i >= 0 && sp < 256; i--)
-                    stack[sp++] = &l->inner->layers[i];
-            } else {
-                stack[sp++] = l;
-            }
-            while (sp) {
-                const tlr_layer *x = stack[--sp];
-                if (x->op == TLR_OP_MODEL) {
-                    for (int i = x->inner->n_layers - 1; i >= 0 && sp < 256; i--)
-                        stack[sp++] = &x->inner->layers[i];
-                    continue;
-                }
-                for (int w = 0; w < x->n_weights; w++) {
-                    int tr = x->eff_trainable && tlr_weight_role_trainable(x->weights[w].role);
-                    if ((pass == 0) != (tr != 0))
-                        continue;
-                    tlr_json *a = tlr_json_push_object(arr);
-                    char *wn = tlr_xasprintf("%s/%s", x->name, x->weights[w].role);
-                    tlr_json_add_string(a, "name", wn);
-                    free(wn);
-                    shape_json(a, "shape", x->weights[w].ndim, x->weights[w].shape);
-                    tlr_json_add_bool(a, "trainable", tr);
-                }
-            }
+        if (trainable_first && l->op == TLR_OP_MODEL) {
+            gw_collect(l, 1, 1, GW_TRAINABLE, arr);
+            gw_collect(l, 1, 1, GW_REST, arr);
+        } else {
+            gw_collect(l, 1, 1, GW_ALL, arr);
         }
-        free(p);
     }
+    free(vis);
 }
 
 static const char *format_key(tlr_format fmt)
@@ -714,8 +718,13 @@ tlr_json *tlr_inspect_storage(const tlr_kfile *f, tlr_err *err)
         for (int i = 0; i < f->n_archive_members; i++)
             tlr_json_push_string(a, f->archive_members[i]);
     }
-    if (f->model)
-        get_weights_json(f->model, "", tlr_json_add_array(j, "get_weights"));
+    if (f->model) {
+        /* standalone Keras: Keras 1, or 2.x without "-tf" before tf.keras took over at 2.4 */
+        int trainable_first = f->keras_major == 1 || (f->keras_major == 2 && !f->is_tf_keras);
+        tlr_json_add_string(j, "get_weights_order", trainable_first ? "trainable_first" : "layer");
+        tlr_json_add_bool(j, "get_weights_trainable_first", trainable_first);
+        get_weights_json(f->model, trainable_first, tlr_json_add_array(j, "get_weights"));
+    }
     return j;
 }
 

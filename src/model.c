@@ -85,6 +85,14 @@ int tlr_model_visible_layers(const tlr_model *m, int *idx, int cap)
     return n;
 }
 
+int *tlr_model_visible_alloc(const tlr_model *m, int *n)
+{
+    *n = tlr_model_visible_layers(m, NULL, 0);
+    int *idx = tlr_xcalloc((size_t)*n + 1, sizeof *idx);
+    tlr_model_visible_layers(m, idx, *n);
+    return idx;
+}
+
 int tlr_model_resolve(const tlr_model *m, const char *path, const tlr_model **owner, int *index)
 {
     const char *slash = strchr(path, '/');

@@ -281,6 +281,9 @@ int tlr_model_find(const tlr_model *m, const char *name);
  * Returns the count; 'idx' (may be NULL) receives up to 'cap' layer indices. */
 int tlr_model_visible_layers(const tlr_model *m, int *idx, int cap);
 
+/* tlr_model_visible_layers into a new array (free it); '*n' receives the count. */
+int *tlr_model_visible_alloc(const tlr_model *m, int *n);
+
 /* Resolves a path like "vgg16/block2_conv2" to the model holding the layer and its index.
  * Returns 0 on success. */
 int tlr_model_resolve(const tlr_model *m, const char *path, const tlr_model **owner, int *index);

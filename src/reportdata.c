@@ -379,6 +379,8 @@ static void storage_section(tlr_json *d, const tlr_kfile *f, const tlr_json *st)
     bytes_str(tlr_json_get_number(op, "bytes", 0), b, sizeof b);
     tlr_json_add_string(oo, "bytes_str", b);
     /* get_weights order */
+    tlr_json_add_bool(s, "get_weights_trainable_first",
+                      tlr_json_get_bool(st, "get_weights_trainable_first", 0));
     tlr_json *gw = tlr_json_add_array(s, "get_weights");
     for (const tlr_json *l = tlr_json_first(tlr_json_get(st, "get_weights")); l; l = tlr_json_next(l)) {
         tlr_json *o = tlr_json_push_object(gw);

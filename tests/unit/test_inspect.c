@@ -1,0 +1,84 @@
+/* test_inspect.c - the get_weights() order the storage section reports, per Keras writer.
+ *
+ * Expectations derived by hand from Keras's sources: standalone Keras 2.2 Network.get_weights
+ * walks model.layers and takes each layer's `weights` = trainable_weights +
+ * non_trainable_weights, so a nested model gives its trainable layers' trainable variables
+ * first and a frozen layer's variables with the non-trainable ones (keras/engine/network.py,
+ * base_layer.py); tf.keras 2.x Model.weights walks its layers in order (training.py). */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "inspect.h"
+#include "json.h"
+#include "kfile.h"
+
+/* outer = [inner = [a (Dense 4->3, frozen), bn (BatchNormalization), b (Dense 3->2)],
+ *          c (Dense 2->1)], written by Keras 'VERSION'. */
+static const char *nested_config =
+    "{\"class_name\": \"Sequential\", \"keras_version\": \"%s\", \"backend\": \"tensorflow\","
+    " \"config\": {\"name\": \"outer\", \"layers\": ["
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"inner\", \"layers\": ["
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"a\", \"trainable\": false,"
+    " \"batch_input_shape\": [null, 4], \"units\": 3, \"activation\": \"linear\", \"use_bias\": true}},"
+    "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"trainable\": true,"
+    " \"axis\": -1, \"momentum\": 0.99, \"epsilon\": 0.001, \"center\": true, \"scale\": true}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"trainable\": true, \"units\": 2,"
+    " \"activation\": \"linear\", \"use_bias\": true}}]}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"c\", \"trainable\": true, \"units\": 1,"
+    " \"activation\": \"sigmoid\", \"use_bias\": true}}]}}";
+
+/* The get_weights() names of layer 'k', joined by spaces. */
+static void order_of(const tlr_json *storage, int k, char *out, size_t cap)
+{
+    const tlr_json *l = tlr_json_first(tlr_json_get(storage, "get_weights"));
+    for (int i = 0; i < k && l; i++)
+        l = tlr_json_next(l);
+    out[0] = '\0';
+    if (!l)
+        return;
+    for (const tlr_json *a = tlr_json_first(tlr_json_get(l, "arrays")); a; a = tlr_json_next(a)) {
+        if (out[0])
+            strncat(out, " ", cap - strlen(out) - 1);
+        strncat(out, tlr_json_get_string(a, "name", "?"), cap - strlen(out) - 1);
+    }
+}
+
+static void check_order(const char *version, const char *want_inner, int want_trainable_first)
+{
+    char text[2048], got[512], what[64];
+    snprintf(text, sizeof text, nested_config, version);
+    snprintf(what, sizeof what, "Keras %s", version);
+    tlr_err err = { 0 };
+    tlr_kfile *f = tlr_kfile_open_buffer(text, strlen(text), "nested.json", NULL, &err);
+    CHECK(f != NULL, "%s: open: %s", what, err.msg);
+    if (!f)
+        return;
+    tlr_json *s = tlr_inspect_storage(f, &err);
+    CHECK(s != NULL, "%s: storage", what);
+    if (s) {
+        INT_EQ(tlr_json_get_bool(s, "get_weights_trainable_first", -1), want_trainable_first,
+               what);
+        order_of(s, 0, got, sizeof got);
+        STR_EQ(got, want_inner, what);
+        order_of(s, 1, got, sizeof got);
+        STR_EQ(got, "c/kernel c/bias", "a plain layer: kernel, bias");
+        tlr_json_free(s);
+    }
+    tlr_kfile_free(f);
+}
+
+void test_inspect(void)
+{
+    /* standalone: trainable variables of trainable layers, then the rest, each in layer order */
+    check_order("2.2.4", "bn/gamma bn/beta b/kernel b/bias a/kernel a/bias bn/moving_mean "
+                         "bn/moving_variance", 1);
+    check_order("1.2.2", "bn/gamma bn/beta b/kernel b/bias a/kernel a/bias bn/moving_mean "
+                         "bn/moving_variance", 1);
+    /* tf.keras ("-tf", or 2.4 and later) and Keras 3: layer order */
+    const char *layer_order = "a/kernel a/bias bn/gamma bn/beta bn/moving_mean "
+                              "bn/moving_variance b/kernel b/bias";
+    check_order("2.2.4-tf", layer_order, 0);
+    check_order("2.9.0", layer_order, 0);
+    check_order("3.3.3", layer_order, 0);
+}
