@@ -9,7 +9,7 @@ PKGS     = hdf5 libcjson libpng libturbojpeg libcmark-gfm libzip
 # Debian 12 packages: build, then tests (fixture generator, browser test).
 DEB_BUILD = build-essential pkg-config libhdf5-dev libcjson-dev libpng-dev libturbojpeg0-dev \
             libcmark-gfm-dev libcmark-gfm-extensions-dev libzip-dev
-DEB_TEST  = python3 python3-numpy python3-h5py chromium nodejs
+DEB_TEST  = python3 python3-numpy python3-h5py chromium nodejs procps
 
 BUILD   ?= build
 ifdef SANITIZE
