@@ -182,22 +182,29 @@ static int conv_rgb(const tlr_layer *l)
     return is_conv(l) && conv_cin(l) == 3 && l->n_weights && l->weights[0].data;
 }
 
-/* The course's choice: layer 5 of the nested base model (vgg16/block2_conv2), else the first
- * convolution with at least two input channels. */
-static int default_kernel_layer(const tlr_model *m, found_layer *out)
+/* A convolution named block2_conv2 inside a nested model: the course's choice (layers[5] of
+ * the VGG16 base, which VGG19 shares), found by name since other bases number differently. */
+static int nested_block2_conv2(const tlr_model *m, found_layer *out)
 {
     for (int k = 0; k < m->n_order; k++) {
         const tlr_layer *l = &m->layers[m->order[k]];
-        if (l->op == TLR_OP_MODEL && l->inner->n_layers > 5) {
-            const tlr_layer *c = &l->inner->layers[5];
-            if (conv_multi_channel(c)) {
-                out->layer = c;
-                out->path = tlr_xasprintf("%s/%s", l->name, c->name);
-                return 1;
-            }
+        if (l->op != TLR_OP_MODEL)
+            continue;
+        int i = tlr_model_find(l->inner, "block2_conv2");
+        if (i >= 0 && conv_multi_channel(&l->inner->layers[i])) {
+            out->layer = &l->inner->layers[i];
+            out->path = tlr_xasprintf("%s/block2_conv2", l->name);
+            return 1;
         }
     }
-    return find_first(m, "", conv_multi_channel, out);
+    return 0;
+}
+
+/* block2_conv2 of a nested VGG base, else the first convolution with at least two input
+ * channels (the first has only the image's channels, whose kernels say little). */
+static int default_kernel_layer(const tlr_model *m, found_layer *out)
+{
+    return nested_block2_conv2(m, out) || find_first(m, "", conv_multi_channel, out);
 }
 
 static tlr_status resolve_layer(const tlr_model *m, const char *path, found_layer *out,
