@@ -20,6 +20,11 @@ tlr_status tlr_labels_read(const char *path, tlr_strlist *out, tlr_err *err)
             fclose(fp);
             return tlr_err_set(err, TLR_E_LIMIT, "%s: more than %d labels", path, MAX_LABELS);
         }
+        if (!strchr(line, '\n') && !feof(fp)) {
+            fclose(fp);
+            return tlr_err_set(err, TLR_E_FORMAT, "%s: line %zu is longer than %zu bytes: not a "
+                               "labels file", path, out->n + 1, sizeof line - 2);
+        }
         line[strcspn(line, "\r\n")] = '\0';
         char *s = line;
         if (out->n == 0 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&

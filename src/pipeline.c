@@ -314,6 +314,20 @@ static char *image_stem(const char *file)
     return safe;
 }
 
+/* 'stem', or "stem-2", "stem-3"... when an earlier input took it (cat.png and cat.jpg, or two
+ * folders' 1.png), so no dump overwrites another; owned by 'used'. */
+static char *unique_stem(char *stem, tlr_strlist *used)
+{
+    char *s = tlr_xstrdup(stem);
+    for (int k = 2; tlr_strlist_find(used, s) >= 0; k++) {
+        free(s);
+        s = tlr_xasprintf("%s-%d", stem, k);
+    }
+    free(stem);
+    tlr_strlist_push_owned(used, s); /* 'used' owns it; valid until freed with the list */
+    return s;
+}
+
 static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
     tlr_status st = need_model(f, "--dump", err);
@@ -331,6 +345,7 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
             tlr_strlist_push(&paths, o->dumps[i]);
     }
     tlr_forward_opts fo = forward_opts(o);
+    tlr_strlist stems = TLR_STRLIST_INIT;
     for (int i = 0; i < n_in && !st; i++) {
         tlr_forward_result r;
         const tlr_tensor *x = in[i].tensor;
@@ -338,7 +353,7 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
                              &fo, &r, err);
         if (st)
             break;
-        char *stem = n_in > 1 ? image_stem(in[i].source) : NULL;
+        char *stem = n_in > 1 ? unique_stem(image_stem(in[i].source), &stems) : NULL;
         for (size_t k = 0; k < paths.n && !st; k++) {
             if (!r.captured[k]) {
                 if (!o->quiet)
@@ -362,9 +377,9 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
             fprintf(log, "tlreport: note: not computed: %s\n", r.skipped[k]);
         if (o->profile)
             print_profile(&r, log);
-        free(stem);
         tlr_forward_result_free(&r);
     }
+    tlr_strlist_free(&stems);
     tlr_strlist_free(&paths);
     free_inputs(in, n_in);
     return st;

@@ -1,5 +1,6 @@
 #!/bin/sh
-# predict.sh - --predict prints every output of a model: values hand-computed from the input.
+# predict.sh - --predict prints every output of a model (values hand-computed from the input);
+# --dump keeps inputs with the same name apart.
 # Run from the repository root (tests/run.sh does); TLREPORT names the binary.
 : "${TLREPORT:=./tlreport}"
 pass=0 fail=0
@@ -43,6 +44,19 @@ if [ $? -eq 0 ] && grep -q '"output"' "$tmp/json1" && ! grep -q '"outputs"' "$tm
     ok
 else
     bad "single output --json: $(head -c 300 "$tmp/json1" "$tmp/err")"
+fi
+
+# --dump with inputs whose names collide (a/x.png, a/x.jpg, b/x.png): one folder each
+mkdir -p "$tmp/a" "$tmp/b"
+cp tests/fixtures/images/rgb_32x32.png "$tmp/a/x.png"
+cp tests/fixtures/images/rgb_32x32.png "$tmp/b/x.png"
+cp tests/fixtures/images/j_rgb444.jpg "$tmp/a/x.jpg"
+"$TLREPORT" tests/fixtures/models/course_k3.keras "$tmp/a" "$tmp/b" --dump dense -o "$tmp/d" \
+    >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && [ "$(sort -u "$tmp/out" | wc -l)" -eq 3 ] && [ "$(ls "$tmp/d" | wc -l)" -eq 3 ]; then
+    ok
+else
+    bad "--dump with colliding names: $(cat "$tmp/out" "$tmp/err")"
 fi
 
 echo "$pass passed, $fail failed"

@@ -1,5 +1,6 @@
 /* test_labels.c - labels files (plain and Teachable Machine) and top-k selection. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "labels.h"
@@ -29,6 +30,17 @@ static void labels_files(void)
     OK(tlr_labels_read(path, &l, &err) == TLR_OK, "plain labels");
     INT_EQ(l.n, 3, "three plain labels");
     STR_EQ(l.items[1], "1 dog", "a numbered line among plain ones is kept as is");
+    tlr_strlist_free(&l);
+
+    /* a 5000-byte line is not silently split into two labels */
+    snprintf(path, sizeof path, "%s/long.txt", tlr_t_tmpdir());
+    char *longline = calloc(5003, 1);
+    memset(longline, 'x', 5000);
+    strcat(longline, "\ny\n");
+    write_file(path, longline);
+    free(longline);
+    OK(tlr_labels_read(path, &l, &err) == TLR_E_FORMAT, "overlong line refused");
+    STR_CONTAINS(err.msg, "long.txt: line 1 is longer than", "names file and line");
     tlr_strlist_free(&l);
 
     snprintf(path, sizeof path, "%s/none.txt", tlr_t_tmpdir());
