@@ -160,6 +160,10 @@ expect_ok weights-f16-f64 "$H/f16_f64_weights.h5" "$X" --predict
 expect_fail hdf5-global-heap-hang "damaged global heap collection" \
     "$ROOT/tests/crashers/pipeline/hdf5_global_heap_hang.h5" --summary
 expect_fail hdf5-truncated "HDF5" "$FX/bad/truncated.h5" --summary
+# a string attribute whose stored length says 19 GB: refused by the capped probe, before the
+# loader asks libhdf5 to allocate (and zero) it all
+expect_fail hdf5-vlen-19gb "damaged or crafted file" \
+    "$ROOT/tests/crashers/pipeline/vlen_string_19gb_alloc.keras" --summary
 if mkfifo "$tmp/fifo.h5" 2>/dev/null; then
     expect_fail model-is-fifo "not a regular file" "$tmp/fifo.h5" --summary
     rm -f "$tmp/fifo.h5"
