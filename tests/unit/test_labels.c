@@ -34,7 +34,7 @@ static void labels_files(void)
 
     /* a 5000-byte line is not silently split into two labels */
     snprintf(path, sizeof path, "%s/long.txt", tlr_t_tmpdir());
-    char *longline = calloc(5003, 1);
+    char *longline = calloc(5004, 1); /* 5000 x, "\ny\n", NUL */
     memset(longline, 'x', 5000);
     strcat(longline, "\ny\n");
     write_file(path, longline);
