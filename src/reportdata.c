@@ -788,13 +788,11 @@ static tlr_status prediction_entry(tlr_json *images, const char *source, const t
     int m = tlr_labels_rank(y->data, n, labels, o->top_k, binary, rk);
     for (int a = 0; a < m; a++) {
         tlr_json *t = tlr_json_push_object(top);
-        char ps[32], lab[64];
+        char ps[32];
         tlr_json_add_number(t, "rank", a + 1);
-        if (n == 1 && !binary)
-            snprintf(lab, sizeof lab, "output");
-        else
-            snprintf(lab, sizeof lab, "class %d", rk[a].index);
-        tlr_json_add_string(t, "label", rk[a].label ? rk[a].label : lab);
+        /* unnamed classes are worded by the template, in the report's language */
+        if (rk[a].label)
+            tlr_json_add_string(t, "label", rk[a].label);
         tlr_json_add_number(t, "index", rk[a].index);
         snprintf(ps, sizeof ps, "%.4f", (double)rk[a].p);
         tlr_json_add_string(t, "probability_str", ps);
@@ -906,8 +904,7 @@ static tlr_status image_results(tlr_json *d, const tlr_kfile *f, const tlr_optio
         int binary = single && tlr_model_output_activation(f->model) == TLR_ACT_SIGMOID;
         if (!st)
             st = prediction_entry(pimgs, in->source, &y, labels, binary, o, err);
-        if (single)
-            tlr_json_set_bool(pr, binary ? "sigmoid" : "single_value", 1);
+        tlr_json_set_bool(pr, !single ? "many_classes" : binary ? "sigmoid" : "single_value", 1);
     }
     free(input_name);
     return st;

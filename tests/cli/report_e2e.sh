@@ -115,5 +115,25 @@ layer=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernels"]["
 check '[ "$layer" = "vgg16/block2_conv2" ]' "course model: kernels are $layer, not vgg16/block2_conv2"
 check 'grep -q "vgg16/block2\\\\_conv2" "$tmp/course/report.md"' "course model: report.md does not name vgg16/block2_conv2"
 
+# a sigmoid output: two rows, class 1 at p and class 0 at 1 - p, worded in the report's
+# language, named by a labels file when one is given; p is what --predict prints
+I1=tests/fixtures/images/rgb_32x32.png
+K3=tests/fixtures/models/course_k3.keras
+p=$("$TLREPORT" "$K3" --predict "$I1" | awk '{print $2}')
+"$TLREPORT" "$K3" "$I1" -o "$tmp/sig" --quiet >/dev/null 2>"$tmp/err"
+check '[ $? -eq 0 ] && grep -Eq "^\| [12] \| clase 1 \|" "$tmp/sig/report.md" &&
+    grep -Eq "^\| [12] \| clase 0 \|" "$tmp/sig/report.md"' "sigmoid report (es) lacks the two class rows"
+check "$PY -c 'import json,sys
+t = json.load(open(sys.argv[1]))[\"predictions\"][\"images\"][0][\"top\"]
+v = {e[\"index\"]: e[\"value\"] for e in t}
+p = float(sys.argv[2])
+sys.exit(not (len(t) == 2 and abs(v[1] - p) < 1e-5 and abs(v[0] - (1 - p)) < 1e-5))' \"$tmp/sig/report.json\" $p" \
+    "sigmoid report.json: rows are not p=$p and 1-p"
+printf 'cat\ndog\n' >"$tmp/cd.txt"
+"$TLREPORT" "$K3" "$I1" -o "$tmp/sig_en" --lang en --labels "$tmp/cd.txt" --quiet >/dev/null 2>"$tmp/err"
+check '[ $? -eq 0 ] && grep -Eq "^\| [12] \| dog \|" "$tmp/sig_en/report.md" &&
+    grep -Eq "^\| [12] \| cat \|" "$tmp/sig_en/report.md" && grep -q "Class names come from cd" "$tmp/sig_en/report.md"' \
+    "sigmoid report (en, labels) lacks dog/cat rows: $(cat "$tmp/err")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
