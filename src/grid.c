@@ -104,7 +104,7 @@ typedef struct {
 /* Range of p[i * stride] for i < n. */
 static range finite_range(const float *p, int64_t n, int64_t stride)
 {
-    range r = { INFINITY, -INFINITY, 0 };
+    range r = { HUGE_VAL, -HUGE_VAL, 0 };
     for (int64_t i = 0; i < n; i++) {
         float v = p[i * stride];
         if (!isfinite(v))

@@ -627,7 +627,7 @@ static tlr_status kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_opt
     double lo = HUGE_VAL, hi = -HUGE_VAL, sum = 0, sq = 0;
     int64_t finite = 0;
     for (int64_t i = 0; i < n; i++) {
-        double v = w->data[i];
+        double v = (double)w->data[i];
         if (!isfinite(v))
             continue;
         lo = v < lo ? v : lo;
