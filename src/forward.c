@@ -529,6 +529,34 @@ static tlr_status rescaling(const tlr_layer *l, tlr_tensor *y)
     return TLR_OK;
 }
 
+/* Add, Subtract, ...: inputs of the output's shape merge element by element; others
+ * broadcast, a lower rank expanded with 1s after the batch axis as Keras's _Merge.call does
+ * (shape_elementwise in shape.c has checked that they broadcast). */
+static void merge(const tlr_layer *l, tlr_tensor *const *in, int n_in, tlr_tensor *y)
+{
+    const float *ptrs[TLR_MAX_CALL_INPUTS];
+    int same = 1;
+    for (int i = 0; i < n_in; i++) {
+        ptrs[i] = in[i]->data;
+        same = same && in[i]->ndim == y->ndim &&
+               memcmp(in[i]->shape, y->shape, (size_t)y->ndim * sizeof *y->shape) == 0;
+    }
+    if (same) {
+        tlr_op_merge(l->cfg.merge.kind, ptrs, n_in, tlr_tensor_numel(y), y->data);
+        return;
+    }
+    int64_t *shapes = tlr_xmalloc((size_t)n_in * (size_t)y->ndim * sizeof *shapes); // (n_in, ndim)
+    for (int i = 0; i < n_in; i++) {
+        int64_t *s = shapes + (size_t)i * (size_t)y->ndim;
+        int extra = y->ndim - in[i]->ndim;
+        s[0] = in[i]->shape[0];
+        for (int d = 1; d < y->ndim; d++)
+            s[d] = d <= extra ? 1 : in[i]->shape[d - extra];
+    }
+    tlr_op_merge_broadcast(l->cfg.merge.kind, ptrs, n_in, y->ndim, shapes, y->shape, y->data);
+    free(shapes);
+}
+
 /* ---- recurrent layers ----------------------------------------------------------------------- */
 
 static tlr_rnn_params rnn_params(const tlr_rnn_cfg *r)
@@ -742,13 +770,9 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
         tlr_op_transpose(x->ndim, x->shape, perm, x->data, y->data);
         break;
     }
-    case TLR_OP_MERGE: {
-        const float *ptrs[TLR_MAX_CALL_INPUTS];
-        for (int i = 0; i < n_in; i++)
-            ptrs[i] = in[i]->data;
-        tlr_op_merge(l->cfg.merge.kind, ptrs, n_in, tlr_tensor_numel(y), y->data);
+    case TLR_OP_MERGE:
+        merge(l, in, n_in, y);
         break;
-    }
     case TLR_OP_CONCAT: {
         int ax = norm_axis(l->cfg.merge.axis, x->ndim);
         const float *ptrs[TLR_MAX_CALL_INPUTS];

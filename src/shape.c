@@ -353,38 +353,72 @@ static int same_dims(const tlr_shape *a, const tlr_shape *b, int skip_axis)
     return 1;
 }
 
+/* One axis of Keras's elementwise merge rule (_Merge._compute_elemwise_op_output_shape):
+ * equal sizes, or one of them 1.  None against a size above 1 gives that size, as
+ * TensorFlow's broadcast shape function does for tf.keras (it is what the tensor will have;
+ * Keras 3's compute_output_shape writes None there).  Returns 0 when they cannot broadcast. */
+static int broadcast_dim(int64_t a, int64_t b, int64_t *out)
+{
+    if (a == b || b == 1)
+        *out = a;
+    else if (a == 1)
+        *out = b;
+    else if (a < 0 || b < 0)
+        *out = a < 0 ? b : a;
+    else
+        return 0;
+    return 1;
+}
+
+/* Add, Subtract, Multiply, Average, Maximum, Minimum: the shapes without the batch axis
+ * broadcast right-aligned, so an input of lower rank counts as having 1s after its batch
+ * axis, which is where Keras's call() inserts them (expand_dims at axis 1), e.g.
+ * (N, H, W, C) x (N, 1, 1, C) and (N, H, W, C) x (N, C) both give (N, H, W, C). */
+static tlr_status shape_elementwise(const ctx *C, const tlr_shape *in, int n_in, tlr_shape *out)
+{
+    *out = in[0];
+    for (int i = 1; i < n_in; i++) {
+        const tlr_shape *a = out, *b = &in[i];
+        tlr_shape r = a->ndim >= b->ndim ? *a : *b;
+        int ok = a->ndim >= 1 && b->ndim >= 1;
+        for (int k = 1; ok && k < r.ndim; k++) {
+            /* axis k of the longer one, counted from the end in both */
+            int ka = a->ndim - r.ndim + k, kb = b->ndim - r.ndim + k;
+            int64_t da = ka >= 1 ? a->d[ka] : 1, db = kb >= 1 ? b->d[kb] : 1;
+            ok = broadcast_dim(da, db, &r.d[k]);
+        }
+        if (!ok) {
+            char sa[128], sb[128];
+            tlr_shape_str(a, sa, sizeof sa);
+            tlr_shape_str(b, sb, sizeof sb);
+            return fail(C, TLR_E_SHAPE, "inputs %s and %s cannot be broadcast together", sa, sb);
+        }
+        r.d[0] = a->d[0] >= 0 ? a->d[0] : b->d[0]; /* the first known batch size */
+        *out = r;
+    }
+    return TLR_OK;
+}
+
 static tlr_status shape_merge(const ctx *C, const tlr_shape *in, int n_in, tlr_shape *out)
 {
     if (n_in < 2 && C->l->op == TLR_OP_MERGE)
         return fail(C, TLR_E_SHAPE, "needs at least 2 inputs");
     if (C->l->cfg.merge.kind == TLR_MERGE_SUBTRACT && C->l->op == TLR_OP_MERGE && n_in != 2)
         return fail(C, TLR_E_SHAPE, "needs exactly 2 inputs");
+    if (C->l->op == TLR_OP_MERGE)
+        return shape_elementwise(C, in, n_in, out);
     *out = in[0];
-    if (C->l->op == TLR_OP_CONCAT) {
-        int ax = norm_axis(C->l->cfg.merge.axis, in[0].ndim);
-        if (ax <= 0 || ax >= in[0].ndim)
-            return fail(C, TLR_E_SHAPE, "concatenation axis is out of range");
-        for (int i = 1; i < n_in; i++) {
-            if (!same_dims(&in[0], &in[i], ax)) {
-                char a[128], b[128];
-                tlr_shape_str(&in[0], a, sizeof a);
-                tlr_shape_str(&in[i], b, sizeof b);
-                return fail(C, TLR_E_SHAPE, "cannot concatenate %s and %s", a, b);
-            }
-            out->d[ax] = (out->d[ax] < 0 || in[i].d[ax] < 0) ? NONE : out->d[ax] + in[i].d[ax];
-        }
-        return TLR_OK;
-    }
+    int ax = norm_axis(C->l->cfg.merge.axis, in[0].ndim);
+    if (ax <= 0 || ax >= in[0].ndim)
+        return fail(C, TLR_E_SHAPE, "concatenation axis is out of range");
     for (int i = 1; i < n_in; i++) {
-        if (!same_dims(&in[0], &in[i], -1)) {
+        if (!same_dims(&in[0], &in[i], ax)) {
             char a[128], b[128];
             tlr_shape_str(&in[0], a, sizeof a);
             tlr_shape_str(&in[i], b, sizeof b);
-            return fail(C, TLR_E_SHAPE, "inputs %s and %s differ", a, b);
+            return fail(C, TLR_E_SHAPE, "cannot concatenate %s and %s", a, b);
         }
-        for (int d = 1; d < out->ndim; d++)
-            if (out->d[d] < 0)
-                out->d[d] = in[i].d[d];
+        out->d[ax] = (out->d[ax] < 0 || in[i].d[ax] < 0) ? NONE : out->d[ax] + in[i].d[ax];
     }
     return TLR_OK;
 }
