@@ -677,6 +677,14 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
     if (st)
         return tlr_err_prefix(C->err, "while running");
     (void)want_out;
+    /* The ops compute one output from one sequence and a zero initial state: a recurrent
+     * layer fed initial states, or one returning its states, is not computed rather than
+     * computed wrong. */
+    if ((l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL) && n_in > 1)
+        return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "initial_state inputs are not supported");
+    if (no != 1)
+        return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "it returns %d tensors; the forward pass "
+                           "computes layers with one output", no);
     tlr_tensor *y = new_tensor(C, &os[0], path);
     if (!y)
         return C->err->code;

@@ -423,25 +423,77 @@ static tlr_status shape_merge(const ctx *C, const tlr_shape *in, int n_in, tlr_s
     return TLR_OK;
 }
 
-static tlr_status shape_rnn(const ctx *C, const tlr_shape *in, tlr_shape *out)
+/* return_state, which keras_config.c leaves unparsed (it only marks such layers as not
+ * runnable).  A Bidirectional takes it from the layer it wraps, as Keras does (the backward
+ * layer must agree). */
+static int rnn_return_state(const tlr_layer *l)
 {
-    tlr_status st = need_rank(C, in, 3);
+    const tlr_json *c = l->config;
+    if (l->op == TLR_OP_BIDIRECTIONAL)
+        c = tlr_json_get(tlr_json_get(l->config, "layer"), "config");
+    return tlr_json_get_bool(c, "return_state", 0);
+}
+
+/* The output of one recurrent layer: (N, T, u) with return_sequences, else (N, u). */
+static tlr_shape rnn_output(const tlr_shape *in, const tlr_rnn_cfg *r, int64_t units)
+{
+    tlr_shape s = { r->return_sequences ? 3 : 2, { in->d[0] } };
+    if (r->return_sequences)
+        s.d[1] = in->d[1];
+    s.d[s.ndim - 1] = units;
+    return s;
+}
+
+/* SimpleRNN, GRU, LSTM (keras/src/layers/rnn/rnn.py RNN.compute_output_shape) and
+ * Bidirectional (bidirectional.py call()).  The output is followed, with return_state, by
+ * the final states, (N, u) each: h for SimpleRNN and GRU, h and c for LSTM.  Bidirectional
+ * returns the merged output (concat: the two layers' units side by side), or both outputs
+ * for merge_mode None, then the forward layer's states and the backward layer's.  Inputs
+ * after the first are initial states (tf.keras lists them in the inbound node). */
+static tlr_status shape_rnn(const ctx *C, const tlr_shape *in, int n_in, tlr_shape *out,
+                            int *n_out)
+{
+    tlr_status st = need_rank(C, &in[0], 3);
     if (st)
         return st;
-    const tlr_rnn_cfg *r = &C->l->cfg.rnn;
-    int64_t units = r->units;
-    if (C->l->op == TLR_OP_BIDIRECTIONAL && C->l->cfg.rnn.merge_concat)
-        units *= 2; /* merge_mode None (two outputs) is refused by the forward pass */
-    if (r->return_sequences) {
-        out->ndim = 3;
-        out->d[0] = in->d[0];
-        out->d[1] = in->d[1];
-        out->d[2] = units;
-    } else {
-        out->ndim = 2;
-        out->d[0] = in->d[0];
-        out->d[1] = units;
+    const tlr_layer *l = C->l;
+    int ret_state = rnn_return_state(l);
+    if (l->op == TLR_OP_RNN) {
+        const tlr_rnn_cfg *r = &l->cfg.rnn;
+        int n_states = r->kind == 2 ? 2 : 1;
+        if (n_in > 1 && n_in != 1 + n_states)
+            return fail(C, TLR_E_SHAPE, "takes %d initial states, called with %d", n_states,
+                        n_in - 1);
+        *n_out = 1 + (ret_state ? n_states : 0);
+        out[0] = rnn_output(&in[0], r, r->units);
+        for (int k = 1; k < *n_out; k++)
+            out[k] = (tlr_shape){ 2, { in[0].d[0], r->units } };
+        return TLR_OK;
     }
+    const tlr_rnn_cfg *fw = &l->rnn_inner, *bw = l->has_backward ? &l->rnn_backward : fw;
+    int fs = fw->kind == 2 ? 2 : 1, bs = bw->kind == 2 ? 2 : 1;
+    if (fw->return_sequences != bw->return_sequences)
+        return fail(C, TLR_E_SHAPE, "its forward and backward layers differ in return_sequences");
+    if (n_in > 1 && n_in != 1 + fs + bs)
+        return fail(C, TLR_E_SHAPE, "takes %d initial states, called with %d", fs + bs, n_in - 1);
+    int merge_none = l->cfg.rnn.merge < 0, k = 0;
+    int total = (merge_none ? 2 : 1) + (ret_state ? fs + bs : 0);
+    if (total > TLR_MAX_OUTPUTS)
+        return fail(C, TLR_E_UNSUPPORTED, "returns %d tensors (outputs and states); tlreport "
+                    "handles up to %d per layer", total, TLR_MAX_OUTPUTS);
+    if (l->cfg.rnn.merge != TLR_BIDI_CONCAT && !merge_none && fw->units != bw->units)
+        return fail(C, TLR_E_SHAPE, "merges outputs of %d and %d units", fw->units, bw->units);
+    if (merge_none) {
+        out[k++] = rnn_output(&in[0], fw, fw->units);
+        out[k++] = rnn_output(&in[0], bw, bw->units);
+    } else {
+        int64_t u = l->cfg.rnn.merge == TLR_BIDI_CONCAT ? (int64_t)fw->units + bw->units
+                                                       : fw->units;
+        out[k++] = rnn_output(&in[0], fw, u);
+    }
+    for (int i = 0; ret_state && i < fs + bs; i++)
+        out[k++] = (tlr_shape){ 2, { in[0].d[0], i < fs ? fw->units : bw->units } };
+    *n_out = k;
     return TLR_OK;
 }
 
@@ -453,7 +505,8 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     if (n_in < 1 && l->op != TLR_OP_INPUT)
         return fail(&C, TLR_E_FORMAT, "has no input");
     if (n_in > 1 && l->op != TLR_OP_MERGE && l->op != TLR_OP_CONCAT && l->op != TLR_OP_MODEL &&
-        l->op != TLR_OP_UNKNOWN && l->op != TLR_OP_LAMBDA)
+        l->op != TLR_OP_UNKNOWN && l->op != TLR_OP_LAMBDA && l->op != TLR_OP_RNN &&
+        l->op != TLR_OP_BIDIRECTIONAL)
         return fail(&C, TLR_E_UNSUPPORTED, "is called with several inputs");
     switch (l->op) {
     case TLR_OP_INPUT:
@@ -504,7 +557,7 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
         out->d[out->ndim++] = l->cfg.embed.output_dim;
         return TLR_OK;
     case TLR_OP_RNN: case TLR_OP_BIDIRECTIONAL:
-        return shape_rnn(&C, &in[0], out);
+        return shape_rnn(&C, in, n_in, out, n_out);
     case TLR_OP_MODEL:
         return fail(&C, TLR_E_UNSUPPORTED, "nested models are shaped by tlr_shape_model");
     case TLR_OP_LAMBDA:
@@ -653,9 +706,9 @@ static void expected_weights(tlr_layer *l, const tlr_shape *in)
     case TLR_OP_RNN:
         rnn_weights(l, &l->cfg.rnn, in->d[in->ndim - 1]);
         break;
-    case TLR_OP_BIDIRECTIONAL:
+    case TLR_OP_BIDIRECTIONAL: /* the forward layer's weights, then the backward layer's */
         rnn_weights(l, &l->rnn_inner, in->d[in->ndim - 1]);
-        rnn_weights(l, &l->rnn_inner, in->d[in->ndim - 1]);
+        rnn_weights(l, l->has_backward ? &l->rnn_backward : &l->rnn_inner, in->d[in->ndim - 1]);
         break;
     case TLR_OP_NORMALIZATION:
         /* Shapes vary across versions (C) vs (1,1,1,C); weights.c takes the stored ones. */
@@ -769,9 +822,12 @@ static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_
                                        l->eff_trainable, err);
             else
                 st = tlr_shape_of_call(l, in, n_in, call->out, &call->n_out, what, err);
-            if (st == TLR_E_UNSUPPORTED && (l->op == TLR_OP_UNKNOWN || l->op == TLR_OP_LAMBDA)) {
+            if (st == TLR_E_UNSUPPORTED && (l->op == TLR_OP_UNKNOWN || l->op == TLR_OP_LAMBDA ||
+                                            l->op == TLR_OP_BIDIRECTIONAL)) {
                 mark_unknown(l, err->msg);
                 call->n_out = 0;
+                if (c == 0 && l->op == TLR_OP_BIDIRECTIONAL)
+                    expected_weights(l, &in[0]); /* they do not depend on the outputs */
                 continue;
             }
             if (st || (st = check_size(l, call->out, call->n_out, "output", what, err)))

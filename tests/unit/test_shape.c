@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
+#include "forward.h"
 #include "harness.h"
 #include "kfile.h"
 #include "shape.h"
@@ -192,8 +193,265 @@ static void merge_op(void)
     INT_EQ(bad, -1, "x * gate * mask, first wrong element");
 }
 
+/* ---- recurrent layers -------------------------------------------------------------------------
+ * keras/src/layers/rnn/rnn.py (compute_output_shape, return_state) and bidirectional.py (call:
+ * output(s), then the forward layer's states, then the backward layer's); tf.keras 2
+ * keras/layers/rnn/base_rnn.py and bidirectional.py return the same list. */
+
+#define RNN_CFG(cls, extra) "{\"class_name\": \"" cls "\", \"config\": {\"name\": \"" cls \
+    "_l\", \"activation\": \"tanh\", \"recurrent_activation\": \"sigmoid\", " extra "}}"
+
+typedef struct {
+    const char *name;
+    const char *inputs[3];
+    int n_in;
+    const char *cls;         /* "LSTM", ... or "Bidirectional" */
+    const char *config;      /* the layer's config members after "name" */
+    int n_out;
+    const char *want[6];     /* output shapes; want[0] NULL: the shape is unknown */
+    const char *note;        /* with want[0] NULL: a part of the shape note */
+} rnn_case;
+
+static const rnn_case rnn_cases[] = {
+    { "lstm_state", { "5, 3" }, 1, "LSTM",
+      "\"units\": 4, \"return_state\": true, \"activation\": \"tanh\"", 3,
+      { "(None, 4)", "(None, 4)", "(None, 4)" }, NULL },
+    { "lstm_seq_state", { "5, 3" }, 1, "LSTM",
+      "\"units\": 4, \"return_sequences\": true, \"return_state\": true", 3,
+      { "(None, 5, 4)", "(None, 4)", "(None, 4)" }, NULL },
+    { "gru_state", { "5, 3" }, 1, "GRU",
+      "\"units\": 3, \"return_state\": true, \"reset_after\": true", 2,
+      { "(None, 3)", "(None, 3)" }, NULL },
+    { "simple_seq_state", { "5, 3" }, 1, "SimpleRNN",
+      "\"units\": 2, \"return_sequences\": true, \"return_state\": true", 2,
+      { "(None, 5, 2)", "(None, 2)" }, NULL },
+    { "lstm_no_state", { "5, 3" }, 1, "LSTM", "\"units\": 4", 1, { "(None, 4)" }, NULL },
+    /* a decoder: the sequence, then initial states h and c */
+    { "lstm_initial_state", { "5, 3", "4", "4" }, 3, "LSTM",
+      "\"units\": 4, \"return_sequences\": true", 1, { "(None, 5, 4)" }, NULL },
+    { "bidi_gru_state_concat", { "5, 3" }, 1, "Bidirectional",
+      "\"merge_mode\": \"concat\", \"layer\": "
+      RNN_CFG("GRU", "\"units\": 3, \"return_sequences\": true, \"return_state\": true"), 3,
+      { "(None, 5, 6)", "(None, 3)", "(None, 3)" }, NULL },
+    { "bidi_simple_state_none", { "5, 3" }, 1, "Bidirectional",
+      "\"merge_mode\": null, \"layer\": "
+      RNN_CFG("SimpleRNN", "\"units\": 2, \"return_state\": true"), 4,
+      { "(None, 2)", "(None, 2)", "(None, 2)", "(None, 2)" }, NULL },
+    { "bidi_lstm_none", { "5, 3" }, 1, "Bidirectional",
+      "\"merge_mode\": null, \"layer\": "
+      RNN_CFG("LSTM", "\"units\": 4, \"return_sequences\": true"), 2,
+      { "(None, 5, 4)", "(None, 5, 4)" }, NULL },
+    /* concat of 4 forward and 3 backward units, states of each */
+    { "bidi_own_backward_state", { "5, 3" }, 1, "Bidirectional",
+      "\"merge_mode\": \"concat\", \"layer\": "
+      RNN_CFG("GRU", "\"units\": 4, \"return_state\": true") ", \"backward_layer\": "
+      RNN_CFG("GRU", "\"units\": 3, \"return_state\": true, \"go_backwards\": true"), 3,
+      { "(None, 7)", "(None, 4)", "(None, 3)" }, NULL },
+    /* output + 2 LSTM states per direction = 5 tensors, over TLR_MAX_OUTPUTS (4) */
+    { "bidi_lstm_state", { "5, 3" }, 1, "Bidirectional",
+      "\"merge_mode\": \"sum\", \"layer\": "
+      RNN_CFG("LSTM", "\"units\": 4, \"return_state\": true"), 1, { NULL },
+      "returns 5 tensors" },
+};
+
+static void recurrent_outputs(void)
+{
+    for (size_t c = 0; c < sizeof rnn_cases / sizeof rnn_cases[0]; c++) {
+        const rnn_case *rc = &rnn_cases[c];
+        char *in = inbound(rc->n_in);
+        char *layer = tlr_xasprintf("{\"class_name\": \"%s\", \"name\": \"x\", \"config\": "
+                                    "{\"name\": \"x\", %s}, %s}", rc->cls, rc->config, in);
+        char *text = functional(rc->inputs, rc->n_in, layer, rc->n_out);
+        tlr_err err = { 0 };
+        tlr_kfile *f = open_json(text, rc->name, &err);
+        CHECK(f != NULL, "%s: %s", rc->name, err.msg);
+        const tlr_layer *l = f ? layer_x(f) : NULL;
+        if (l && rc->want[0]) {
+            INT_EQ(l->calls[0].n_out, rc->n_out, rc->name);
+            for (int k = 0; k < rc->n_out && k < l->calls[0].n_out; k++) {
+                char got[128], what[128];
+                out_shape(l, k, got, sizeof got);
+                snprintf(what, sizeof what, "%s output %d", rc->name, k);
+                STR_EQ(got, rc->want[k], what);
+            }
+        } else if (l) {
+            OK(!l->shape_ok, rc->name);
+            STR_CONTAINS(l->shape_note, rc->note, rc->name);
+        }
+        tlr_kfile_free(f);
+        free(text);
+        free(layer);
+        free(in);
+    }
+}
+
+/* Outputs 1 and 2 of an LSTM with return_state feed a Concatenate; a layer that takes a
+ * state from a layer without return_state is refused. */
+static void state_consumers(void)
+{
+    const char *in3[] = { "5, 3" };
+    char *layer = tlr_xstrdup(
+        "{\"class_name\": \"LSTM\", \"name\": \"x\", \"config\": {\"name\": \"x\", "
+        "\"units\": 4, \"return_state\": true}, \"inbound_nodes\": [[[\"i0\", 0, 0, {}]]]}, "
+        "{\"class_name\": \"Concatenate\", \"name\": \"cat\", \"config\": {\"name\": "
+        "\"cat\", \"axis\": -1}, \"inbound_nodes\": [[[\"x\", 0, 1, {}], [\"x\", 0, 2, {}]]]}");
+    char *text = functional(in3, 1, layer, 1);
+    tlr_err err = { 0 };
+    tlr_kfile *f = open_json(text, "state_consumers", &err);
+    CHECK(f != NULL, "state_consumers: %s", err.msg);
+    if (f) {
+        int i = tlr_model_find(f->model, "cat");
+        char got[128] = "";
+        if (i >= 0 && f->model->layers[i].shape_ok)
+            tlr_shape_str(&f->model->layers[i].calls[0].out[0], got, sizeof got);
+        STR_EQ(got, "(None, 8)", "Concatenate of h and c");
+    }
+    tlr_kfile_free(f);
+    free(text);
+    free(layer);
+
+    char *no_state = tlr_xstrdup(
+        "{\"class_name\": \"GRU\", \"name\": \"x\", \"config\": {\"name\": \"x\", "
+        "\"units\": 4}, \"inbound_nodes\": [[[\"i0\", 0, 0, {}]]]}, "
+        "{\"class_name\": \"Dense\", \"name\": \"d\", \"config\": {\"name\": \"d\", "
+        "\"units\": 2}, \"inbound_nodes\": [[[\"x\", 0, 1, {}]]]}");
+    text = functional(in3, 1, no_state, 1);
+    f = open_json(text, "no_state", &err);
+    CHECK(f == NULL, "a GRU without return_state has no output 1");
+    STR_CONTAINS(err.msg, "'x' has 1 output", "no_state message");
+    tlr_kfile_free(f);
+    free(text);
+    free(no_state);
+
+    /* an LSTM takes two initial states, not one */
+    const char *in2[] = { "5, 3", "4" };
+    char *one_state = tlr_xstrdup(
+        "{\"class_name\": \"LSTM\", \"name\": \"x\", \"config\": {\"name\": \"x\", "
+        "\"units\": 4}, \"inbound_nodes\": [[[\"i0\", 0, 0, {}], [\"i1\", 0, 0, {}]]]}");
+    text = functional(in2, 2, one_state, 1);
+    f = open_json(text, "one_state", &err);
+    CHECK(f == NULL, "an LSTM with one initial state is refused");
+    STR_CONTAINS(err.msg, "takes 2 initial states, called with 1", "one_state message");
+    tlr_kfile_free(f);
+    free(text);
+    free(one_state);
+}
+
+/* The forward pass starts every recurrent layer from a zero state: a decoder LSTM fed
+ * initial states is listed as not computed, never computed from zeros. */
+static void initial_state_not_run(void)
+{
+    const char *ins[] = { "5, 3", "4", "4" };
+    char *layer = tlr_xstrdup(
+        "{\"class_name\": \"LSTM\", \"name\": \"x\", \"config\": {\"name\": \"x\", "
+        "\"units\": 4, \"return_sequences\": true}, \"inbound_nodes\": [[[\"i0\", 0, 0, {}], "
+        "[\"i1\", 0, 0, {}], [\"i2\", 0, 0, {}]]]}");
+    char *text = functional(ins, 3, layer, 1);
+    tlr_err err = { 0 };
+    tlr_kfile *f = open_json(text, "decoder", &err);
+    CHECK(f != NULL, "decoder: %s", err.msg);
+    if (f) {
+        int64_t s0[3] = { 1, 5, 3 }, s1[2] = { 1, 4 };
+        tlr_tensor *t[3] = { tlr_tensor_new(3, s0), tlr_tensor_new(2, s1), tlr_tensor_new(2, s1) };
+        const tlr_tensor *in[3] = { t[0], t[1], t[2] };
+        tlr_forward_result r;
+        tlr_status st = tlr_forward_run(f->model, in, 3, NULL, 0, 1, NULL, &r, &err);
+        CHECK(st == TLR_OK, "decoder forward: %s", err.msg);
+        if (st == TLR_OK) {
+            INT_EQ(r.n_skipped, 1, "decoder: one layer not computed");
+            if (r.n_skipped == 1)
+                STR_CONTAINS(r.skipped[0], "initial_state", "decoder skip reason");
+            OK(r.n_outputs == 1 && r.outputs[0] == NULL, "decoder: no output");
+            tlr_forward_result_free(&r);
+        }
+        for (int i = 0; i < 3; i++)
+            tlr_tensor_free(t[i]);
+    }
+    tlr_kfile_free(f);
+    free(text);
+    free(layer);
+}
+
+/* ---- Bidirectional with its own backward_layer: parameters ----------------------------------
+ * Each direction builds its own cell (bidirectional.py build()): kernel (F, g*u),
+ * recurrent_kernel (u, g*u) and, with use_bias, bias (g*u) or (2, g*u) for GRU reset_after;
+ * g = 1 SimpleRNN, 3 GRU, 4 LSTM.  Input (None, 5, 6), F = 6. */
+
+typedef struct {
+    const char *name;
+    const char *config;
+    int64_t params;          /* worked out in the comment */
+    const char *out;
+} bidi_param_case;
+
+static const bidi_param_case bidi_param_cases[] = {
+    /* forward LSTM u=4 with bias: 6*16 + 4*16 + 16 = 176;
+     * backward GRU u=3, no bias: 6*9 + 3*9 = 81;  176 + 81 = 257; concat 4 + 3 */
+    { "lstm4_gru3_nobias",
+      "\"merge_mode\": \"concat\", \"layer\": "
+      RNN_CFG("LSTM", "\"units\": 4, \"return_sequences\": true, \"use_bias\": true")
+      ", \"backward_layer\": "
+      RNN_CFG("GRU", "\"units\": 3, \"return_sequences\": true, \"use_bias\": false, "
+              "\"reset_after\": true, \"go_backwards\": true"),
+      257, "(None, 5, 7)" },
+    /* forward SimpleRNN u=3, no bias: 6*3 + 3*3 = 27;
+     * backward SimpleRNN u=5 with bias: 6*5 + 5*5 + 5 = 60;  27 + 60 = 87 */
+    { "simple3_nobias_simple5",
+      "\"merge_mode\": \"concat\", \"layer\": "
+      RNN_CFG("SimpleRNN", "\"units\": 3, \"use_bias\": false") ", \"backward_layer\": "
+      RNN_CFG("SimpleRNN", "\"units\": 5, \"use_bias\": true, \"go_backwards\": true"),
+      87, "(None, 8)" },
+    /* forward GRU u=2 reset_after: 6*6 + 2*6 + 2*6 = 60;
+     * backward GRU u=2, reset_after False: 6*6 + 2*6 + 6 = 54;  60 + 54 = 114; sum keeps 2 */
+    { "gru_after_gru_before",
+      "\"merge_mode\": \"sum\", \"layer\": "
+      RNN_CFG("GRU", "\"units\": 2, \"reset_after\": true") ", \"backward_layer\": "
+      RNN_CFG("GRU", "\"units\": 2, \"reset_after\": false, \"go_backwards\": true"),
+      114, "(None, 2)" },
+    /* no backward_layer: twice the forward LSTM u=2: 2 * (6*8 + 2*8 + 8) = 2 * 72 = 144 */
+    { "implicit_backward",
+      "\"merge_mode\": \"ave\", \"layer\": " RNN_CFG("LSTM", "\"units\": 2"),
+      144, "(None, 2)" },
+};
+
+static void bidirectional_params(void)
+{
+    const char *in[] = { "5, 6" };
+    for (size_t c = 0; c < sizeof bidi_param_cases / sizeof bidi_param_cases[0]; c++) {
+        const bidi_param_case *bc = &bidi_param_cases[c];
+        char *layer = tlr_xasprintf("{\"class_name\": \"Bidirectional\", \"name\": \"x\", "
+                                    "\"config\": {\"name\": \"x\", %s}, \"inbound_nodes\": "
+                                    "[[[\"i0\", 0, 0, {}]]]}", bc->config);
+        char *text = functional(in, 1, layer, 1);
+        tlr_err err = { 0 };
+        tlr_kfile *f = open_json(text, bc->name, &err);
+        CHECK(f != NULL, "%s: %s", bc->name, err.msg);
+        const tlr_layer *l = f ? layer_x(f) : NULL;
+        if (l) {
+            int64_t n = 0;
+            for (int w = 0; w < l->n_weights; w++) {
+                int64_t e = 1;
+                for (int d = 0; d < l->weights[w].ndim; d++)
+                    e *= l->weights[w].shape[d];
+                n += e;
+            }
+            INT_EQ(n, bc->params, bc->name);
+            char got[128];
+            out_shape(l, 0, got, sizeof got);
+            STR_EQ(got, bc->out, bc->name);
+        }
+        tlr_kfile_free(f);
+        free(text);
+        free(layer);
+    }
+}
+
 void test_shape(void)
 {
     merges();
     merge_op();
+    recurrent_outputs();
+    state_consumers();
+    initial_state_not_run();
+    bidirectional_params();
 }
