@@ -83,6 +83,25 @@ int tlr_weight_role_trainable(const char *role)
     return 1;
 }
 
+int tlr_shape_channels_first(const tlr_layer *l)
+{
+    return strcmp(tlr_json_get_string(l->config, "data_format", "channels_last"),
+                  "channels_first") == 0;
+}
+
+int tlr_shape_random_crop(const tlr_layer *l, int *height, int *width)
+{
+    if (l->op != TLR_OP_IDENTITY || strcmp(l->class_name, "RandomCrop") != 0)
+        return 0;
+    double h = tlr_json_get_number(l->config, "height", -1.0);
+    double w = tlr_json_get_number(l->config, "width", -1.0);
+    if (!(h >= 1.0 && h <= 65536.0 && w >= 1.0 && w <= 65536.0) || h != (int)h || w != (int)w)
+        return -1;
+    *height = (int)h;
+    *width = (int)w;
+    return 1;
+}
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -353,6 +372,22 @@ static int same_dims(const tlr_shape *a, const tlr_shape *b, int skip_axis)
     return 1;
 }
 
+/* Resizing and RandomCrop (keras/src/layers/preprocessing/image_preprocessing/resizing.py,
+ * random_crop.py compute_output_shape): the spatial axes become (height, width), which are
+ * axes 2 and 3 for data_format channels_first (Keras 3), else 1 and 2. */
+static tlr_status shape_resize(const ctx *C, const tlr_shape *in, int height, int width,
+                               tlr_shape *out)
+{
+    tlr_status st = need_rank(C, in, 4);
+    if (st)
+        return st;
+    int sp0 = tlr_shape_channels_first(C->l) ? 2 : 1;
+    *out = *in;
+    out->d[sp0] = height;
+    out->d[sp0 + 1] = width;
+    return TLR_OK;
+}
+
 /* One axis of Keras's elementwise merge rule (_Merge._compute_elemwise_op_output_shape):
  * equal sizes, or one of them 1.  None against a size above 1 gives that size, as
  * TensorFlow's broadcast shape function does for tf.keras (it is what the tensor will have;
@@ -524,8 +559,17 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     case TLR_OP_MAXPOOL: case TLR_OP_AVGPOOL: case TLR_OP_GLOBAL_AVGPOOL:
     case TLR_OP_GLOBAL_MAXPOOL:
         return shape_pool(&C, &in[0], out);
+    case TLR_OP_IDENTITY: {
+        int h, w, crop = tlr_shape_random_crop(l, &h, &w);
+        if (crop < 0)
+            return fail(&C, TLR_E_FORMAT, "height and width must be integers from 1 to 65536");
+        if (crop)
+            return shape_resize(&C, &in[0], h, w, out);
+        *out = in[0];
+        return TLR_OK;
+    }
     case TLR_OP_BATCHNORM: case TLR_OP_ACTIVATION: case TLR_OP_RELU: case TLR_OP_PRELU:
-    case TLR_OP_IDENTITY: case TLR_OP_RESCALING: case TLR_OP_NORMALIZATION:
+    case TLR_OP_RESCALING: case TLR_OP_NORMALIZATION:
         *out = in[0];
         return TLR_OK;
     case TLR_OP_ZEROPAD: return shape_pad(&C, &in[0], out, 1);
@@ -536,12 +580,7 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     case TLR_OP_PERMUTE: return shape_permute(&C, &in[0], out);
     case TLR_OP_MERGE: case TLR_OP_CONCAT: return shape_merge(&C, in, n_in, out);
     case TLR_OP_RESIZING:
-        if (in[0].ndim != 4)
-            return fail_shape(&C, "expects a 4D input, got", &in[0]);
-        *out = in[0];
-        out->d[1] = l->cfg.resizing.height;
-        out->d[2] = l->cfg.resizing.width;
-        return TLR_OK;
+        return shape_resize(&C, &in[0], l->cfg.resizing.height, l->cfg.resizing.width, out);
     case TLR_OP_REPEAT_VECTOR:
         if (in[0].ndim != 2)
             return fail_shape(&C, "expects a 2D input, got", &in[0]);

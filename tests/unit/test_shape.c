@@ -446,6 +446,209 @@ static void bidirectional_params(void)
     }
 }
 
+/* ---- RandomCrop and Resizing -----------------------------------------------------------------
+ * Output shape: keras/src/layers/preprocessing/image_preprocessing/resizing.py and
+ * random_crop.py compute_output_shape set the height and width axes, which are 2 and 3 for
+ * data_format channels_first (Keras 3), else 1 and 2; tf.keras 2.9 has channels_last only.
+ * Values at inference: Resizing is tf.image.resize (half-pixel centres); RandomCrop is
+ * smart_resize (centred window of the target's aspect ratio, then bilinear resize). */
+
+/* A Keras 3 Functional (model.to_json) of input i0 with batch shape 'input' and layer "x". */
+static char *functional_k3(const char *input, const char *cls, const char *config)
+{
+    return tlr_xasprintf(
+        "{\"module\": \"keras\", \"class_name\": \"Functional\", \"config\": {\"name\": "
+        "\"m\", \"trainable\": true, \"layers\": [{\"module\": \"keras.layers\", "
+        "\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, %s], \"dtype\": "
+        "\"float32\", \"sparse\": false, \"name\": \"i0\"}, \"registered_name\": null, "
+        "\"name\": \"i0\", \"inbound_nodes\": []}, {\"module\": \"keras.layers\", "
+        "\"class_name\": \"%s\", \"config\": {\"name\": \"x\", \"trainable\": true, "
+        "\"dtype\": \"float32\", %s}, \"registered_name\": null, \"name\": \"x\", "
+        "\"inbound_nodes\": [{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": "
+        "{\"shape\": [null, %s], \"dtype\": \"float32\", \"keras_history\": [\"i0\", 0, 0]}}], "
+        "\"kwargs\": {}}]}], \"input_layers\": [[\"i0\", 0, 0]], \"output_layers\": [[\"x\", 0, "
+        "0]]}, \"registered_name\": \"Functional\"}", input, cls, config, input);
+}
+
+#define K3_RESIZING(h, w, interp, crop, fmt) "\"height\": " h ", \"width\": " w ", " \
+    "\"interpolation\": \"" interp "\", \"crop_to_aspect_ratio\": " crop ", " \
+    "\"pad_to_aspect_ratio\": false, \"fill_mode\": \"constant\", \"fill_value\": 0.0, " \
+    "\"data_format\": \"" fmt "\""
+#define K3_RANDOM_CROP(h, w, fmt) "\"height\": " h ", \"width\": " w ", \"seed\": 7, " \
+    "\"data_format\": \"" fmt "\""
+
+typedef struct {
+    const char *name;
+    int keras3;
+    const char *input;
+    const char *cls, *config;
+    const char *want;        /* NULL: refused, with 'msg' in the message */
+    const char *msg;
+} image_case;
+
+static const image_case image_cases[] = {
+    { "tf29_random_crop", 0, "10, 12, 3", "RandomCrop", "\"height\": 5, \"width\": 7, "
+      "\"seed\": null", "(None, 5, 7, 3)", NULL },
+    { "tf29_random_crop_upsize", 0, "4, 4, 3", "RandomCrop", "\"height\": 6, \"width\": 9",
+      "(None, 6, 9, 3)", NULL },
+    { "tf29_random_crop_none", 0, "null, null, 3", "RandomCrop", "\"height\": 5, \"width\": 7",
+      "(None, 5, 7, 3)", NULL },
+    { "k3_random_crop_cf", 1, "3, 10, 12", "RandomCrop", K3_RANDOM_CROP("5", "7", "channels_first"),
+      "(None, 3, 5, 7)", NULL },
+    { "k3_random_crop_cl", 1, "10, 12, 3", "RandomCrop", K3_RANDOM_CROP("5", "7", "channels_last"),
+      "(None, 5, 7, 3)", NULL },
+    { "k3_resizing_cf", 1, "3, 8, 12", "Resizing",
+      K3_RESIZING("4", "6", "bilinear", "false", "channels_first"), "(None, 3, 4, 6)", NULL },
+    { "k3_resizing_cl", 1, "8, 12, 3", "Resizing",
+      K3_RESIZING("4", "6", "bilinear", "false", "channels_last"), "(None, 4, 6, 3)", NULL },
+    { "random_crop_no_height", 0, "10, 12, 3", "RandomCrop", "\"width\": 7", NULL, "height" },
+    { "random_crop_3d", 0, "10, 12", "RandomCrop", "\"height\": 5, \"width\": 7", NULL,
+      "expects a 4D input" },
+};
+
+static void image_shapes(void)
+{
+    for (size_t c = 0; c < sizeof image_cases / sizeof image_cases[0]; c++) {
+        const image_case *ic = &image_cases[c];
+        char *text;
+        if (ic->keras3) {
+            text = functional_k3(ic->input, ic->cls, ic->config);
+        } else {
+            const char *ins[] = { ic->input };
+            char *layer = tlr_xasprintf("{\"class_name\": \"%s\", \"name\": \"x\", \"config\": "
+                                        "{\"name\": \"x\", %s}, \"inbound_nodes\": [[[\"i0\", 0, 0, "
+                                        "{}]]]}", ic->cls, ic->config);
+            text = functional(ins, 1, layer, 1);
+            free(layer);
+        }
+        tlr_err err = { 0 };
+        tlr_kfile *f = open_json(text, ic->name, &err);
+        if (ic->want) {
+            CHECK(f != NULL, "%s: %s", ic->name, err.msg);
+            char got[128] = "";
+            if (f)
+                out_shape(layer_x(f), 0, got, sizeof got);
+            STR_EQ(got, ic->want, ic->name);
+            if (f)
+                INT_EQ(layer_x(f)->n_weights, 0, ic->name);
+        } else {
+            CHECK(f == NULL, "%s must be refused", ic->name);
+            STR_CONTAINS(err.msg, "layer 'x'", ic->name);
+            STR_CONTAINS(err.msg, ic->msg, ic->name);
+        }
+        tlr_kfile_free(f);
+        free(text);
+    }
+}
+
+/* Runs the one-layer model in 'text' on 'x' (shape 'shape') and compares its output with
+ * 'want' (shape 'wshape'). */
+static void run_image_case(const char *name, const char *text, int nd, const int64_t *shape,
+                           const float *x, const int64_t *wshape, const float *want)
+{
+    tlr_err err = { 0 };
+    tlr_kfile *f = open_json(text, name, &err);
+    CHECK(f != NULL, "%s: %s", name, err.msg);
+    if (!f)
+        return;
+    tlr_tensor *t = tlr_tensor_new(nd, shape);
+    memcpy(t->data, x, (size_t)tlr_tensor_numel(t) * sizeof *x);
+    const tlr_tensor *in = t;
+    tlr_forward_result r;
+    tlr_status st = tlr_forward_run(f->model, &in, 1, NULL, 0, 1, NULL, &r, &err);
+    CHECK(st == TLR_OK, "%s: forward: %s", name, err.msg);
+    if (st == TLR_OK) {
+        const tlr_tensor *y = r.n_outputs ? r.outputs[0] : NULL;
+        CHECK(y != NULL, "%s: no output (%s)", name, r.n_skipped ? r.skipped[0] : "");
+        int same = y && y->ndim == nd;
+        for (int d = 0; same && d < nd; d++)
+            same = y->shape[d] == wshape[d];
+        CHECK(same, "%s: output shape differs", name);
+        if (same)
+            FLOATS_NEAR(y->data, want, (size_t)tlr_tensor_numel(y), 1e-6, name);
+        tlr_forward_result_free(&r);
+    }
+    tlr_tensor_free(t);
+    tlr_kfile_free(f);
+}
+
+static void image_values(void)
+{
+    /* Resizing nearest, channels_first, (1, 2, 2, 4) -> (1, 2, 2, 2): TF's nearest picks
+     * source column floor((x + 0.5) * 4 / 2) = 1, 3 and row floor((y + 0.5) * 2 / 2) = y. */
+    static const int64_t s1[4] = { 1, 2, 2, 4 }, w1s[4] = { 1, 2, 2, 2 };
+    static const float x1[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17 };
+    static const float w1[8] = { 1, 3, 5, 7, 11, 13, 15, 17 };
+    char *t1 = functional_k3("2, 2, 4", "Resizing",
+                             K3_RESIZING("2", "2", "nearest", "false", "channels_first"));
+    run_image_case("k3_resizing_cf_nearest", t1, 4, s1, x1, w1s, w1);
+    free(t1);
+
+    /* Resizing bilinear, channels_first, 4x4 -> 2x2: source (2x + 0.5, 2y + 0.5), the mean of
+     * each 2x2 block.  Channel 0 is 0..15 row by row, channel 1 its negative. */
+    static const int64_t s2[4] = { 1, 2, 4, 4 }, w2s[4] = { 1, 2, 2, 2 };
+    float x2[32];
+    for (int i = 0; i < 16; i++) {
+        x2[i] = (float)i;
+        x2[16 + i] = -(float)i;
+    }
+    static const float w2[8] = { 2.5f, 4.5f, 10.5f, 12.5f, -2.5f, -4.5f, -10.5f, -12.5f };
+    char *t2 = functional_k3("2, 4, 4", "Resizing",
+                             K3_RESIZING("2", "2", "bilinear", "false", "channels_first"));
+    run_image_case("k3_resizing_cf_bilinear", t2, 4, s2, x2, w2s, w2);
+    free(t2);
+
+    /* RandomCrop 4x6 -> 2x2 (value 10 y + x): the window of aspect 1 is int(6*2/2) = 6 -> 4
+     * rows and int(4*2/2) = 4 columns, left = (6 - 4) / 2 = 1, so columns 1..4; then the
+     * 2x2 block means: (1+2+11+12)/4 = 6.5, 8.5, 26.5, 28.5. */
+    static const int64_t s3[4] = { 1, 4, 6, 1 }, w3s[4] = { 1, 2, 2, 1 };
+    float x3[24];
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 6; x++)
+            x3[y * 6 + x] = (float)(10 * y + x);
+    static const float w3[4] = { 6.5f, 8.5f, 26.5f, 28.5f };
+    const char *in3[] = { "4, 6, 1" };
+    char *l3 = tlr_xstrdup("{\"class_name\": \"RandomCrop\", \"name\": \"x\", \"config\": "
+                           "{\"name\": \"x\", \"height\": 2, \"width\": 2, \"seed\": null}, "
+                           "\"inbound_nodes\": [[[\"i0\", 0, 0, {}]]]}");
+    char *t3 = functional(in3, 1, l3, 1);
+    run_image_case("tf29_random_crop_values", t3, 4, s3, x3, w3s, w3);
+    free(t3);
+    free(l3);
+
+    /* RandomCrop 3x5 -> 2x3, an upsizing window: int(5*2/3) = 3 rows, int(3*3/2) = 4
+     * columns, top 0, left int(1/2) = 0.  Bilinear from 3x4 to 2x3 samples rows
+     * (y + 0.5) * 1.5 - 0.5 = 0.25, 1.75 and columns (x + 0.5) * 4/3 - 0.5 = 1/6, 1.5, 17/6;
+     * on 10 y + x that is exact: 10 * row + column. */
+    static const int64_t s4[4] = { 1, 3, 5, 1 }, w4s[4] = { 1, 2, 3, 1 };
+    float x4[15];
+    for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 5; x++)
+            x4[y * 5 + x] = (float)(10 * y + x);
+    static const float w4[6] = { 2.5f + 1.0f / 6, 4.0f, 2.5f + 17.0f / 6,
+                                 17.5f + 1.0f / 6, 19.0f, 17.5f + 17.0f / 6 };
+    const char *in4[] = { "3, 5, 1" };
+    char *l4 = tlr_xstrdup("{\"class_name\": \"RandomCrop\", \"name\": \"x\", \"config\": "
+                           "{\"name\": \"x\", \"height\": 2, \"width\": 3}, \"inbound_nodes\": "
+                           "[[[\"i0\", 0, 0, {}]]]}");
+    char *t4 = functional(in4, 1, l4, 1);
+    run_image_case("tf29_random_crop_upsize_values", t4, 4, s4, x4, w4s, w4);
+    free(t4);
+    free(l4);
+
+    /* Keras 3 RandomCrop channels_first: case 3 on two channels, the second negated. */
+    static const int64_t s5[4] = { 1, 2, 4, 6 }, w5s[4] = { 1, 2, 2, 2 };
+    float x5[48];
+    for (int i = 0; i < 24; i++) {
+        x5[i] = x3[i];
+        x5[24 + i] = -x3[i];
+    }
+    static const float w5[8] = { 6.5f, 8.5f, 26.5f, 28.5f, -6.5f, -8.5f, -26.5f, -28.5f };
+    char *t5 = functional_k3("2, 4, 6", "RandomCrop", K3_RANDOM_CROP("2", "2", "channels_first"));
+    run_image_case("k3_random_crop_cf_values", t5, 4, s5, x5, w5s, w5);
+    free(t5);
+}
+
 void test_shape(void)
 {
     merges();
@@ -454,4 +657,6 @@ void test_shape(void)
     state_consumers();
     initial_state_not_run();
     bidirectional_params();
+    image_shapes();
+    image_values();
 }
