@@ -446,6 +446,43 @@ static void bidirectional_params(void)
     }
 }
 
+/* The same rule through a stored file (tests/gen/make_bidi_backward.py): the backward GRU's
+ * weights bind to shapes of their own, and the layer counts 176 + 81 = 257 parameters. */
+static void bidirectional_stored(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/rnn/bidi_backward.h5", tlr_t_root());
+    tlr_err err = { 0 };
+    tlr_kfile *f = tlr_kfile_open(path, NULL, &err);
+    CHECK(f != NULL, "bidi_backward.h5: %s", err.msg);
+    if (!f)
+        return;
+    CHECK(tlr_kfile_load_weights(f, &err) == TLR_OK, "bidi_backward.h5 weights: %s", err.msg);
+    int i = tlr_model_find(f->model, "bidirectional");
+    const tlr_layer *l = i >= 0 ? &f->model->layers[i] : NULL;
+    CHECK(l != NULL, "bidi_backward.h5: no layer 'bidirectional'");
+    if (l) {
+        INT_EQ(l->params, 257, "stored parameters");
+        INT_EQ(l->params_trainable, 257, "trainable parameters");
+        static const int64_t want[5][2] = { { 6, 16 }, { 4, 16 }, { 16, 0 }, { 6, 9 }, { 3, 9 } };
+        INT_EQ(l->n_weights, 5, "weights");
+        for (int w = 0; w < l->n_weights && w < 5; w++) {
+            const tlr_weight *wt = &l->weights[w];
+            int nd = want[w][1] ? 2 : 1;
+            int ok = wt->stored_ndim == nd && wt->data != NULL;
+            for (int d = 0; ok && d < nd; d++)
+                ok = wt->stored_shape[d] == want[w][d];
+            CHECK(ok, "weight %d (%s) is not bound as (%lld, %lld)", w,
+                  wt->stored_name ? wt->stored_name : "?", (long long)want[w][0],
+                  (long long)want[w][1]);
+        }
+        char got[128] = "";
+        out_shape(l, 0, got, sizeof got);
+        STR_EQ(got, "(None, 5, 7)", "bidi_backward.h5 output");
+    }
+    tlr_kfile_free(f);
+}
+
 /* ---- RandomCrop and Resizing -----------------------------------------------------------------
  * Output shape: keras/src/layers/preprocessing/image_preprocessing/resizing.py and
  * random_crop.py compute_output_shape set the height and width axes, which are 2 and 3 for
@@ -657,6 +694,7 @@ void test_shape(void)
     state_consumers();
     initial_state_not_run();
     bidirectional_params();
+    bidirectional_stored();
     image_shapes();
     image_values();
 }
