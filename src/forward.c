@@ -483,35 +483,62 @@ static tlr_status normalization(run_ctx *C, const tlr_layer *l, const char *path
     return st;
 }
 
-static tlr_status resizing(run_ctx *C, const tlr_layer *l, const char *path, const tlr_tensor *x,
-                           tlr_tensor *y)
+/* The largest centred window with the target's aspect ratio, cut as Keras cuts it for
+ * Resizing(crop_to_aspect_ratio=True) and smart_resize (keras/src/backend/tensorflow/
+ * image.py resize, keras/src/utils/image_utils.py smart_resize; tf.keras 2
+ * keras/utils/image_utils.py): sizes in float32, truncated, at least 1 and at most the
+ * input's; the offsets are half the rest, truncated. */
+static void aspect_window(int64_t h, int64_t w, int th, int tw, int64_t *ch, int64_t *cw,
+                          int64_t *top, int64_t *left)
 {
-    const tlr_resizing_cfg *r = &l->cfg.resizing;
-    if (!r->interpolation_ok)
-        return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "layer '%s': Resizing interpolation '%s' is "
-                           "not supported", path, tlr_json_get_string(l->config, "interpolation", "?"));
-    int64_t n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
-    const tlr_tensor *src = x;
-    tlr_tensor *crop = NULL;
-    if (r->crop_to_aspect_ratio) {
-        /* the largest centred window with the target's aspect ratio */
-        int64_t ch = h, cw = (int64_t)((double)h * r->width / r->height);
-        if (cw > w) {
-            cw = w;
-            ch = (int64_t)((double)w * r->height / r->width);
-        }
-        tlr_shape cs = { 4, { n, ch, cw, c } };
-        crop = new_tensor(C, &cs, path);
-        if (!crop)
-            return C->err->code;
-        int top = (int)((h - ch) / 2), left = (int)((w - cw) / 2);
-        tlr_op_crop2d(n, h, w, c, top, (int)(h - ch - top), left, (int)(w - cw - left), x->data,
-                      crop->data);
-        src = crop;
+    int64_t a = (int64_t)((float)(w * th) / (float)tw), b = (int64_t)((float)(h * tw) / (float)th);
+    *ch = a < 1 ? 1 : a > h ? h : a;
+    *cw = b < 1 ? 1 : b > w ? w : b;
+    *top = (int64_t)((float)(h - *ch) / 2.0f);
+    *left = (int64_t)((float)(w - *cw) / 2.0f);
+}
+
+/* Resizing, and RandomCrop at inference, on a channels-last 'x'.  RandomCrop (keras 2.7+
+ * keras/layers/preprocessing/image_preprocessing.py, Keras 3 random_crop.py) then resizes
+ * its input with smart_resize: the centred window of the target's aspect ratio, resized
+ * bilinearly to (height, width), whatever the input's size.  Not reproduced: tf.keras 2.6
+ * and older resized the shorter side first and cropped after; the Keras 3 releases whose
+ * RandomCrop derives from BaseImagePreprocessingLayer return the input unchanged at
+ * inference although the layer's output shape says (height, width) (keras-team/keras#21868). */
+static tlr_status resize_cl(run_ctx *C, const tlr_layer *l, const char *path, const tlr_tensor *x,
+                            tlr_tensor *y)
+{
+    tlr_resize_mode mode = TLR_RESIZE_BILINEAR;
+    int crop = 1;
+    if (l->op == TLR_OP_RESIZING) {
+        const tlr_resizing_cfg *r = &l->cfg.resizing;
+        if (!r->interpolation_ok)
+            return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "layer '%s': Resizing interpolation "
+                               "'%s' is not supported", path,
+                               tlr_json_get_string(l->config, "interpolation", "?"));
+        if (tlr_json_get_bool(l->config, "pad_to_aspect_ratio", 0))
+            return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "layer '%s': Resizing with "
+                               "pad_to_aspect_ratio is not supported", path);
+        mode = r->mode;
+        crop = r->crop_to_aspect_ratio;
     }
-    tlr_op_resize2d(r->mode, n, src->shape[1], src->shape[2], c, y->shape[1], y->shape[2], src->data,
-                    y->data);
-    drop_tensor(C, crop);
+    int64_t n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
+    int64_t oh = y->shape[1], ow = y->shape[2];
+    const tlr_tensor *src = x;
+    tlr_tensor *win = NULL;
+    if (crop) {
+        int64_t ch, cw, top, left;
+        aspect_window(h, w, (int)oh, (int)ow, &ch, &cw, &top, &left);
+        tlr_shape cs = { 4, { n, ch, cw, c } };
+        win = new_tensor(C, &cs, path);
+        if (!win)
+            return C->err->code;
+        tlr_op_crop2d(n, h, w, c, (int)top, (int)(h - ch - top), (int)left, (int)(w - cw - left),
+                      x->data, win->data);
+        src = win;
+    }
+    tlr_op_resize2d(mode, n, src->shape[1], src->shape[2], c, oh, ow, src->data, y->data);
+    drop_tensor(C, win);
     return TLR_OK;
 }
 
@@ -527,6 +554,34 @@ static tlr_status rescaling(const tlr_layer *l, tlr_tensor *y)
         return TLR_E_SHAPE;
     }
     return TLR_OK;
+}
+
+/* Add, Subtract, ...: inputs of the output's shape merge element by element; others
+ * broadcast, a lower rank expanded with 1s after the batch axis as Keras's _Merge.call does
+ * (shape_elementwise in shape.c has checked that they broadcast). */
+static void merge(const tlr_layer *l, tlr_tensor *const *in, int n_in, tlr_tensor *y)
+{
+    const float *ptrs[TLR_MAX_CALL_INPUTS];
+    int same = 1;
+    for (int i = 0; i < n_in; i++) {
+        ptrs[i] = in[i]->data;
+        same = same && in[i]->ndim == y->ndim &&
+               memcmp(in[i]->shape, y->shape, (size_t)y->ndim * sizeof *y->shape) == 0;
+    }
+    if (same) {
+        tlr_op_merge(l->cfg.merge.kind, ptrs, n_in, tlr_tensor_numel(y), y->data);
+        return;
+    }
+    int64_t *shapes = tlr_xmalloc((size_t)n_in * (size_t)y->ndim * sizeof *shapes); // (n_in, ndim)
+    for (int i = 0; i < n_in; i++) {
+        int64_t *s = shapes + (size_t)i * (size_t)y->ndim;
+        int extra = y->ndim - in[i]->ndim;
+        s[0] = in[i]->shape[0];
+        for (int d = 1; d < y->ndim; d++)
+            s[d] = d <= extra ? 1 : in[i]->shape[d - extra];
+    }
+    tlr_op_merge_broadcast(l->cfg.merge.kind, ptrs, n_in, y->ndim, shapes, y->shape, y->data);
+    free(shapes);
 }
 
 /* ---- recurrent layers ----------------------------------------------------------------------- */
@@ -649,6 +704,14 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
     if (st)
         return tlr_err_prefix(C->err, "while running");
     (void)want_out;
+    /* The ops compute one output from one sequence and a zero initial state: a recurrent
+     * layer fed initial states, or one returning its states, is not computed rather than
+     * computed wrong. */
+    if ((l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL) && n_in > 1)
+        return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "initial_state inputs are not supported");
+    if (no != 1)
+        return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "it returns %d tensors; the forward pass "
+                           "computes layers with one output", no);
     tlr_tensor *y = new_tensor(C, &os[0], path);
     if (!y)
         return C->err->code;
@@ -732,7 +795,15 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
             memcpy(y->data, x->data, tensor_bytes(y));
         }
         break;
-    case TLR_OP_RESHAPE: case TLR_OP_IDENTITY:
+    case TLR_OP_IDENTITY: {
+        int h, w;
+        if (tlr_shape_random_crop(l, &h, &w) == 1)
+            st = run_cl(C, l, path, tlr_shape_channels_first(l), x, y, resize_cl);
+        else
+            memcpy(y->data, x->data, tensor_bytes(y));
+        break;
+    }
+    case TLR_OP_RESHAPE:
         memcpy(y->data, x->data, tensor_bytes(y));
         break;
     case TLR_OP_PERMUTE: {
@@ -742,13 +813,9 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
         tlr_op_transpose(x->ndim, x->shape, perm, x->data, y->data);
         break;
     }
-    case TLR_OP_MERGE: {
-        const float *ptrs[TLR_MAX_CALL_INPUTS];
-        for (int i = 0; i < n_in; i++)
-            ptrs[i] = in[i]->data;
-        tlr_op_merge(l->cfg.merge.kind, ptrs, n_in, tlr_tensor_numel(y), y->data);
+    case TLR_OP_MERGE:
+        merge(l, in, n_in, y);
         break;
-    }
     case TLR_OP_CONCAT: {
         int ax = norm_axis(l->cfg.merge.axis, x->ndim);
         const float *ptrs[TLR_MAX_CALL_INPUTS];
@@ -772,7 +839,7 @@ static tlr_status exec_call(run_ctx *C, const tlr_layer *l, const char *path, tl
         st = normalization(C, l, path, y);
         break;
     case TLR_OP_RESIZING:
-        st = resizing(C, l, path, x, y);
+        st = run_cl(C, l, path, tlr_shape_channels_first(l), x, y, resize_cl);
         break;
     case TLR_OP_LAMBDA:
         tlr_expr_apply(l->lambda, x->data, y->data, tlr_tensor_numel(y));

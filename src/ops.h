@@ -185,6 +185,14 @@ typedef enum {
 /* out[i] = in[0][i] op in[1][i] op ... for n elements (same shapes; Subtract takes 2). */
 void tlr_op_merge(tlr_merge kind, const float *const *in, int n_in, int64_t n, float *out);
 
+/* The same with broadcasting, as Keras merges an SE gate (N, 1, 1, C) into (N, H, W, C):
+ * input k has the shape in_shapes[k * ndim .. k * ndim + ndim - 1] of rank 'ndim' (1..8;
+ * the caller expands a lower-rank input with 1s after the batch axis, as Keras does), each
+ * dim equal to the output's or 1; out has out_shape.  Inputs fold left to right per element
+ * as in tlr_op_merge.  'out' must not alias an input. */
+void tlr_op_merge_broadcast(tlr_merge kind, const float *const *in, int n_in, int ndim,
+                            const int64_t *in_shapes, const int64_t *out_shape, float *out);
+
 /* Concatenation along an axis: input k viewed as (outer, len[k], inner). */
 void tlr_op_concat(const float *const *in, const int64_t *len, int n_in, int64_t outer,
                    int64_t inner, float *out);

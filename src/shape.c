@@ -83,6 +83,25 @@ int tlr_weight_role_trainable(const char *role)
     return 1;
 }
 
+int tlr_shape_channels_first(const tlr_layer *l)
+{
+    return strcmp(tlr_json_get_string(l->config, "data_format", "channels_last"),
+                  "channels_first") == 0;
+}
+
+int tlr_shape_random_crop(const tlr_layer *l, int *height, int *width)
+{
+    if (l->op != TLR_OP_IDENTITY || strcmp(l->class_name, "RandomCrop") != 0)
+        return 0;
+    double h = tlr_json_get_number(l->config, "height", -1.0);
+    double w = tlr_json_get_number(l->config, "width", -1.0);
+    if (!(h >= 1.0 && h <= 65536.0 && w >= 1.0 && w <= 65536.0) || h != (int)h || w != (int)w)
+        return -1;
+    *height = (int)h;
+    *width = (int)w;
+    return 1;
+}
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -353,61 +372,163 @@ static int same_dims(const tlr_shape *a, const tlr_shape *b, int skip_axis)
     return 1;
 }
 
+/* Resizing and RandomCrop (keras/src/layers/preprocessing/image_preprocessing/resizing.py,
+ * random_crop.py compute_output_shape): the spatial axes become (height, width), which are
+ * axes 2 and 3 for data_format channels_first (Keras 3), else 1 and 2. */
+static tlr_status shape_resize(const ctx *C, const tlr_shape *in, int height, int width,
+                               tlr_shape *out)
+{
+    tlr_status st = need_rank(C, in, 4);
+    if (st)
+        return st;
+    int sp0 = tlr_shape_channels_first(C->l) ? 2 : 1;
+    *out = *in;
+    out->d[sp0] = height;
+    out->d[sp0 + 1] = width;
+    return TLR_OK;
+}
+
+/* One axis of Keras's elementwise merge rule (_Merge._compute_elemwise_op_output_shape):
+ * equal sizes, or one of them 1.  None against a size above 1 gives that size, as
+ * TensorFlow's broadcast shape function does for tf.keras (it is what the tensor will have;
+ * Keras 3's compute_output_shape writes None there).  Returns 0 when they cannot broadcast. */
+static int broadcast_dim(int64_t a, int64_t b, int64_t *out)
+{
+    if (a == b || b == 1)
+        *out = a;
+    else if (a == 1)
+        *out = b;
+    else if (a < 0 || b < 0)
+        *out = a < 0 ? b : a;
+    else
+        return 0;
+    return 1;
+}
+
+/* Add, Subtract, Multiply, Average, Maximum, Minimum: the shapes without the batch axis
+ * broadcast right-aligned, so an input of lower rank counts as having 1s after its batch
+ * axis, which is where Keras's call() inserts them (expand_dims at axis 1), e.g.
+ * (N, H, W, C) x (N, 1, 1, C) and (N, H, W, C) x (N, C) both give (N, H, W, C). */
+static tlr_status shape_elementwise(const ctx *C, const tlr_shape *in, int n_in, tlr_shape *out)
+{
+    *out = in[0];
+    for (int i = 1; i < n_in; i++) {
+        const tlr_shape *a = out, *b = &in[i];
+        tlr_shape r = a->ndim >= b->ndim ? *a : *b;
+        int ok = a->ndim >= 1 && b->ndim >= 1;
+        for (int k = 1; ok && k < r.ndim; k++) {
+            /* axis k of the longer one, counted from the end in both */
+            int ka = a->ndim - r.ndim + k, kb = b->ndim - r.ndim + k;
+            int64_t da = ka >= 1 ? a->d[ka] : 1, db = kb >= 1 ? b->d[kb] : 1;
+            ok = broadcast_dim(da, db, &r.d[k]);
+        }
+        if (!ok) {
+            char sa[128], sb[128];
+            tlr_shape_str(a, sa, sizeof sa);
+            tlr_shape_str(b, sb, sizeof sb);
+            return fail(C, TLR_E_SHAPE, "inputs %s and %s cannot be broadcast together", sa, sb);
+        }
+        r.d[0] = a->d[0] >= 0 ? a->d[0] : b->d[0]; /* the first known batch size */
+        *out = r;
+    }
+    return TLR_OK;
+}
+
 static tlr_status shape_merge(const ctx *C, const tlr_shape *in, int n_in, tlr_shape *out)
 {
     if (n_in < 2 && C->l->op == TLR_OP_MERGE)
         return fail(C, TLR_E_SHAPE, "needs at least 2 inputs");
     if (C->l->cfg.merge.kind == TLR_MERGE_SUBTRACT && C->l->op == TLR_OP_MERGE && n_in != 2)
         return fail(C, TLR_E_SHAPE, "needs exactly 2 inputs");
+    if (C->l->op == TLR_OP_MERGE)
+        return shape_elementwise(C, in, n_in, out);
     *out = in[0];
-    if (C->l->op == TLR_OP_CONCAT) {
-        int ax = norm_axis(C->l->cfg.merge.axis, in[0].ndim);
-        if (ax <= 0 || ax >= in[0].ndim)
-            return fail(C, TLR_E_SHAPE, "concatenation axis is out of range");
-        for (int i = 1; i < n_in; i++) {
-            if (!same_dims(&in[0], &in[i], ax)) {
-                char a[128], b[128];
-                tlr_shape_str(&in[0], a, sizeof a);
-                tlr_shape_str(&in[i], b, sizeof b);
-                return fail(C, TLR_E_SHAPE, "cannot concatenate %s and %s", a, b);
-            }
-            out->d[ax] = (out->d[ax] < 0 || in[i].d[ax] < 0) ? NONE : out->d[ax] + in[i].d[ax];
-        }
-        return TLR_OK;
-    }
+    int ax = norm_axis(C->l->cfg.merge.axis, in[0].ndim);
+    if (ax <= 0 || ax >= in[0].ndim)
+        return fail(C, TLR_E_SHAPE, "concatenation axis is out of range");
     for (int i = 1; i < n_in; i++) {
-        if (!same_dims(&in[0], &in[i], -1)) {
+        if (!same_dims(&in[0], &in[i], ax)) {
             char a[128], b[128];
             tlr_shape_str(&in[0], a, sizeof a);
             tlr_shape_str(&in[i], b, sizeof b);
-            return fail(C, TLR_E_SHAPE, "inputs %s and %s differ", a, b);
+            return fail(C, TLR_E_SHAPE, "cannot concatenate %s and %s", a, b);
         }
-        for (int d = 1; d < out->ndim; d++)
-            if (out->d[d] < 0)
-                out->d[d] = in[i].d[d];
+        out->d[ax] = (out->d[ax] < 0 || in[i].d[ax] < 0) ? NONE : out->d[ax] + in[i].d[ax];
     }
     return TLR_OK;
 }
 
-static tlr_status shape_rnn(const ctx *C, const tlr_shape *in, tlr_shape *out)
+/* return_state, which keras_config.c leaves unparsed (it only marks such layers as not
+ * runnable).  A Bidirectional takes it from the layer it wraps, as Keras does (the backward
+ * layer must agree). */
+static int rnn_return_state(const tlr_layer *l)
 {
-    tlr_status st = need_rank(C, in, 3);
+    const tlr_json *c = l->config;
+    if (l->op == TLR_OP_BIDIRECTIONAL)
+        c = tlr_json_get(tlr_json_get(l->config, "layer"), "config");
+    return tlr_json_get_bool(c, "return_state", 0);
+}
+
+/* The output of one recurrent layer: (N, T, u) with return_sequences, else (N, u). */
+static tlr_shape rnn_output(const tlr_shape *in, const tlr_rnn_cfg *r, int64_t units)
+{
+    tlr_shape s = { r->return_sequences ? 3 : 2, { in->d[0] } };
+    if (r->return_sequences)
+        s.d[1] = in->d[1];
+    s.d[s.ndim - 1] = units;
+    return s;
+}
+
+/* SimpleRNN, GRU, LSTM (keras/src/layers/rnn/rnn.py RNN.compute_output_shape) and
+ * Bidirectional (bidirectional.py call()).  The output is followed, with return_state, by
+ * the final states, (N, u) each: h for SimpleRNN and GRU, h and c for LSTM.  Bidirectional
+ * returns the merged output (concat: the two layers' units side by side), or both outputs
+ * for merge_mode None, then the forward layer's states and the backward layer's.  Inputs
+ * after the first are initial states (tf.keras lists them in the inbound node). */
+static tlr_status shape_rnn(const ctx *C, const tlr_shape *in, int n_in, tlr_shape *out,
+                            int *n_out)
+{
+    tlr_status st = need_rank(C, &in[0], 3);
     if (st)
         return st;
-    const tlr_rnn_cfg *r = &C->l->cfg.rnn;
-    int64_t units = r->units;
-    if (C->l->op == TLR_OP_BIDIRECTIONAL && C->l->cfg.rnn.merge_concat)
-        units *= 2; /* merge_mode None (two outputs) is refused by the forward pass */
-    if (r->return_sequences) {
-        out->ndim = 3;
-        out->d[0] = in->d[0];
-        out->d[1] = in->d[1];
-        out->d[2] = units;
-    } else {
-        out->ndim = 2;
-        out->d[0] = in->d[0];
-        out->d[1] = units;
+    const tlr_layer *l = C->l;
+    int ret_state = rnn_return_state(l);
+    if (l->op == TLR_OP_RNN) {
+        const tlr_rnn_cfg *r = &l->cfg.rnn;
+        int n_states = r->kind == 2 ? 2 : 1;
+        if (n_in > 1 && n_in != 1 + n_states)
+            return fail(C, TLR_E_SHAPE, "takes %d initial states, called with %d", n_states,
+                        n_in - 1);
+        *n_out = 1 + (ret_state ? n_states : 0);
+        out[0] = rnn_output(&in[0], r, r->units);
+        for (int k = 1; k < *n_out; k++)
+            out[k] = (tlr_shape){ 2, { in[0].d[0], r->units } };
+        return TLR_OK;
     }
+    const tlr_rnn_cfg *fw = &l->rnn_inner, *bw = l->has_backward ? &l->rnn_backward : fw;
+    int fs = fw->kind == 2 ? 2 : 1, bs = bw->kind == 2 ? 2 : 1;
+    if (fw->return_sequences != bw->return_sequences)
+        return fail(C, TLR_E_SHAPE, "its forward and backward layers differ in return_sequences");
+    if (n_in > 1 && n_in != 1 + fs + bs)
+        return fail(C, TLR_E_SHAPE, "takes %d initial states, called with %d", fs + bs, n_in - 1);
+    int merge_none = l->cfg.rnn.merge < 0, k = 0;
+    int total = (merge_none ? 2 : 1) + (ret_state ? fs + bs : 0);
+    if (total > TLR_MAX_OUTPUTS)
+        return fail(C, TLR_E_UNSUPPORTED, "returns %d tensors (outputs and states); tlreport "
+                    "handles up to %d per layer", total, TLR_MAX_OUTPUTS);
+    if (l->cfg.rnn.merge != TLR_BIDI_CONCAT && !merge_none && fw->units != bw->units)
+        return fail(C, TLR_E_SHAPE, "merges outputs of %d and %d units", fw->units, bw->units);
+    if (merge_none) {
+        out[k++] = rnn_output(&in[0], fw, fw->units);
+        out[k++] = rnn_output(&in[0], bw, bw->units);
+    } else {
+        int64_t u = l->cfg.rnn.merge == TLR_BIDI_CONCAT ? (int64_t)fw->units + bw->units
+                                                       : fw->units;
+        out[k++] = rnn_output(&in[0], fw, u);
+    }
+    for (int i = 0; ret_state && i < fs + bs; i++)
+        out[k++] = (tlr_shape){ 2, { in[0].d[0], i < fs ? fw->units : bw->units } };
+    *n_out = k;
     return TLR_OK;
 }
 
@@ -419,7 +540,8 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     if (n_in < 1 && l->op != TLR_OP_INPUT)
         return fail(&C, TLR_E_FORMAT, "has no input");
     if (n_in > 1 && l->op != TLR_OP_MERGE && l->op != TLR_OP_CONCAT && l->op != TLR_OP_MODEL &&
-        l->op != TLR_OP_UNKNOWN && l->op != TLR_OP_LAMBDA)
+        l->op != TLR_OP_UNKNOWN && l->op != TLR_OP_LAMBDA && l->op != TLR_OP_RNN &&
+        l->op != TLR_OP_BIDIRECTIONAL)
         return fail(&C, TLR_E_UNSUPPORTED, "is called with several inputs");
     switch (l->op) {
     case TLR_OP_INPUT:
@@ -437,8 +559,17 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     case TLR_OP_MAXPOOL: case TLR_OP_AVGPOOL: case TLR_OP_GLOBAL_AVGPOOL:
     case TLR_OP_GLOBAL_MAXPOOL:
         return shape_pool(&C, &in[0], out);
+    case TLR_OP_IDENTITY: {
+        int h, w, crop = tlr_shape_random_crop(l, &h, &w);
+        if (crop < 0)
+            return fail(&C, TLR_E_FORMAT, "height and width must be integers from 1 to 65536");
+        if (crop)
+            return shape_resize(&C, &in[0], h, w, out);
+        *out = in[0];
+        return TLR_OK;
+    }
     case TLR_OP_BATCHNORM: case TLR_OP_ACTIVATION: case TLR_OP_RELU: case TLR_OP_PRELU:
-    case TLR_OP_IDENTITY: case TLR_OP_RESCALING: case TLR_OP_NORMALIZATION:
+    case TLR_OP_RESCALING: case TLR_OP_NORMALIZATION:
         *out = in[0];
         return TLR_OK;
     case TLR_OP_ZEROPAD: return shape_pad(&C, &in[0], out, 1);
@@ -449,12 +580,7 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     case TLR_OP_PERMUTE: return shape_permute(&C, &in[0], out);
     case TLR_OP_MERGE: case TLR_OP_CONCAT: return shape_merge(&C, in, n_in, out);
     case TLR_OP_RESIZING:
-        if (in[0].ndim != 4)
-            return fail_shape(&C, "expects a 4D input, got", &in[0]);
-        *out = in[0];
-        out->d[1] = l->cfg.resizing.height;
-        out->d[2] = l->cfg.resizing.width;
-        return TLR_OK;
+        return shape_resize(&C, &in[0], l->cfg.resizing.height, l->cfg.resizing.width, out);
     case TLR_OP_REPEAT_VECTOR:
         if (in[0].ndim != 2)
             return fail_shape(&C, "expects a 2D input, got", &in[0]);
@@ -470,7 +596,7 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
         out->d[out->ndim++] = l->cfg.embed.output_dim;
         return TLR_OK;
     case TLR_OP_RNN: case TLR_OP_BIDIRECTIONAL:
-        return shape_rnn(&C, &in[0], out);
+        return shape_rnn(&C, in, n_in, out, n_out);
     case TLR_OP_MODEL:
         return fail(&C, TLR_E_UNSUPPORTED, "nested models are shaped by tlr_shape_model");
     case TLR_OP_LAMBDA:
@@ -619,9 +745,9 @@ static void expected_weights(tlr_layer *l, const tlr_shape *in)
     case TLR_OP_RNN:
         rnn_weights(l, &l->cfg.rnn, in->d[in->ndim - 1]);
         break;
-    case TLR_OP_BIDIRECTIONAL:
+    case TLR_OP_BIDIRECTIONAL: /* the forward layer's weights, then the backward layer's */
         rnn_weights(l, &l->rnn_inner, in->d[in->ndim - 1]);
-        rnn_weights(l, &l->rnn_inner, in->d[in->ndim - 1]);
+        rnn_weights(l, l->has_backward ? &l->rnn_backward : &l->rnn_inner, in->d[in->ndim - 1]);
         break;
     case TLR_OP_NORMALIZATION:
         /* Shapes vary across versions (C) vs (1,1,1,C); weights.c takes the stored ones. */
@@ -735,9 +861,12 @@ static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_
                                        l->eff_trainable, err);
             else
                 st = tlr_shape_of_call(l, in, n_in, call->out, &call->n_out, what, err);
-            if (st == TLR_E_UNSUPPORTED && (l->op == TLR_OP_UNKNOWN || l->op == TLR_OP_LAMBDA)) {
+            if (st == TLR_E_UNSUPPORTED && (l->op == TLR_OP_UNKNOWN || l->op == TLR_OP_LAMBDA ||
+                                            l->op == TLR_OP_BIDIRECTIONAL)) {
                 mark_unknown(l, err->msg);
                 call->n_out = 0;
+                if (c == 0 && l->op == TLR_OP_BIDIRECTIONAL)
+                    expected_weights(l, &in[0]); /* they do not depend on the outputs */
                 continue;
             }
             if (st || (st = check_size(l, call->out, call->n_out, "output", what, err)))

@@ -28,6 +28,16 @@ int64_t tlr_shape_numel_of(const tlr_shape *s);
 /* Values per sample of the model's output k (batch dimension left out), -1 when unknown. */
 int64_t tlr_shape_output_size(const tlr_model *m, int k);
 
+/* 1 when the layer's config sets data_format "channels_first" (read from the config for
+ * the image preprocessing layers: Keras 3 Resizing and RandomCrop). */
+int tlr_shape_channels_first(const tlr_layer *l);
+
+/* RandomCrop changes the shape, though keras_config.c files it with the augmentation layers
+ * (TLR_OP_IDENTITY): at inference it crops the centre to the target's aspect ratio and
+ * resizes to (height, width).  Returns 1 and fills its settings when 'l' is a RandomCrop, 0
+ * when it is another class, -1 when its height or width is missing or out of range. */
+int tlr_shape_random_crop(const tlr_layer *l, int *height, int *width);
+
 /* 1 when the weight role is a trainable variable (kernel, bias, gamma, ...), 0 for moving
  * statistics and other state. */
 int tlr_weight_role_trainable(const char *role);

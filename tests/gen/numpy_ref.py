@@ -442,21 +442,18 @@ def apply_layer(cls, c, W, xs):
         return softmax(x, ax)
     if cls == 'Activation':
         return activation(c['activation'], x)
-    if cls == 'Add':
-        return sum(xs[1:], xs[0])
-    if cls == 'Subtract':
-        return xs[0] - xs[1]
-    if cls == 'Multiply':
+    if cls in ('Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum'):
+        # keras _Merge.call: inputs of lower rank get axes of size 1 inserted at axis 1
+        # until all ranks agree, then the op folds left to right with broadcasting
+        # (so (N, C) against (N, H, W, C) acts as (N, 1, 1, C)).
+        rank = max(t.ndim for t in xs)
+        xs = [t.reshape(t.shape[:1] + (1,) * (rank - t.ndim) + t.shape[1:]) for t in xs]
+        op = {'Add': np.add, 'Subtract': np.subtract, 'Multiply': np.multiply,
+              'Average': np.add, 'Maximum': np.maximum, 'Minimum': np.minimum}[cls]
         y = xs[0]
         for t in xs[1:]:
-            y = y * t
-        return y
-    if cls == 'Average':
-        return sum(xs[1:], xs[0]) / len(xs)
-    if cls == 'Maximum':
-        return np.max(xs, axis=0)
-    if cls == 'Minimum':
-        return np.min(xs, axis=0)
+            y = op(y, t)
+        return y / len(xs) if cls == 'Average' else y
     if cls == 'Concatenate':
         return np.concatenate(xs, axis=c.get('axis', -1))
     if cls == 'Embedding':

@@ -12,7 +12,7 @@
 
 static const char *const models[] = {
     "mini_vgg", "branches", "mnv2_mini", "seqflat", "nested_functional", "merges_misc",
-    "extra_layers", "conv1d",
+    "extra_layers", "conv1d", "se_block",
 };
 
 static void check_model(const char *name)
