@@ -143,7 +143,8 @@ static void add_rows(summary_build *b, const tlr_kfile *f, const tlr_model *m, i
         const tlr_shape *s;
         int n_out;
         r->shape_kind = layer_shape(l, &s, &n_out);
-        r->n_outputs = n_out; /* <= TLR_MAX_OUTPUTS */
+        _Static_assert(TLR_SUMMARY_MAX_OUTPUTS >= TLR_MAX_OUTPUTS, "summary rows hold every output");
+        r->n_outputs = n_out;
         for (int i = 0; i < r->n_outputs; i++) {
             r->ndim[i] = s[i].ndim;
             memcpy(r->dims[i], s[i].d, sizeof r->dims[i]);

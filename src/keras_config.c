@@ -984,7 +984,7 @@ static tlr_status resolve_ref(parser *P, tlr_model *m, const char *user, const r
     if (src->op == TLR_OP_INPUT && node != 0)
         node = -1; /* an InputLayer has exactly one node */
     /* A layer with no inbound nodes has no call to take an output from. */
-    if (node < 0 || node >= src->n_calls || r->tensor < 0 || r->tensor > 3)
+    if (node < 0 || node >= src->n_calls || r->tensor < 0 || r->tensor >= TLR_MAX_OUTPUTS)
         return tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s' takes input %s[%d][%d], but "
                            "layer '%s' has no such node or tensor", P->ctx->what, user, r->layer,
                            r->node, r->tensor, r->layer);

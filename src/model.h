@@ -165,9 +165,10 @@ typedef struct {
 } tlr_embedding_cfg;
 
 /* Bounds of the graph: inputs of one call (Concatenate of 64 tensors) and output tensors of
- * one layer (a nested model with 4 outputs).  Configs beyond them are refused when parsed. */
+ * one layer (a Bidirectional LSTM with return_state and merge_mode None has 6).  Configs
+ * beyond them are refused when parsed. */
 #define TLR_MAX_CALL_INPUTS 64
-#define TLR_MAX_OUTPUTS 4
+#define TLR_MAX_OUTPUTS 8
 
 /* A tensor shape in Keras order, batch first; -1 is None. */
 typedef struct {

@@ -26,13 +26,16 @@ typedef enum {
     TLR_SHAPE_UNKNOWN,     /* "?": shape could not be inferred (unknown layer class) */
 } tlr_shape_kind;
 
+/* Output tensors one row shows (a Bidirectional LSTM with return_state has 5, 6 unmerged). */
+#define TLR_SUMMARY_MAX_OUTPUTS 8
+
 typedef struct {
     const char *name;        /* layer name */
     const char *class_name;  /* as shown in parentheses: "Conv2D", "Functional", "Model", ... */
     tlr_shape_kind shape_kind;
     int n_outputs;           /* >1 for a layer with several output tensors */
-    int ndim[4];             /* per output tensor, batch dim included */
-    int64_t dims[4][8];      /* -1 is None */
+    int ndim[TLR_SUMMARY_MAX_OUTPUTS]; /* per output tensor, batch dim included */
+    int64_t dims[TLR_SUMMARY_MAX_OUTPUTS][8]; /* -1 is None */
     int64_t params;          /* count_params(); -1 when unbuilt (Keras 3 prints "0 (unbuilt)") */
     const char *const *connected; /* functional models: "conv2d[0][0]" strings (Keras 3: same) */
     int n_connected;

@@ -247,11 +247,17 @@ static const rnn_case rnn_cases[] = {
       RNN_CFG("GRU", "\"units\": 4, \"return_state\": true") ", \"backward_layer\": "
       RNN_CFG("GRU", "\"units\": 3, \"return_state\": true, \"go_backwards\": true"), 3,
       { "(None, 7)", "(None, 4)", "(None, 3)" }, NULL },
-    /* output + 2 LSTM states per direction = 5 tensors, over TLR_MAX_OUTPUTS (4) */
+    /* output + 2 LSTM states per direction = 5 tensors */
     { "bidi_lstm_state", { "5, 3" }, 1, "Bidirectional",
       "\"merge_mode\": \"sum\", \"layer\": "
-      RNN_CFG("LSTM", "\"units\": 4, \"return_state\": true"), 1, { NULL },
-      "returns 5 tensors" },
+      RNN_CFG("LSTM", "\"units\": 4, \"return_state\": true"), 5,
+      { "(None, 4)", "(None, 4)", "(None, 4)", "(None, 4)", "(None, 4)" }, NULL },
+    /* unmerged: both sequences, then h, c forward and h, c backward = 6 tensors */
+    { "bidi_lstm_state_none", { "5, 3" }, 1, "Bidirectional",
+      "\"merge_mode\": null, \"layer\": "
+      RNN_CFG("LSTM", "\"units\": 4, \"return_sequences\": true, \"return_state\": true"), 6,
+      { "(None, 5, 4)", "(None, 5, 4)", "(None, 4)", "(None, 4)", "(None, 4)", "(None, 4)" },
+      NULL },
 };
 
 static void recurrent_outputs(void)
