@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "shape.h"
 #include "expr.h"
@@ -110,6 +111,16 @@ static float get_float(const tlr_json *cfg, const char *key, float dflt)
     return (float)tlr_json_number(tlr_json_get(cfg, key), (double)dflt);
 }
 
+/* The forward pass cannot compute 'l', but the summary, the layer list and the storage report
+ * still describe it: 'why' (owned, taken) becomes its reason; the first reason given wins. */
+static void set_cannot_run(tlr_layer *l, char *why)
+{
+    if (l->cannot_run)
+        free(why);
+    else
+        l->cannot_run = why;
+}
+
 /* ---- activations ------------------------------------------------------------------------- */
 
 static const struct { const char *name; tlr_act act; } act_names[] = {
@@ -123,8 +134,9 @@ static const struct { const char *name; tlr_act act; } act_names[] = {
     { "mish", TLR_ACT_MISH },
 };
 
-/* Activation given by name, or by a serialised activation object. */
-static tlr_status parse_activation(parser *P, const char *layer, const tlr_json *v,
+/* Activation given by name, or by a serialised activation object.  A name tlreport does not
+ * know (a custom activation) leaves the layer described but not runnable. */
+static tlr_status parse_activation(parser *P, tlr_layer *l, const tlr_json *v,
                                    tlr_act_params *out)
 {
     memset(out, 0, sizeof *out);
@@ -153,7 +165,7 @@ static tlr_status parse_activation(parser *P, const char *layer, const tlr_json 
         }
     }
     if (!name)
-        return bad_value(P, layer, "activation");
+        return bad_value(P, l->name, "activation");
     if (strcmp(name, "hard_sigmoid") == 0) {
         out->kind = P->ctx->keras_major >= 3 ? TLR_ACT_HARD_SIGMOID_K3 : TLR_ACT_HARD_SIGMOID;
         return TLR_OK;
@@ -166,30 +178,34 @@ static tlr_status parse_activation(parser *P, const char *layer, const tlr_json 
             return TLR_OK;
         }
     }
-    return tlr_err_set(P->err, TLR_E_UNSUPPORTED,
-                       "%s: layer '%s': activation '%s' is not supported", P->ctx->what, layer,
-                       name);
+    out->kind = TLR_ACT_LINEAR; /* never applied: the layer does not run */
+    set_cannot_run(l, tlr_xasprintf("activation '%.100s' is not supported", name));
+    return TLR_OK;
 }
 
 /* ---- common settings --------------------------------------------------------------------- */
 
-static tlr_status parse_padding(parser *P, const char *layer, const tlr_json *cfg,
-                                tlr_padding *out)
+/* Keras lower-cases the padding it is given ("SAME" is "same").  Returns 1 for a padding
+ * tlreport does not know: the output size depends on it, so the caller makes the layer one of
+ * unknown shape that does not run (the reason is set here). */
+static int parse_padding(tlr_layer *l, const tlr_json *cfg, tlr_padding *out)
 {
     const tlr_json *v = member(cfg, "padding", "border_mode");
     const char *s = tlr_json_string(v, "valid");
-    if (!v || strcmp(s, "valid") == 0)
+    *out = TLR_PAD_VALID;
+    if (!v || strcasecmp(s, "valid") == 0)
         *out = TLR_PAD_VALID;
-    else if (strcmp(s, "same") == 0)
+    else if (strcasecmp(s, "same") == 0)
         *out = TLR_PAD_SAME;
-    else if (strcmp(s, "causal") == 0)
+    else if (strcasecmp(s, "causal") == 0)
         *out = TLR_PAD_CAUSAL;
-    else if (strcmp(s, "full") == 0)
+    else if (strcasecmp(s, "full") == 0)
         *out = TLR_PAD_FULL;
-    else
-        return tlr_err_set(P->err, TLR_E_UNSUPPORTED, "%s: layer '%s': padding '%s' is not supported",
-                           P->ctx->what, layer, s);
-    return TLR_OK;
+    else {
+        set_cannot_run(l, tlr_xasprintf("padding '%.100s' is not supported", s));
+        return 1;
+    }
+    return 0;
 }
 
 static tlr_status parse_data_format(parser *P, const char *layer, const tlr_json *cfg, int *cf)
@@ -198,9 +214,10 @@ static tlr_status parse_data_format(parser *P, const char *layer, const tlr_json
     const char *dim = tlr_json_get_string(cfg, "dim_ordering", NULL);
     *cf = 0;
     if (df) {
-        if (strcmp(df, "channels_first") == 0)
+        /* Keras lower-cases it too */
+        if (strcasecmp(df, "channels_first") == 0)
             *cf = 1;
-        else if (strcmp(df, "channels_last") != 0)
+        else if (strcasecmp(df, "channels_last") != 0)
             return tlr_err_set(P->err, TLR_E_UNSUPPORTED,
                                "%s: layer '%s': data_format '%s' is not supported", P->ctx->what,
                                layer, df);
@@ -223,9 +240,9 @@ static tlr_status parse_conv(parser *P, tlr_layer *l, const char *cls)
     k->rank = one_d ? 1 : 2;
     k->groups = 1;
     k->depth_multiplier = 1;
+    int pad_unknown = parse_padding(l, c, &k->padding);
     if ((st = parse_data_format(P, n, c, &k->channels_first)) ||
-        (st = parse_padding(P, n, c, &k->padding)) ||
-        (st = parse_activation(P, n, tlr_json_get(c, "activation"), &k->act)))
+        (st = parse_activation(P, l, tlr_json_get(c, "activation"), &k->act)))
         return st;
     k->use_bias = get_bool(c, "use_bias", "bias", 1);
     if (l->op != TLR_OP_DEPTHWISE_CONV &&
@@ -276,6 +293,8 @@ static tlr_status parse_conv(parser *P, tlr_layer *l, const char *cls)
         return tlr_err_set(P->err, TLR_E_FORMAT,
                            "%s: layer '%s': filters %d, groups %d, depth_multiplier %d are not valid",
                            P->ctx->what, n, k->filters, k->groups, k->depth_multiplier);
+    if (pad_unknown)
+        l->op = TLR_OP_UNKNOWN; /* no output size without the padding rule */
     return TLR_OK;
 }
 
@@ -289,7 +308,7 @@ static tlr_status parse_dense(parser *P, tlr_layer *l)
         return tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s': units %d is not valid",
                            P->ctx->what, l->name, d->units);
     d->use_bias = get_bool(l->config, "use_bias", "bias", 1);
-    return parse_activation(P, l->name, tlr_json_get(l->config, "activation"), &d->act);
+    return parse_activation(P, l, tlr_json_get(l->config, "activation"), &d->act);
 }
 
 static tlr_status parse_pool(parser *P, tlr_layer *l, const char *cls)
@@ -303,8 +322,7 @@ static tlr_status parse_pool(parser *P, tlr_layer *l, const char *cls)
         return st;
     if (l->op == TLR_OP_GLOBAL_AVGPOOL || l->op == TLR_OP_GLOBAL_MAXPOOL)
         return TLR_OK;
-    if ((st = parse_padding(P, l->name, c, &p->padding)))
-        return st;
+    int pad_unknown = parse_padding(l, c, &p->padding);
     if (p->rank == 1) {
         int ps, s;
         if ((st = get_tuple(P, l->name, c, "pool_size", "pool_length", &ps, 1, 2)))
@@ -327,6 +345,8 @@ static tlr_status parse_pool(parser *P, tlr_layer *l, const char *cls)
             return tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s': pool %dx%d strides %dx%d "
                                "are not valid", P->ctx->what, l->name, p->pool[0], p->pool[1],
                                p->strides[0], p->strides[1]);
+    if (pad_unknown)
+        l->op = TLR_OP_UNKNOWN; /* no output size without the padding rule */
     return TLR_OK;
 }
 
@@ -417,10 +437,8 @@ static tlr_status parse_upsampling(parser *P, tlr_layer *l, const char *cls)
         u->mode = TLR_RESIZE_NEAREST;
     else if (strcmp(interp, "bilinear") == 0)
         u->mode = TLR_RESIZE_BILINEAR;
-    else
-        return tlr_err_set(P->err, TLR_E_UNSUPPORTED,
-                           "%s: layer '%s': interpolation '%s' is not supported", P->ctx->what,
-                           l->name, interp);
+    else /* bicubic, lanczos3, ...: the output shape does not depend on it */
+        set_cannot_run(l, tlr_xasprintf("interpolation '%.100s' is not supported", interp));
     if (u->size[0] < 1 || u->size[1] < 1 || u->size[0] > 4096 || u->size[1] > 4096)
         return bad_value(P, l->name, "size");
     return TLR_OK;
@@ -468,7 +486,7 @@ static tlr_status parse_act_layer(parser *P, tlr_layer *l, const char *cls)
     a->act.max_value = -1.0f;
     a->axis = -1;
     if (strcmp(cls, "Activation") == 0)
-        return parse_activation(P, l->name, tlr_json_get(c, "activation"), &a->act);
+        return parse_activation(P, l, tlr_json_get(c, "activation"), &a->act);
     if (strcmp(cls, "LeakyReLU") == 0) {
         a->act.kind = TLR_ACT_LEAKY_RELU;
         a->act.alpha = (float)tlr_json_number(member(c, "negative_slope", "alpha"), 0.3);
@@ -624,15 +642,19 @@ static tlr_status parse_resizing(parser *P, tlr_layer *l)
         r->mode = TLR_RESIZE_BILINEAR;
     else if (strcmp(interp, "nearest") == 0)
         r->mode = TLR_RESIZE_NEAREST;
-    else
+    else {
         r->interpolation_ok = 0;
+        set_cannot_run(l, tlr_xasprintf("interpolation '%.100s' is not supported", interp));
+    }
     r->crop_to_aspect_ratio = get_bool(l->config, "crop_to_aspect_ratio", NULL, 0);
     return TLR_OK;
 }
 
-static tlr_status parse_rnn_cfg(parser *P, const char *name, const char *cls,
-                                const tlr_json *c, tlr_rnn_cfg *r)
+/* The settings of a recurrent layer (or of a Bidirectional's inner layer) 'c' of layer 'l'. */
+static tlr_status parse_rnn_cfg(parser *P, tlr_layer *l, const char *cls, const tlr_json *c,
+                                tlr_rnn_cfg *r)
 {
+    const char *name = l->name;
     tlr_status st = get_int(P, name, c, "units", "output_dim", &r->units, 0, 1);
     if (st)
         return st;
@@ -649,17 +671,17 @@ static tlr_status parse_rnn_cfg(parser *P, const char *name, const char *cls,
     const tlr_json *ra = member(c, "recurrent_activation", "inner_activation");
     tlr_status ast = TLR_OK;
     if (a)
-        ast = parse_activation(P, name, a, &r->act);
+        ast = parse_activation(P, l, a, &r->act);
     else
         r->act = (tlr_act_params){ TLR_ACT_TANH, 0.0f, -1.0f, 0.0f }; /* CuDNN layers */
     if (!ast && ra)
-        ast = parse_activation(P, name, ra, &r->recurrent_act);
+        ast = parse_activation(P, l, ra, &r->recurrent_act);
     else if (!ast)
         r->recurrent_act = (tlr_act_params){ TLR_ACT_SIGMOID, 0.0f, -1.0f, 0.0f };
     if (ast) {
-        /* an activation the engine lacks does not stop the summary */
+        /* an activation that is not even a name does not stop the summary either */
         tlr_err_clear(P->err);
-        r->cannot_run = "its activation is not supported";
+        set_cannot_run(l, tlr_xstrdup("its activation is not valid"));
     }
     if (get_bool(c, "return_state", NULL, 0) || get_bool(c, "stateful", NULL, 0) ||
         get_bool(c, "time_major", NULL, 0))
@@ -689,10 +711,10 @@ static tlr_status parse_bidirectional(parser *P, tlr_layer *l)
     if (l->cfg.rnn.merge == -2)
         return bad_value(P, l->name, "merge_mode");
     l->cfg.rnn.merge_concat = l->cfg.rnn.merge == TLR_BIDI_CONCAT;
-    tlr_status st = parse_rnn_cfg(P, l->name, cls, ic, &l->rnn_inner);
+    tlr_status st = parse_rnn_cfg(P, l, cls, ic, &l->rnn_inner);
     const tlr_json *back = tlr_json_get(l->config, "backward_layer");
     if (!st && back) {
-        st = parse_rnn_cfg(P, l->name, tlr_json_get_string(back, "class_name", ""),
+        st = parse_rnn_cfg(P, l, tlr_json_get_string(back, "class_name", ""),
                            tlr_json_get(back, "config"), &l->rnn_backward);
         l->has_backward = 1;
         if (!st && (l->rnn_backward.units != l->rnn_inner.units ||
@@ -798,7 +820,7 @@ static tlr_status parse_layer_settings(parser *P, tlr_layer *l)
     case TLR_OP_RESCALING: return parse_rescaling(P, l);
     case TLR_OP_NORMALIZATION: return parse_normalization(P, l);
     case TLR_OP_RESIZING: return parse_resizing(P, l);
-    case TLR_OP_RNN: return parse_rnn_cfg(P, l->name, cls, l->config, &l->cfg.rnn);
+    case TLR_OP_RNN: return parse_rnn_cfg(P, l, cls, l->config, &l->cfg.rnn);
     case TLR_OP_BIDIRECTIONAL: return parse_bidirectional(P, l);
     case TLR_OP_EMBEDDING:
         l->cfg.embed.mask_zero = get_bool(l->config, "mask_zero", NULL, 0);
