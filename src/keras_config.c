@@ -923,40 +923,84 @@ static void refs_free(raw_refs *r)
     r->n = r->cap = 0;
 }
 
-/* Keras 3 node arguments: collect every __keras_tensor__'s keras_history, in order. */
-static int collect_k3_tensors(const tlr_json *v, raw_refs *out, int depth)
+/* [name, node, tensor] with a string and two numbers. */
+static int is_ref_triple(const tlr_json *v)
+{
+    return tlr_json_is_array(v) && tlr_json_size(v) == 3 && tlr_json_is_string(tlr_json_at(v, 0)) &&
+           tlr_json_is_number(tlr_json_at(v, 1)) && tlr_json_is_number(tlr_json_at(v, 2));
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(tlr_json_key(*(const tlr_json *const *)a),
+                  tlr_json_key(*(const tlr_json *const *)b));
+}
+
+/* Every tensor reference in a serialised structure, in the order Keras's tree.flatten gives:
+ * lists in order, dicts by sorted key.  A __keras_tensor__ object is a reference (its
+ * keras_history); with 'triples' (model inputs and outputs) so is a [name, node, tensor]
+ * list.  __tuple__ wrappers are walked; other serialised objects, strings, numbers are
+ * constants.  Returns 0, or -1 when malformed. */
+static int collect_refs(const tlr_json *v, int triples, raw_refs *out, int depth)
 {
     if (depth > 16)
         return -1;
-    if (tlr_json_is_object(v)) {
-        if (strcmp(tlr_json_get_string(v, "class_name", ""), "__keras_tensor__") == 0) {
-            const tlr_json *h = tlr_json_get(tlr_json_get(v, "config"), "keras_history");
-            if (!tlr_json_is_array(h) || tlr_json_size(h) < 3 ||
-                !tlr_json_is_string(tlr_json_at(h, 0)))
+    if (tlr_json_is_array(v)) {
+        if (triples && tlr_json_is_string(tlr_json_first(v))) {
+            if (!is_ref_triple(v))
                 return -1;
-            refs_push(out, tlr_json_string(tlr_json_at(h, 0), ""),
-                      tlr_json_int(tlr_json_at(h, 1), 0),
-                      tlr_json_int(tlr_json_at(h, 2), 0), 1);
+            refs_push(out, tlr_json_string(tlr_json_at(v, 0), ""),
+                      tlr_json_int(tlr_json_at(v, 1), 0), tlr_json_int(tlr_json_at(v, 2), 0), 0);
             return 0;
         }
-        /* __tuple__ wrappers and other containers */
-        const tlr_json *val = tlr_json_get(v, "value");
-        if (val)
-            return collect_k3_tensors(val, out, depth + 1);
+        for (const tlr_json *e = tlr_json_first(v); e; e = tlr_json_next(e))
+            if (collect_refs(e, triples, out, depth + 1))
+                return -1;
         return 0;
     }
-    if (tlr_json_is_array(v))
-        for (const tlr_json *e = tlr_json_first(v); e; e = tlr_json_next(e))
-            if (collect_k3_tensors(e, out, depth + 1))
-                return -1;
-    return 0;
+    if (!tlr_json_is_object(v))
+        return 0;
+    const char *cls = tlr_json_get_string(v, "class_name", NULL);
+    const tlr_json *cfg = tlr_json_get(v, "config");
+    if (cls && strcmp(cls, "__keras_tensor__") == 0) {
+        const tlr_json *h = tlr_json_get(cfg, "keras_history");
+        if (!is_ref_triple(h))
+            return -1;
+        refs_push(out, tlr_json_string(tlr_json_at(h, 0), ""), tlr_json_int(tlr_json_at(h, 1), 0),
+                  tlr_json_int(tlr_json_at(h, 2), 0), 1);
+        return 0;
+    }
+    if (cls && strcmp(cls, "__tuple__") == 0) {
+        /* tf.keras json_utils: {"items": [...]}; {"config": {"value": [...]}} otherwise */
+        const tlr_json *items = tlr_json_get(v, "items");
+        return collect_refs(items ? items : tlr_json_get(cfg, "value"), triples, out, depth + 1);
+    }
+    if (cls && cfg)
+        return 0; /* a serialised object (__numpy__, __tensor__, ...): a constant */
+    /* a plain dict of tensors, as a model with named inputs is called */
+    size_t n = tlr_json_size(v);
+    const tlr_json **kids = tlr_xcalloc(n + 1, sizeof *kids);
+    size_t k = 0;
+    for (const tlr_json *e = tlr_json_first(v); e && k < n; e = tlr_json_next(e))
+        kids[k++] = e;
+    qsort(kids, k, sizeof *kids, cmp_keys);
+    int st = 0;
+    for (size_t i = 0; i < k && !st; i++)
+        st = collect_refs(kids[i], triples, out, depth + 1);
+    free(kids);
+    return st;
 }
 
 /* One inbound node in any dialect into a list of references.  Returns 0 on success. */
 static int parse_node(const tlr_json *node, raw_refs *out)
 {
-    if (tlr_json_is_object(node)) /* Keras 3: {"args": [...], "kwargs": {...}} */
-        return collect_k3_tensors(tlr_json_get(node, "args"), out, 0);
+    if (tlr_json_is_object(node)) {
+        /* Keras 3: {"args": [...], "kwargs": {...}}; a layer called as layer(inputs=x) has its
+         * tensors only in kwargs (other kwargs tensors, such as a mask, are not inputs) */
+        if (collect_refs(tlr_json_get(node, "args"), 0, out, 0))
+            return -1;
+        return out->n ? 0 : collect_refs(tlr_json_get(node, "kwargs"), 0, out, 0);
+    }
     if (!tlr_json_is_array(node))
         return -1;
     /* Keras 1/2: [[name, node, tensor(, kwargs)], ...]; a single flat triple also occurs. */
@@ -980,14 +1024,16 @@ static int parse_node(const tlr_json *node, raw_refs *out)
 /* Keras 1 and 2 serialise a nested graph model's calls counting from 1 in list-form
  * references, because such a model starts with a node of its own ("kept_nodes = 1" for
  * Containers/Networks, _should_skip_first_node in tf.keras).  Keras 3 keras_history entries
- * hold the node index as it ran and are never shifted. */
+ * hold the node index as it ran and are never shifted; its list-form references (model
+ * inputs and outputs) count from 1 for a Functional only: a Keras 3 Sequential is not a
+ * Functional and has no node of its own (functional.py, get_config / functional_from_config). */
 static int skips_first_node(const tlr_layer *l, const tlr_config_ctx *ctx)
 {
-    (void)ctx;
     if (l->op != TLR_OP_MODEL || !l->inner)
         return 0;
     if (l->inner->is_sequential)
-        return l->inner->n_layers > 0 && l->inner->layers[0].op == TLR_OP_INPUT;
+        return ctx->keras_major < 3 && l->inner->n_layers > 0 &&
+               l->inner->layers[0].op == TLR_OP_INPUT;
     return 1;
 }
 
@@ -1155,13 +1201,17 @@ static tlr_status link_sequential(parser *P, tlr_model *m)
     return TLR_OK;
 }
 
-/* "input_layers": [[name, node, tensor], ...] or a single [name, node, tensor]. */
+/* "input_layers" / "output_layers": any structure Keras's Functional.get_config maps the
+ * model's inputs to: [[name, node, tensor], ...], a single [name, node, tensor] (one tensor),
+ * a dict {key: [name, node, tensor]} (named inputs; flattened by sorted key, as Keras orders
+ * them), or lists and dicts nested. */
 static tlr_status parse_endpoints(parser *P, tlr_model *m, const tlr_json *v, const char *key,
                                   tlr_ref **out, int *n)
 {
     raw_refs raw = { 0 };
     tlr_status st = TLR_OK;
-    if (!tlr_json_is_array(v) || parse_node(v, &raw) || raw.n == 0) {
+    if ((!tlr_json_is_array(v) && !tlr_json_is_object(v)) || collect_refs(v, 1, &raw, 0) ||
+        raw.n == 0) {
         st = tlr_err_set(P->err, TLR_E_FORMAT, "%s: model '%s': '%s' is missing or invalid",
                          P->ctx->what, m->name, key);
         goto out;

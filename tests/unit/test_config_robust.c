@@ -2,9 +2,9 @@
  *
  * A setting the engine lacks (a custom activation, an unknown padding or interpolation)
  * must not stop the summary: the layer is listed with its shape and parameters, and only
- * its forward pass is skipped with a reason naming it.  Every expected value is worked out
- * by hand from the hand-written config (Keras's rules: Dense params = in * units + units,
- * ...). */
+ * its forward pass is skipped with a reason naming it.  Also: every form Keras writes a
+ * Functional's inputs and outputs in.  Every expected value is worked out by hand from the
+ * hand-written config (Keras's rules: Dense params = in * units + units, ...). */
 #include <stdlib.h>
 
 #include "forward.h"
@@ -327,6 +327,187 @@ static void unknown_activation_forms(void)
     tlr_json_free(j);
 }
 
+/* ---- 2. Functional inputs and outputs in every form --------------------------------------- */
+
+#define K3_INPUT(name, dims) \
+    "{'class_name': 'InputLayer', 'name': '" name "', 'config': {'name': '" name "', " \
+    "'batch_shape': " dims "}, 'inbound_nodes': []}"
+#define K3_TENSOR(layer, node) \
+    "{'class_name': '__keras_tensor__', 'config': {'shape': [null, 2], 'dtype': 'float32', " \
+    "'keras_history': ['" layer "', " #node ", 0]}}"
+#define K3_DENSE(name, units, args) \
+    "{'class_name': 'Dense', 'name': '" name "', 'config': {'name': '" name "', 'units': " #units \
+    "}, 'inbound_nodes': [{'args': " args ", 'kwargs': {}}]}"
+#define FUNCTIONAL(layers, ins, outs) \
+    "{'class_name': 'Functional', 'config': {'name': 'f', 'layers': [" layers "], " \
+    "'input_layers': " ins ", 'output_layers': " outs "}}"
+
+/* Two inputs a (None, 2) and b (None, 3), each with its own Dense. */
+#define TWO_BRANCHES \
+    K3_INPUT("in_b", "[null, 3]") "," K3_INPUT("in_a", "[null, 2]") "," \
+    K3_DENSE("dense_x", 4, "[" K3_TENSOR("in_a", 0) "]") "," \
+    K3_DENSE("dense_y", 5, "[" K3_TENSOR("in_b", 0) "]")
+
+/* The layer names of the model's inputs (or outputs), joined by ','. */
+static void endpoint_names(const tlr_model *m, int outputs, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    int n = outputs ? m->n_outputs : m->n_inputs;
+    for (int i = 0; i < n && k < cap; i++) {
+        const tlr_ref *r = outputs ? &m->outputs[i] : &m->inputs[i];
+        k += (size_t)snprintf(out + k, cap - k, "%s%s#%d", i ? "," : "", m->layers[r->layer].name,
+                              r->call);
+    }
+}
+
+static void expect_endpoints(const char *what, const char *cfg, const char *ins,
+                             const char *outs)
+{
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(cfg, 3, &j, &err);
+    CHECK(m != NULL, "%s: %s", what, err.msg);
+    if (m) {
+        char got[256];
+        endpoint_names(m, 0, got, sizeof got);
+        CHECK(strcmp(got, ins) == 0, "%s: inputs %s, want %s", what, got, ins);
+        endpoint_names(m, 1, got, sizeof got);
+        CHECK(strcmp(got, outs) == 0, "%s: outputs %s, want %s", what, got, outs);
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+}
+
+static void expect_endpoints_fail(const char *what, const char *cfg, const char *sub)
+{
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(cfg, 3, &j, &err);
+    CHECK(m == NULL && strstr(err.msg, sub), "%s: want an error with '%s', got %s", what, sub,
+          m ? "a model" : err.msg);
+    tlr_model_free(m);
+    tlr_json_free(j);
+}
+
+/* Keras's Functional.get_config maps the model's input and output structures with
+ * [name, node, tensor] leaves (tree.map_structure), and functional_from_config accepts a
+ * leaf, lists, tuples and dicts of them, nested; tree.flatten orders a dict by sorted key. */
+static void endpoint_forms(void)
+{
+    expect_endpoints("list of triples",
+                     FUNCTIONAL(TWO_BRANCHES, "[['in_a', 0, 0], ['in_b', 0, 0]]",
+                                "[['dense_x', 0, 0], ['dense_y', 0, 0]]"),
+                     "in_a#0,in_b#0", "dense_x#0,dense_y#0");
+    expect_endpoints("one flat triple each",
+                     FUNCTIONAL(K3_INPUT("in_a", "[null, 2]") ","
+                                K3_DENSE("dense_x", 4, "[" K3_TENSOR("in_a", 0) "]"),
+                                "['in_a', 0, 0]", "['dense_x', 0, 0]"),
+                     "in_a#0", "dense_x#0");
+    expect_endpoints("dicts, flattened by sorted key",
+                     FUNCTIONAL(TWO_BRANCHES, "{'b': ['in_b', 0, 0], 'a': ['in_a', 0, 0]}",
+                                "{'y': ['dense_y', 0, 0], 'x': ['dense_x', 0, 0]}"),
+                     "in_a#0,in_b#0", "dense_x#0,dense_y#0");
+    expect_endpoints("nested list and dict",
+                     FUNCTIONAL(TWO_BRANCHES, "[[['in_a', 0, 0]], {'k': ['in_b', 0, 0]}]",
+                                "{'z': [['dense_x', 0, 0], ['dense_y', 0, 0]]}"),
+                     "in_a#0,in_b#0", "dense_x#0,dense_y#0");
+    expect_endpoints("keras_history objects as leaves",
+                     FUNCTIONAL(TWO_BRANCHES, "[" K3_TENSOR("in_a", 0) "," K3_TENSOR("in_b", 0) "]",
+                                "{'o': " K3_TENSOR("dense_y", 0) "}"),
+                     "in_a#0,in_b#0", "dense_y#0");
+    expect_endpoints_fail("a name without node and tensor",
+                          FUNCTIONAL(TWO_BRANCHES, "['in_a']", "['dense_x', 0, 0]"),
+                          "'input_layers'");
+    expect_endpoints_fail("an empty dict",
+                          FUNCTIONAL(TWO_BRANCHES, "['in_a', 0, 0]", "{}"), "'output_layers'");
+    expect_endpoints_fail("a layer that is not in the model",
+                          FUNCTIONAL(TWO_BRANCHES, "['in_a', 0, 0]", "{'x': ['nope', 0, 0]}"),
+                          "'nope'");
+}
+
+/* A nested Functional with named inputs {'a', 'b'} called with a dict of tensors; an Add
+ * called as add(inputs=[x, y]) (tensors only in kwargs).  Shapes by hand: the inner model
+ * concatenates a (None, 2) and b (None, 3) into (None, 5). */
+static void node_forms(void)
+{
+    const char *inner =
+        "{'class_name': 'Functional', 'name': 'inner', 'config': {'name': 'inner', 'layers': ["
+        K3_INPUT("a", "[null, 2]") "," K3_INPUT("b", "[null, 3]") ","
+        "{'class_name': 'Concatenate', 'name': 'cat', 'config': {'name': 'cat', 'axis': -1}, "
+        "'inbound_nodes': [{'args': [[" K3_TENSOR("a", 0) "," K3_TENSOR("b", 0) "]], 'kwargs': {}}]}],"
+        "'input_layers': {'b': ['b', 0, 0], 'a': ['a', 0, 0]}, 'output_layers': ['cat', 0, 0]}, "
+        "'inbound_nodes': [{'args': [{'b': " K3_TENSOR("in_b", 0) ", 'a': " K3_TENSOR("in_a", 0)
+        "}], 'kwargs': {}}]}";
+    char *cfg = tlr_xasprintf(
+        FUNCTIONAL("%s, %s, %s, %s",
+                   "[['in_a', 0, 0], ['in_b', 0, 0]]", "[['add', 0, 0]]"),
+        K3_INPUT("in_a", "[null, 2]"), K3_INPUT("in_b", "[null, 3]"), inner,
+        "{'class_name': 'Add', 'name': 'add', 'config': {'name': 'add'}, 'inbound_nodes': "
+        "[{'args': [], 'kwargs': {'inputs': [" K3_TENSOR("inner", 0) "," K3_TENSOR("inner", 0)
+        "]}}]}");
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(cfg, 3, &j, &err);
+    CHECK(m != NULL, "dict arguments: %s", err.msg);
+    if (m) {
+        const tlr_layer *in = layer(m, "inner");
+        CHECK(in && in->n_calls == 1 && in->calls[0].n_in == 2 &&
+              strcmp(m->layers[in->calls[0].in[0].layer].name, "in_a") == 0 &&
+              strcmp(m->layers[in->calls[0].in[1].layer].name, "in_b") == 0,
+              "inner is called with in_a then in_b (sorted keys)");
+        expect_shape(m, "inner", "(None, 5)");
+        const tlr_layer *add = layer(m, "add");
+        CHECK(add && add->n_calls == 1 && add->calls[0].n_in == 2, "add(inputs=[x, y]): 2 inputs");
+        expect_shape(m, "add", "(None, 5)");
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+    free(cfg);
+}
+
+/* A nested Sequential 'tower' called twice; the outputs are both calls.  Keras 3 counts a
+ * Sequential's calls from 0 in output_layers (a Sequential is no Functional there, so it has
+ * no node of its own); tf.keras counts them from 1 (its Sequential is a graph network). */
+static void nested_sequential_outputs(void)
+{
+    const char *tower =
+        "{'class_name': 'Sequential', 'name': 'tower', 'config': {'name': 'tower', 'layers': ["
+        "{'class_name': 'InputLayer', 'config': {'name': 't_in', 'batch_shape': [null, 2]}},"
+        "{'class_name': 'Dense', 'config': {'name': 't_d', 'units': 3}}]}, 'inbound_nodes': ["
+        "{'args': [" K3_TENSOR("in_a", 0) "], 'kwargs': {}}, "
+        "{'args': [" K3_TENSOR("in_b", 0) "], 'kwargs': {}}]}";
+    char *cfg = tlr_xasprintf(FUNCTIONAL("%s, %s, %s", "[['in_a', 0, 0], ['in_b', 0, 0]]",
+                                         "[['tower', 0, 0], ['tower', 1, 0]]"),
+                              K3_INPUT("in_a", "[null, 2]"), K3_INPUT("in_b", "[null, 2]"), tower);
+    expect_endpoints("Keras 3 nested Sequential outputs", cfg, "in_a#0,in_b#0", "tower#0,tower#1");
+    free(cfg);
+    /* tf.keras 2.x: list-form nodes and outputs counted from 1 */
+    const char *k2 =
+        "{'class_name': 'Functional', 'config': {'name': 'f', 'layers': ["
+        "{'class_name': 'InputLayer', 'name': 'in_a', 'config': {'name': 'in_a', "
+        "'batch_input_shape': [null, 2]}, 'inbound_nodes': []},"
+        "{'class_name': 'InputLayer', 'name': 'in_b', 'config': {'name': 'in_b', "
+        "'batch_input_shape': [null, 2]}, 'inbound_nodes': []},"
+        "{'class_name': 'Sequential', 'name': 'tower', 'config': {'name': 'tower', 'layers': ["
+        "{'class_name': 'InputLayer', 'config': {'name': 't_in', 'batch_input_shape': [null, 2]}},"
+        "{'class_name': 'Dense', 'config': {'name': 't_d', 'units': 3}}]}, 'inbound_nodes': "
+        "[[['in_a', 0, 0, {}]], [['in_b', 0, 0, {}]]]}],"
+        "'input_layers': [['in_a', 0, 0], ['in_b', 0, 0]], "
+        "'output_layers': [['tower', 1, 0], ['tower', 2, 0]]}}";
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(k2, 2, &j, &err);
+    CHECK(m != NULL, "tf.keras nested Sequential: %s", err.msg);
+    if (m) {
+        char got[256];
+        endpoint_names(m, 1, got, sizeof got);
+        STR_EQ(got, "tower#0,tower#1", "tf.keras nested Sequential outputs");
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+}
+
 void test_config_robust(void)
 {
     unknown_activation_h5();
@@ -334,4 +515,7 @@ void test_config_robust(void)
     padding_case();
     unknown_interpolation();
     unknown_activation_forms();
+    endpoint_forms();
+    node_forms();
+    nested_sequential_outputs();
 }
