@@ -1293,17 +1293,48 @@ static tlr_status link_functional(parser *P, tlr_model *m, const tlr_json *layer
                            &m->n_outputs);
 }
 
-/* Masking (a Masking layer, or Embedding(mask_zero=True)) makes recurrent layers skip time
- * steps; the engine has no masks, so such recurrent layers are not run. */
-static void mark_masked_rnns(tlr_model *m)
+/* ---- masking ------------------------------------------------------------------------------ */
+
+/* A layer whose output carries a Keras mask: Masking, Embedding(mask_zero=True), or a nested
+ * model holding one (its outputs may carry the mask out). */
+static int mask_source(const tlr_layer *l)
 {
-    int masked = 0;
-    for (int i = 0; i < m->n_layers; i++)
-        masked |= strcmp(m->layers[i].class_name, "Masking") == 0 ||
-                  (m->layers[i].op == TLR_OP_EMBEDDING && m->layers[i].cfg.embed.mask_zero);
-    for (int i = 0; masked && i < m->n_layers; i++)
-        if (m->layers[i].op == TLR_OP_RNN || m->layers[i].op == TLR_OP_BIDIRECTIONAL)
-            m->layers[i].cfg.rnn.cannot_run = "input masking (mask_zero, Masking) is not supported";
+    if (strcmp(l->class_name, "Masking") == 0 ||
+        (l->op == TLR_OP_EMBEDDING && l->cfg.embed.mask_zero))
+        return 1;
+    if (l->op == TLR_OP_MODEL)
+        for (int i = 0; i < l->inner->n_layers; i++)
+            if (mask_source(&l->inner->layers[i]))
+                return 1;
+    return 0;
+}
+
+/* Keras passes the mask downstream to layers that use it: recurrent layers skip masked time
+ * steps and GlobalAveragePooling1D averages over the unmasked steps only.  The engine has no
+ * masks, so those layers are not run when a mask may reach them: anything downstream of a
+ * mask source (in the graph, through nested models), counted generously since some layers
+ * drop the mask.  'masked_inputs': the model is called on masked tensors. */
+static void mark_masked(tlr_model *m, int masked_inputs)
+{
+    int *masked = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *masked);
+    for (int k = 0; k < m->n_order; k++) {
+        int i = m->order[k];
+        tlr_layer *l = &m->layers[i];
+        int in = l->op == TLR_OP_INPUT && masked_inputs;
+        for (int c = 0; c < l->n_calls; c++)
+            for (int j = 0; j < l->calls[c].n_in; j++)
+                in |= masked[l->calls[c].in[j].layer];
+        if (l->op == TLR_OP_MODEL)
+            mark_masked(l->inner, in);
+        if (in && (l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL))
+            l->cfg.rnn.cannot_run = "input masking (mask_zero, Masking) is not supported";
+        if (in && l->op == TLR_OP_GLOBAL_AVGPOOL && l->cfg.pool.rank == 1)
+            set_cannot_run(l, tlr_xstrdup("its input is masked (Masking or mask_zero) and Keras "
+                                          "averages only the unmasked steps, which is not "
+                                          "supported"));
+        masked[i] = in || mask_source(l);
+    }
+    free(masked);
 }
 
 static int check_unique_names(parser *P, tlr_model *m)
@@ -1354,7 +1385,6 @@ static tlr_model *parse_model(parser *P, const char *class_name, const tlr_json 
         st = parse_layer(P, e, &m->layers[i], i);
     if (st)
         goto out;
-    mark_masked_rnns(m);
     if (check_unique_names(P, m)) {
         st = P->err->code;
         goto out;
@@ -1417,8 +1447,12 @@ static tlr_status topo_sort(parser *P, tlr_model *m)
 tlr_model *tlr_keras_config_parse(const tlr_json *root, const tlr_config_ctx *ctx, tlr_err *err)
 {
     parser P = { ctx, err, 0 };
-    if (tlr_json_is_array(root))
-        return parse_model(&P, "Sequential", root, "sequential");
+    if (tlr_json_is_array(root)) {
+        tlr_model *m = parse_model(&P, "Sequential", root, "sequential");
+        if (m)
+            mark_masked(m, 0);
+        return m;
+    }
     if (!tlr_json_is_object(root)) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: model config is not a JSON object", ctx->what);
         return NULL;
@@ -1434,7 +1468,11 @@ tlr_model *tlr_keras_config_parse(const tlr_json *root, const tlr_config_ctx *ct
                     "model cannot be read without its Python code)", ctx->what, cls);
         return NULL;
     }
-    return parse_model(&P, cls, cfg, strcmp(cls, "Sequential") == 0 ? "sequential" : "model");
+    tlr_model *m = parse_model(&P, cls, cfg, strcmp(cls, "Sequential") == 0 ? "sequential"
+                                                                             : "model");
+    if (m)
+        mark_masked(m, 0);
+    return m;
 }
 
 tlr_json *tlr_keras_config_unwrap(const tlr_json *j, const char *what, tlr_err *err)

@@ -1,10 +1,11 @@
 /* test_config_robust.c - configs tlreport can describe but not fully compute.
  *
- * A setting the engine lacks (a custom activation, an unknown padding or interpolation)
- * must not stop the summary: the layer is listed with its shape and parameters, and only
- * its forward pass is skipped with a reason naming it.  Also: every form Keras writes a
- * Functional's inputs and outputs in.  Every expected value is worked out by hand from the
- * hand-written config (Keras's rules: Dense params = in * units + units, ...). */
+ * A setting the engine lacks (a custom activation, an unknown padding or interpolation, a
+ * mask reaching a layer that would use it) must not stop the summary: the layer is listed
+ * with its shape and parameters, and only its forward pass is skipped with a reason naming
+ * it.  Also: every form Keras writes a Functional's inputs and outputs in.  Every expected
+ * value is worked out by hand from the hand-written config (Keras's rules: Dense params =
+ * in * units + units, ...). */
 #include <stdlib.h>
 
 #include "forward.h"
@@ -508,6 +509,92 @@ static void nested_sequential_outputs(void)
     tlr_json_free(j);
 }
 
+/* ---- 3. masks ------------------------------------------------------------------------------ */
+
+/* Input (None, 3, 2) -> [Masking] -> GlobalAveragePooling1D.  Keras averages only the steps
+ * the mask keeps; without a mask the plain mean of ((1,2), (3,4), (5,9)) is (3, 5). */
+static void masked_global_average(void)
+{
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(
+        SEQ("{'class_name': 'InputLayer', 'config': {'name': 'in', 'batch_input_shape': [null, 3, 2]}},"
+            "{'class_name': 'Masking', 'config': {'name': 'mask', 'mask_value': 0.0}},"
+            "{'class_name': 'GlobalAveragePooling1D', 'config': {'name': 'gap'}}"), 2, &j, &err);
+    CHECK(m != NULL, "Masking + GAP1D: %s", err.msg);
+    if (m) {
+        expect_shape(m, "gap", "(None, 2)");
+        const char *subs[] = { "mask", NULL };
+        expect_not_runnable(m, "gap", subs);
+        int64_t shape[3] = { 1, 3, 2 };
+        static const float x[6] = { 1, 2, 0, 0, 5, 9 };
+        expect_skip(m, 3, shape, x, "gap", TLR_SKIP_OTHER, "mask");
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+    /* the same without Masking runs: the plain mean */
+    m = parse_cfg(
+        SEQ("{'class_name': 'InputLayer', 'config': {'name': 'in', 'batch_input_shape': [null, 3, 2]}},"
+            "{'class_name': 'GlobalAveragePooling1D', 'config': {'name': 'gap'}}"), 2, &j, &err);
+    CHECK(m != NULL, "GAP1D: %s", err.msg);
+    if (m) {
+        expect_runnable(m, "gap");
+        int64_t shape[3] = { 1, 3, 2 };
+        static const float x[6] = { 1, 2, 3, 4, 5, 9 }, want[2] = { 3, 5 };
+        tlr_tensor *in = tlr_tensor_new(3, shape);
+        memcpy(in->data, x, sizeof x);
+        const tlr_tensor *inp = in;
+        tlr_forward_result r;
+        tlr_status st = tlr_forward_run(m, &inp, 1, NULL, 0, 1, NULL, &r, &err);
+        CHECK(st == TLR_OK && r.outputs[0], "GAP1D forward: %s", err.msg);
+        if (st == TLR_OK && r.outputs[0])
+            FLOATS_NEAR(r.outputs[0]->data, want, 2, 1e-6, "unmasked mean");
+        if (st == TLR_OK)
+            tlr_forward_result_free(&r);
+        tlr_tensor_free(in);
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+}
+
+/* Masks follow the graph: an Embedding(mask_zero) branch masks its own LSTM and the pooling
+ * inside a nested model it feeds, but not the pooling of another branch. */
+static void mask_follows_graph(void)
+{
+    const char *cfg =
+        "{'class_name': 'Model', 'config': {'name': 'm', 'layers': ["
+        "{'class_name': 'InputLayer', 'name': 'tok', 'config': {'name': 'tok', "
+        "'batch_input_shape': [null, 6]}, 'inbound_nodes': []},"
+        "{'class_name': 'InputLayer', 'name': 'seq', 'config': {'name': 'seq', "
+        "'batch_input_shape': [null, 6, 4]}, 'inbound_nodes': []},"
+        "{'class_name': 'Embedding', 'name': 'emb', 'config': {'name': 'emb', 'input_dim': 10, "
+        "'output_dim': 4, 'mask_zero': true}, 'inbound_nodes': [[['tok', 0, 0, {}]]]},"
+        "{'class_name': 'LSTM', 'name': 'lstm', 'config': {'name': 'lstm', 'units': 2, "
+        "'return_sequences': true}, 'inbound_nodes': [[['emb', 0, 0, {}]]]},"
+        "{'class_name': 'Sequential', 'name': 'head', 'config': {'name': 'head', 'layers': ["
+        "{'class_name': 'GlobalAveragePooling1D', 'config': {'name': 'head_gap', "
+        "'batch_input_shape': [null, 6, 2]}}]}, 'inbound_nodes': [[['lstm', 0, 0, {}]]]},"
+        "{'class_name': 'GlobalAveragePooling1D', 'name': 'plain_gap', 'config': "
+        "{'name': 'plain_gap'}, 'inbound_nodes': [[['seq', 0, 0, {}]]]}],"
+        "'input_layers': [['tok', 0, 0], ['seq', 0, 0]], "
+        "'output_layers': [['head', 1, 0], ['plain_gap', 0, 0]]}}";
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(cfg, 2, &j, &err);
+    CHECK(m != NULL, "mask graph: %s", err.msg);
+    if (m) {
+        const tlr_layer *lstm = layer(m, "lstm");
+        CHECK(lstm && lstm->cfg.rnn.cannot_run, "the LSTM after the Embedding is masked");
+        const tlr_layer *head = layer(m, "head");
+        const tlr_layer *gap = head && head->inner ? layer(head->inner, "head_gap") : NULL;
+        CHECK(gap && gap->cannot_run, "the pooling inside the nested model is masked");
+        expect_runnable(m, "plain_gap");
+        expect_shape(m, "plain_gap", "(None, 4)");
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+}
+
 void test_config_robust(void)
 {
     unknown_activation_h5();
@@ -518,4 +605,6 @@ void test_config_robust(void)
     endpoint_forms();
     node_forms();
     nested_sequential_outputs();
+    masked_global_average();
+    mask_follows_graph();
 }
