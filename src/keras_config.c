@@ -366,6 +366,18 @@ static tlr_status parse_batchnorm(parser *P, tlr_layer *l)
     b->epsilon = get_float(l->config, "epsilon", 1e-3f);
     b->center = get_bool(l->config, "center", NULL, 1);
     b->scale = get_bool(l->config, "scale", NULL, 1);
+    /* Keras 1 modes 1 and 2 normalise with statistics of the sample or of the batch being
+     * run, at inference too; only mode 0 uses the stored moving mean and variance. */
+    int mode = 0;
+    if (get_int(P, l->name, l->config, "mode", NULL, &mode, 0, 0))
+        return P->err->code;
+    if (mode == 1 || mode == 2)
+        set_cannot_run(l, tlr_xasprintf("Keras 1 BatchNormalization mode %d (%s) is not "
+                                        "supported, only mode 0", mode,
+                                        mode == 1 ? "per-sample statistics"
+                                                  : "statistics of the batch"));
+    else if (mode != 0)
+        return bad_value(P, l->name, "mode");
     return TLR_OK;
 }
 

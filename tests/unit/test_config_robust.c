@@ -1,11 +1,11 @@
 /* test_config_robust.c - configs tlreport can describe but not fully compute.
  *
  * A setting the engine lacks (a custom activation, an unknown padding or interpolation, a
- * mask reaching a layer that would use it) must not stop the summary: the layer is listed
- * with its shape and parameters, and only its forward pass is skipped with a reason naming
- * it.  Also: every form Keras writes a Functional's inputs and outputs in.  Every expected
- * value is worked out by hand from the hand-written config (Keras's rules: Dense params =
- * in * units + units, ...). */
+ * Keras 1 BatchNormalization mode other than 0, a mask reaching a layer that would use it)
+ * must not stop the summary: the layer is listed with its shape and parameters, and only
+ * its forward pass is skipped with a reason naming it.  Also: every form Keras writes a
+ * Functional's inputs and outputs in.  Every expected value is worked out by hand from the
+ * hand-written config (Keras's rules: Dense params = in * units + units, ...). */
 #include <stdlib.h>
 
 #include "forward.h"
@@ -595,6 +595,108 @@ static void mask_follows_graph(void)
     tlr_json_free(j);
 }
 
+/* ---- 5. Keras 1 BatchNormalization modes --------------------------------------------------- */
+
+/* Keras 1: Dense(input_dim=3, output_dim=4) -> BatchNormalization(mode=M).  All modes keep
+ * gamma, beta, running mean and std: 4 * 4 = 16 parameters, Dense 3*4 + 4 = 16. */
+static void bn_mode(int mode, int runnable)
+{
+    char *cfg = tlr_xasprintf(
+        "{'class_name': 'Sequential', 'config': ["
+        "{'class_name': 'Dense', 'config': {'name': 'dense_1', 'output_dim': 4, 'input_dim': 3, "
+        "'activation': 'linear', 'batch_input_shape': [null, 3], 'input_dtype': 'float32'}},"
+        "{'class_name': 'BatchNormalization', 'config': {'name': 'bn', 'mode': %d, 'axis': -1, "
+        "'epsilon': 0.001, 'momentum': 0.99}}]}", mode);
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(cfg, 1, &j, &err);
+    CHECK(m != NULL, "BN mode %d: %s", mode, err.msg);
+    if (m) {
+        expect_shape(m, "bn", "(None, 4)");
+        expect_params(m, "bn", 16);
+        expect_params(m, "dense_1", 16);
+        if (runnable) {
+            expect_runnable(m, "bn");
+        } else {
+            char want[32];
+            snprintf(want, sizeof want, "mode %d", mode);
+            const char *subs[] = { "BatchNormalization", want, NULL };
+            expect_not_runnable(m, "bn", subs);
+        }
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+    free(cfg);
+}
+
+/* Keras 1 Convolution2D(1, 1x1) -> BatchNormalization(mode=2) with stored weights: the
+ * convolution runs (2x + 0.5 on (1, 2, 3, 4)); the normalisation, which the engine would
+ * otherwise fold into the convolution, is skipped and no model output is made. */
+static void bn_mode2_not_folded(void)
+{
+    char path[1024];
+    tlr_t_path(path, sizeof path, "k1_bn_mode2.h5");
+    const char *cfg =
+        "{'class_name': 'Sequential', 'config': ["
+        "{'class_name': 'Convolution2D', 'config': {'name': 'c', 'nb_filter': 1, 'nb_row': 1, "
+        "'nb_col': 1, 'border_mode': 'valid', 'subsample': [1, 1], 'dim_ordering': 'tf', "
+        "'activation': 'linear', 'bias': true, 'batch_input_shape': [null, 2, 2, 1], "
+        "'input_dtype': 'float32'}},"
+        "{'class_name': 'BatchNormalization', 'config': {'name': 'bn', 'mode': 2, 'axis': -1, "
+        "'epsilon': 0.001, 'momentum': 0.99}}]}";
+    static const float w[1] = { 2 }, b[1] = { 0.5f }, one[1] = { 1 }, zero[1] = { 0 };
+    const tlr_t_weight ws[] = {
+        { "c", "c_W", 4, { 1, 1, 1, 1 }, w }, { "c", "c_b", 1, { 1 }, b },
+        { "bn", "bn_gamma", 1, { 1 }, one }, { "bn", "bn_beta", 1, { 1 }, zero },
+        { "bn", "bn_running_mean", 1, { 1 }, zero }, { "bn", "bn_running_std", 1, { 1 }, one },
+    };
+    if (tlr_t_write_model_h5(path, cfg, NULL, ws, 6))
+        return;
+    tlr_err err = { 0 };
+    tlr_kfile *f = tlr_kfile_open(path, NULL, &err);
+    CHECK(f != NULL, "Keras 1 BN mode 2: open: %s", err.msg);
+    if (!f)
+        return;
+    INT_EQ(f->keras_major, 1, "no keras_version: Keras 1");
+    CHECK(tlr_kfile_load_weights(f, &err) == TLR_OK, "weights: %s", err.msg);
+    int64_t shape[4] = { 1, 2, 2, 1 };
+    static const float x[4] = { 1, 2, 3, 4 };
+    tlr_tensor *in = tlr_tensor_new(4, shape);
+    memcpy(in->data, x, sizeof x);
+    const tlr_tensor *inp = in;
+    tlr_forward_result r;
+    tlr_status st = tlr_forward_run(f->model, &inp, 1, NULL, 0, 1, NULL, &r, &err);
+    CHECK(st == TLR_OK, "forward: %s", err.msg);
+    if (st == TLR_OK) {
+        int k = skip_of(&r, "bn");
+        CHECK(k >= 0, "bn skipped");
+        if (k >= 0)
+            STR_CONTAINS(r.skipped[k], "mode 2", "skip line");
+        CHECK(r.n_outputs == 1 && r.outputs[0] == NULL, "no output through a mode 2 BN");
+        tlr_forward_result_free(&r);
+    }
+    /* the convolution alone */
+    const char *cap[] = { "c" };
+    st = tlr_forward_run(f->model, &inp, 1, cap, 1, 0, NULL, &r, &err);
+    CHECK(st == TLR_OK && r.captured[0], "forward c: %s", err.msg);
+    if (st == TLR_OK && r.captured[0]) {
+        static const float want[4] = { 2.5f, 4.5f, 6.5f, 8.5f };
+        FLOATS_NEAR(r.captured[0]->data, want, 4, 1e-6, "c = 2x + 0.5");
+    }
+    if (st == TLR_OK)
+        tlr_forward_result_free(&r);
+    tlr_tensor_free(in);
+    tlr_kfile_free(f);
+}
+
+static void bn_modes(void)
+{
+    bn_mode(0, 1);
+    bn_mode(1, 0);
+    bn_mode(2, 0);
+    bn_mode2_not_folded();
+}
+
 void test_config_robust(void)
 {
     unknown_activation_h5();
@@ -607,4 +709,5 @@ void test_config_robust(void)
     nested_sequential_outputs();
     masked_global_average();
     mask_follows_graph();
+    bn_modes();
 }
