@@ -193,6 +193,11 @@ static int parse_padding(tlr_layer *l, const tlr_json *cfg, tlr_padding *out)
     const tlr_json *v = member(cfg, "padding", "border_mode");
     const char *s = tlr_json_string(v, "valid");
     *out = TLR_PAD_VALID;
+    if (v && !tlr_json_is_string(v)) {
+        /* explicit amounts ([[1, 1], [2, 2]]) are no Keras padding mode either */
+        set_cannot_run(l, tlr_xasprintf("padding given as %s is not supported", json_kind(v)));
+        return 1;
+    }
     if (!v || strcasecmp(s, "valid") == 0)
         *out = TLR_PAD_VALID;
     else if (strcasecmp(s, "same") == 0)

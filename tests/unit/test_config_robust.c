@@ -228,6 +228,28 @@ static void unknown_padding_h5(void)
     tlr_kfile_free(f);
 }
 
+/* A padding that is not even a name (explicit amounts) is no mode tlreport knows either: the
+ * pooling's output size is unknown, the Dense before it keeps its (None, 2, 4, 3) shape. */
+static void padding_not_a_name(void)
+{
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(
+        SEQ("{'class_name': 'InputLayer', 'config': {'name': 'in', 'batch_input_shape': [null, 2, 4, 1]}},"
+            DENSE("d", 3, "'linear'") ","
+            "{'class_name': 'MaxPooling2D', 'config': {'name': 'p', 'pool_size': [2, 2], "
+            "'padding': [[1, 1], [1, 1]]}}"), 2, &j, &err);
+    CHECK(m != NULL, "padding as a list: %s", err.msg);
+    if (m) {
+        expect_shape(m, "d", "(None, 2, 4, 3)");
+        expect_shape(m, "p", "?");
+        const char *subs[] = { "padding", "an array", NULL };
+        expect_not_runnable(m, "p", subs);
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+}
+
 /* Keras lower-cases padding and data_format: 'Same' is 'same'. */
 static void padding_case(void)
 {
@@ -701,6 +723,7 @@ void test_config_robust(void)
 {
     unknown_activation_h5();
     unknown_padding_h5();
+    padding_not_a_name();
     padding_case();
     unknown_interpolation();
     unknown_activation_forms();
