@@ -673,6 +673,8 @@ static int64_t layer_flops(const tlr_layer *l, const tlr_tensor *x, const tlr_te
 /* Why a layer class cannot run, or NULL when it can. */
 static const char *cannot_run(const tlr_layer *l)
 {
+    if (l->cannot_run)
+        return l->cannot_run;
     switch (l->op) {
     case TLR_OP_LAMBDA:
         return l->lambda ? NULL : "Lambda layers run Python code that the file does not contain "
@@ -903,7 +905,7 @@ static void add_skipped(run_ctx *C, const char *path, const tlr_layer *l, int in
     r->skips = tlr_xrealloc(r->skips, (size_t)(r->n_skipped + 1) * sizeof *r->skips);
     tlr_skip_reason reason = input_missing ? TLR_SKIP_INPUT
                            : l->op == TLR_OP_LAMBDA ? TLR_SKIP_LAMBDA
-                           : l->op == TLR_OP_UNKNOWN ? TLR_SKIP_UNKNOWN_CLASS
+                           : l->op == TLR_OP_UNKNOWN && !l->cannot_run ? TLR_SKIP_UNKNOWN_CLASS
                            : l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL ? TLR_SKIP_RECURRENT
                            : l->op == TLR_OP_EMBEDDING ? TLR_SKIP_EMBEDDING : TLR_SKIP_OTHER;
     r->skips[r->n_skipped] = (tlr_skip){ tlr_xstrdup(path), l->class_name, reason };
@@ -939,8 +941,9 @@ static int sole_reader(const run_ctx *C, const tlr_model *m, value **v, int i, i
                 const tlr_ref *r = &l->calls[c].in[k];
                 if (r->layer == i && r->call == 0 && r->tensor == 0) {
                     *slot = k;
-                    return l->n_calls == 1 && l->calls[c].n_in <= max_in && v[j][0].needed ? j
-                                                                                          : -1;
+                    /* a layer that cannot run is never folded into a convolution */
+                    return l->n_calls == 1 && l->calls[c].n_in <= max_in && v[j][0].needed &&
+                           !l->cannot_run ? j : -1;
                 }
             }
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "shape.h"
 #include "expr.h"
@@ -110,6 +111,16 @@ static float get_float(const tlr_json *cfg, const char *key, float dflt)
     return (float)tlr_json_number(tlr_json_get(cfg, key), (double)dflt);
 }
 
+/* The forward pass cannot compute 'l', but the summary, the layer list and the storage report
+ * still describe it: 'why' (owned, taken) becomes its reason; the first reason given wins. */
+static void set_cannot_run(tlr_layer *l, char *why)
+{
+    if (l->cannot_run)
+        free(why);
+    else
+        l->cannot_run = why;
+}
+
 /* ---- activations ------------------------------------------------------------------------- */
 
 static const struct { const char *name; tlr_act act; } act_names[] = {
@@ -123,8 +134,9 @@ static const struct { const char *name; tlr_act act; } act_names[] = {
     { "mish", TLR_ACT_MISH },
 };
 
-/* Activation given by name, or by a serialised activation object. */
-static tlr_status parse_activation(parser *P, const char *layer, const tlr_json *v,
+/* Activation given by name, or by a serialised activation object.  A name tlreport does not
+ * know (a custom activation) leaves the layer described but not runnable. */
+static tlr_status parse_activation(parser *P, tlr_layer *l, const tlr_json *v,
                                    tlr_act_params *out)
 {
     memset(out, 0, sizeof *out);
@@ -153,7 +165,7 @@ static tlr_status parse_activation(parser *P, const char *layer, const tlr_json 
         }
     }
     if (!name)
-        return bad_value(P, layer, "activation");
+        return bad_value(P, l->name, "activation");
     if (strcmp(name, "hard_sigmoid") == 0) {
         out->kind = P->ctx->keras_major >= 3 ? TLR_ACT_HARD_SIGMOID_K3 : TLR_ACT_HARD_SIGMOID;
         return TLR_OK;
@@ -166,30 +178,39 @@ static tlr_status parse_activation(parser *P, const char *layer, const tlr_json 
             return TLR_OK;
         }
     }
-    return tlr_err_set(P->err, TLR_E_UNSUPPORTED,
-                       "%s: layer '%s': activation '%s' is not supported", P->ctx->what, layer,
-                       name);
+    out->kind = TLR_ACT_LINEAR; /* never applied: the layer does not run */
+    set_cannot_run(l, tlr_xasprintf("activation '%.100s' is not supported", name));
+    return TLR_OK;
 }
 
 /* ---- common settings --------------------------------------------------------------------- */
 
-static tlr_status parse_padding(parser *P, const char *layer, const tlr_json *cfg,
-                                tlr_padding *out)
+/* Keras lower-cases the padding it is given ("SAME" is "same").  Returns 1 for a padding
+ * tlreport does not know: the output size depends on it, so the caller makes the layer one of
+ * unknown shape that does not run (the reason is set here). */
+static int parse_padding(tlr_layer *l, const tlr_json *cfg, tlr_padding *out)
 {
     const tlr_json *v = member(cfg, "padding", "border_mode");
     const char *s = tlr_json_string(v, "valid");
-    if (!v || strcmp(s, "valid") == 0)
+    *out = TLR_PAD_VALID;
+    if (v && !tlr_json_is_string(v)) {
+        /* explicit amounts ([[1, 1], [2, 2]]) are no Keras padding mode either */
+        set_cannot_run(l, tlr_xasprintf("padding given as %s is not supported", json_kind(v)));
+        return 1;
+    }
+    if (!v || strcasecmp(s, "valid") == 0)
         *out = TLR_PAD_VALID;
-    else if (strcmp(s, "same") == 0)
+    else if (strcasecmp(s, "same") == 0)
         *out = TLR_PAD_SAME;
-    else if (strcmp(s, "causal") == 0)
+    else if (strcasecmp(s, "causal") == 0)
         *out = TLR_PAD_CAUSAL;
-    else if (strcmp(s, "full") == 0)
+    else if (strcasecmp(s, "full") == 0)
         *out = TLR_PAD_FULL;
-    else
-        return tlr_err_set(P->err, TLR_E_UNSUPPORTED, "%s: layer '%s': padding '%s' is not supported",
-                           P->ctx->what, layer, s);
-    return TLR_OK;
+    else {
+        set_cannot_run(l, tlr_xasprintf("padding '%.100s' is not supported", s));
+        return 1;
+    }
+    return 0;
 }
 
 static tlr_status parse_data_format(parser *P, const char *layer, const tlr_json *cfg, int *cf)
@@ -198,9 +219,10 @@ static tlr_status parse_data_format(parser *P, const char *layer, const tlr_json
     const char *dim = tlr_json_get_string(cfg, "dim_ordering", NULL);
     *cf = 0;
     if (df) {
-        if (strcmp(df, "channels_first") == 0)
+        /* Keras lower-cases it too */
+        if (strcasecmp(df, "channels_first") == 0)
             *cf = 1;
-        else if (strcmp(df, "channels_last") != 0)
+        else if (strcasecmp(df, "channels_last") != 0)
             return tlr_err_set(P->err, TLR_E_UNSUPPORTED,
                                "%s: layer '%s': data_format '%s' is not supported", P->ctx->what,
                                layer, df);
@@ -223,9 +245,9 @@ static tlr_status parse_conv(parser *P, tlr_layer *l, const char *cls)
     k->rank = one_d ? 1 : 2;
     k->groups = 1;
     k->depth_multiplier = 1;
+    int pad_unknown = parse_padding(l, c, &k->padding);
     if ((st = parse_data_format(P, n, c, &k->channels_first)) ||
-        (st = parse_padding(P, n, c, &k->padding)) ||
-        (st = parse_activation(P, n, tlr_json_get(c, "activation"), &k->act)))
+        (st = parse_activation(P, l, tlr_json_get(c, "activation"), &k->act)))
         return st;
     k->use_bias = get_bool(c, "use_bias", "bias", 1);
     if (l->op != TLR_OP_DEPTHWISE_CONV &&
@@ -276,6 +298,8 @@ static tlr_status parse_conv(parser *P, tlr_layer *l, const char *cls)
         return tlr_err_set(P->err, TLR_E_FORMAT,
                            "%s: layer '%s': filters %d, groups %d, depth_multiplier %d are not valid",
                            P->ctx->what, n, k->filters, k->groups, k->depth_multiplier);
+    if (pad_unknown)
+        l->op = TLR_OP_UNKNOWN; /* no output size without the padding rule */
     return TLR_OK;
 }
 
@@ -289,7 +313,7 @@ static tlr_status parse_dense(parser *P, tlr_layer *l)
         return tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s': units %d is not valid",
                            P->ctx->what, l->name, d->units);
     d->use_bias = get_bool(l->config, "use_bias", "bias", 1);
-    return parse_activation(P, l->name, tlr_json_get(l->config, "activation"), &d->act);
+    return parse_activation(P, l, tlr_json_get(l->config, "activation"), &d->act);
 }
 
 static tlr_status parse_pool(parser *P, tlr_layer *l, const char *cls)
@@ -303,8 +327,7 @@ static tlr_status parse_pool(parser *P, tlr_layer *l, const char *cls)
         return st;
     if (l->op == TLR_OP_GLOBAL_AVGPOOL || l->op == TLR_OP_GLOBAL_MAXPOOL)
         return TLR_OK;
-    if ((st = parse_padding(P, l->name, c, &p->padding)))
-        return st;
+    int pad_unknown = parse_padding(l, c, &p->padding);
     if (p->rank == 1) {
         int ps, s;
         if ((st = get_tuple(P, l->name, c, "pool_size", "pool_length", &ps, 1, 2)))
@@ -327,6 +350,8 @@ static tlr_status parse_pool(parser *P, tlr_layer *l, const char *cls)
             return tlr_err_set(P->err, TLR_E_FORMAT, "%s: layer '%s': pool %dx%d strides %dx%d "
                                "are not valid", P->ctx->what, l->name, p->pool[0], p->pool[1],
                                p->strides[0], p->strides[1]);
+    if (pad_unknown)
+        l->op = TLR_OP_UNKNOWN; /* no output size without the padding rule */
     return TLR_OK;
 }
 
@@ -346,6 +371,18 @@ static tlr_status parse_batchnorm(parser *P, tlr_layer *l)
     b->epsilon = get_float(l->config, "epsilon", 1e-3f);
     b->center = get_bool(l->config, "center", NULL, 1);
     b->scale = get_bool(l->config, "scale", NULL, 1);
+    /* Keras 1 modes 1 and 2 normalise with statistics of the sample or of the batch being
+     * run, at inference too; only mode 0 uses the stored moving mean and variance. */
+    int mode = 0;
+    if (get_int(P, l->name, l->config, "mode", NULL, &mode, 0, 0))
+        return P->err->code;
+    if (mode == 1 || mode == 2)
+        set_cannot_run(l, tlr_xasprintf("Keras 1 BatchNormalization mode %d (%s) is not "
+                                        "supported, only mode 0", mode,
+                                        mode == 1 ? "per-sample statistics"
+                                                  : "statistics of the batch"));
+    else if (mode != 0)
+        return bad_value(P, l->name, "mode");
     return TLR_OK;
 }
 
@@ -417,10 +454,8 @@ static tlr_status parse_upsampling(parser *P, tlr_layer *l, const char *cls)
         u->mode = TLR_RESIZE_NEAREST;
     else if (strcmp(interp, "bilinear") == 0)
         u->mode = TLR_RESIZE_BILINEAR;
-    else
-        return tlr_err_set(P->err, TLR_E_UNSUPPORTED,
-                           "%s: layer '%s': interpolation '%s' is not supported", P->ctx->what,
-                           l->name, interp);
+    else /* bicubic, lanczos3, ...: the output shape does not depend on it */
+        set_cannot_run(l, tlr_xasprintf("interpolation '%.100s' is not supported", interp));
     if (u->size[0] < 1 || u->size[1] < 1 || u->size[0] > 4096 || u->size[1] > 4096)
         return bad_value(P, l->name, "size");
     return TLR_OK;
@@ -468,7 +503,7 @@ static tlr_status parse_act_layer(parser *P, tlr_layer *l, const char *cls)
     a->act.max_value = -1.0f;
     a->axis = -1;
     if (strcmp(cls, "Activation") == 0)
-        return parse_activation(P, l->name, tlr_json_get(c, "activation"), &a->act);
+        return parse_activation(P, l, tlr_json_get(c, "activation"), &a->act);
     if (strcmp(cls, "LeakyReLU") == 0) {
         a->act.kind = TLR_ACT_LEAKY_RELU;
         a->act.alpha = (float)tlr_json_number(member(c, "negative_slope", "alpha"), 0.3);
@@ -624,15 +659,19 @@ static tlr_status parse_resizing(parser *P, tlr_layer *l)
         r->mode = TLR_RESIZE_BILINEAR;
     else if (strcmp(interp, "nearest") == 0)
         r->mode = TLR_RESIZE_NEAREST;
-    else
+    else {
         r->interpolation_ok = 0;
+        set_cannot_run(l, tlr_xasprintf("interpolation '%.100s' is not supported", interp));
+    }
     r->crop_to_aspect_ratio = get_bool(l->config, "crop_to_aspect_ratio", NULL, 0);
     return TLR_OK;
 }
 
-static tlr_status parse_rnn_cfg(parser *P, const char *name, const char *cls,
-                                const tlr_json *c, tlr_rnn_cfg *r)
+/* The settings of a recurrent layer (or of a Bidirectional's inner layer) 'c' of layer 'l'. */
+static tlr_status parse_rnn_cfg(parser *P, tlr_layer *l, const char *cls, const tlr_json *c,
+                                tlr_rnn_cfg *r)
 {
+    const char *name = l->name;
     tlr_status st = get_int(P, name, c, "units", "output_dim", &r->units, 0, 1);
     if (st)
         return st;
@@ -649,17 +688,17 @@ static tlr_status parse_rnn_cfg(parser *P, const char *name, const char *cls,
     const tlr_json *ra = member(c, "recurrent_activation", "inner_activation");
     tlr_status ast = TLR_OK;
     if (a)
-        ast = parse_activation(P, name, a, &r->act);
+        ast = parse_activation(P, l, a, &r->act);
     else
         r->act = (tlr_act_params){ TLR_ACT_TANH, 0.0f, -1.0f, 0.0f }; /* CuDNN layers */
     if (!ast && ra)
-        ast = parse_activation(P, name, ra, &r->recurrent_act);
+        ast = parse_activation(P, l, ra, &r->recurrent_act);
     else if (!ast)
         r->recurrent_act = (tlr_act_params){ TLR_ACT_SIGMOID, 0.0f, -1.0f, 0.0f };
     if (ast) {
-        /* an activation the engine lacks does not stop the summary */
+        /* an activation that is not even a name does not stop the summary either */
         tlr_err_clear(P->err);
-        r->cannot_run = "its activation is not supported";
+        set_cannot_run(l, tlr_xstrdup("its activation is not valid"));
     }
     if (get_bool(c, "return_state", NULL, 0) || get_bool(c, "stateful", NULL, 0) ||
         get_bool(c, "time_major", NULL, 0))
@@ -689,10 +728,10 @@ static tlr_status parse_bidirectional(parser *P, tlr_layer *l)
     if (l->cfg.rnn.merge == -2)
         return bad_value(P, l->name, "merge_mode");
     l->cfg.rnn.merge_concat = l->cfg.rnn.merge == TLR_BIDI_CONCAT;
-    tlr_status st = parse_rnn_cfg(P, l->name, cls, ic, &l->rnn_inner);
+    tlr_status st = parse_rnn_cfg(P, l, cls, ic, &l->rnn_inner);
     const tlr_json *back = tlr_json_get(l->config, "backward_layer");
     if (!st && back) {
-        st = parse_rnn_cfg(P, l->name, tlr_json_get_string(back, "class_name", ""),
+        st = parse_rnn_cfg(P, l, tlr_json_get_string(back, "class_name", ""),
                            tlr_json_get(back, "config"), &l->rnn_backward);
         l->has_backward = 1;
         if (!st && (l->rnn_backward.units != l->rnn_inner.units ||
@@ -798,7 +837,7 @@ static tlr_status parse_layer_settings(parser *P, tlr_layer *l)
     case TLR_OP_RESCALING: return parse_rescaling(P, l);
     case TLR_OP_NORMALIZATION: return parse_normalization(P, l);
     case TLR_OP_RESIZING: return parse_resizing(P, l);
-    case TLR_OP_RNN: return parse_rnn_cfg(P, l->name, cls, l->config, &l->cfg.rnn);
+    case TLR_OP_RNN: return parse_rnn_cfg(P, l, cls, l->config, &l->cfg.rnn);
     case TLR_OP_BIDIRECTIONAL: return parse_bidirectional(P, l);
     case TLR_OP_EMBEDDING:
         l->cfg.embed.mask_zero = get_bool(l->config, "mask_zero", NULL, 0);
@@ -901,40 +940,84 @@ static void refs_free(raw_refs *r)
     r->n = r->cap = 0;
 }
 
-/* Keras 3 node arguments: collect every __keras_tensor__'s keras_history, in order. */
-static int collect_k3_tensors(const tlr_json *v, raw_refs *out, int depth)
+/* [name, node, tensor] with a string and two numbers. */
+static int is_ref_triple(const tlr_json *v)
+{
+    return tlr_json_is_array(v) && tlr_json_size(v) == 3 && tlr_json_is_string(tlr_json_at(v, 0)) &&
+           tlr_json_is_number(tlr_json_at(v, 1)) && tlr_json_is_number(tlr_json_at(v, 2));
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(tlr_json_key(*(const tlr_json *const *)a),
+                  tlr_json_key(*(const tlr_json *const *)b));
+}
+
+/* Every tensor reference in a serialised structure, in the order Keras's tree.flatten gives:
+ * lists in order, dicts by sorted key.  A __keras_tensor__ object is a reference (its
+ * keras_history); with 'triples' (model inputs and outputs) so is a [name, node, tensor]
+ * list.  __tuple__ wrappers are walked; other serialised objects, strings, numbers are
+ * constants.  Returns 0, or -1 when malformed. */
+static int collect_refs(const tlr_json *v, int triples, raw_refs *out, int depth)
 {
     if (depth > 16)
         return -1;
-    if (tlr_json_is_object(v)) {
-        if (strcmp(tlr_json_get_string(v, "class_name", ""), "__keras_tensor__") == 0) {
-            const tlr_json *h = tlr_json_get(tlr_json_get(v, "config"), "keras_history");
-            if (!tlr_json_is_array(h) || tlr_json_size(h) < 3 ||
-                !tlr_json_is_string(tlr_json_at(h, 0)))
+    if (tlr_json_is_array(v)) {
+        if (triples && tlr_json_is_string(tlr_json_first(v))) {
+            if (!is_ref_triple(v))
                 return -1;
-            refs_push(out, tlr_json_string(tlr_json_at(h, 0), ""),
-                      tlr_json_int(tlr_json_at(h, 1), 0),
-                      tlr_json_int(tlr_json_at(h, 2), 0), 1);
+            refs_push(out, tlr_json_string(tlr_json_at(v, 0), ""),
+                      tlr_json_int(tlr_json_at(v, 1), 0), tlr_json_int(tlr_json_at(v, 2), 0), 0);
             return 0;
         }
-        /* __tuple__ wrappers and other containers */
-        const tlr_json *val = tlr_json_get(v, "value");
-        if (val)
-            return collect_k3_tensors(val, out, depth + 1);
+        for (const tlr_json *e = tlr_json_first(v); e; e = tlr_json_next(e))
+            if (collect_refs(e, triples, out, depth + 1))
+                return -1;
         return 0;
     }
-    if (tlr_json_is_array(v))
-        for (const tlr_json *e = tlr_json_first(v); e; e = tlr_json_next(e))
-            if (collect_k3_tensors(e, out, depth + 1))
-                return -1;
-    return 0;
+    if (!tlr_json_is_object(v))
+        return 0;
+    const char *cls = tlr_json_get_string(v, "class_name", NULL);
+    const tlr_json *cfg = tlr_json_get(v, "config");
+    if (cls && strcmp(cls, "__keras_tensor__") == 0) {
+        const tlr_json *h = tlr_json_get(cfg, "keras_history");
+        if (!is_ref_triple(h))
+            return -1;
+        refs_push(out, tlr_json_string(tlr_json_at(h, 0), ""), tlr_json_int(tlr_json_at(h, 1), 0),
+                  tlr_json_int(tlr_json_at(h, 2), 0), 1);
+        return 0;
+    }
+    if (cls && strcmp(cls, "__tuple__") == 0) {
+        /* tf.keras json_utils: {"items": [...]}; {"config": {"value": [...]}} otherwise */
+        const tlr_json *items = tlr_json_get(v, "items");
+        return collect_refs(items ? items : tlr_json_get(cfg, "value"), triples, out, depth + 1);
+    }
+    if (cls && cfg)
+        return 0; /* a serialised object (__numpy__, __tensor__, ...): a constant */
+    /* a plain dict of tensors, as a model with named inputs is called */
+    size_t n = tlr_json_size(v);
+    const tlr_json **kids = tlr_xcalloc(n + 1, sizeof *kids);
+    size_t k = 0;
+    for (const tlr_json *e = tlr_json_first(v); e && k < n; e = tlr_json_next(e))
+        kids[k++] = e;
+    qsort(kids, k, sizeof *kids, cmp_keys);
+    int st = 0;
+    for (size_t i = 0; i < k && !st; i++)
+        st = collect_refs(kids[i], triples, out, depth + 1);
+    free(kids);
+    return st;
 }
 
 /* One inbound node in any dialect into a list of references.  Returns 0 on success. */
 static int parse_node(const tlr_json *node, raw_refs *out)
 {
-    if (tlr_json_is_object(node)) /* Keras 3: {"args": [...], "kwargs": {...}} */
-        return collect_k3_tensors(tlr_json_get(node, "args"), out, 0);
+    if (tlr_json_is_object(node)) {
+        /* Keras 3: {"args": [...], "kwargs": {...}}; a layer called as layer(inputs=x) has its
+         * tensors only in kwargs (other kwargs tensors, such as a mask, are not inputs) */
+        if (collect_refs(tlr_json_get(node, "args"), 0, out, 0))
+            return -1;
+        return out->n ? 0 : collect_refs(tlr_json_get(node, "kwargs"), 0, out, 0);
+    }
     if (!tlr_json_is_array(node))
         return -1;
     /* Keras 1/2: [[name, node, tensor(, kwargs)], ...]; a single flat triple also occurs. */
@@ -958,14 +1041,16 @@ static int parse_node(const tlr_json *node, raw_refs *out)
 /* Keras 1 and 2 serialise a nested graph model's calls counting from 1 in list-form
  * references, because such a model starts with a node of its own ("kept_nodes = 1" for
  * Containers/Networks, _should_skip_first_node in tf.keras).  Keras 3 keras_history entries
- * hold the node index as it ran and are never shifted. */
+ * hold the node index as it ran and are never shifted; its list-form references (model
+ * inputs and outputs) count from 1 for a Functional only: a Keras 3 Sequential is not a
+ * Functional and has no node of its own (functional.py, get_config / functional_from_config). */
 static int skips_first_node(const tlr_layer *l, const tlr_config_ctx *ctx)
 {
-    (void)ctx;
     if (l->op != TLR_OP_MODEL || !l->inner)
         return 0;
     if (l->inner->is_sequential)
-        return l->inner->n_layers > 0 && l->inner->layers[0].op == TLR_OP_INPUT;
+        return ctx->keras_major < 3 && l->inner->n_layers > 0 &&
+               l->inner->layers[0].op == TLR_OP_INPUT;
     return 1;
 }
 
@@ -1133,13 +1218,17 @@ static tlr_status link_sequential(parser *P, tlr_model *m)
     return TLR_OK;
 }
 
-/* "input_layers": [[name, node, tensor], ...] or a single [name, node, tensor]. */
+/* "input_layers" / "output_layers": any structure Keras's Functional.get_config maps the
+ * model's inputs to: [[name, node, tensor], ...], a single [name, node, tensor] (one tensor),
+ * a dict {key: [name, node, tensor]} (named inputs; flattened by sorted key, as Keras orders
+ * them), or lists and dicts nested. */
 static tlr_status parse_endpoints(parser *P, tlr_model *m, const tlr_json *v, const char *key,
                                   tlr_ref **out, int *n)
 {
     raw_refs raw = { 0 };
     tlr_status st = TLR_OK;
-    if (!tlr_json_is_array(v) || parse_node(v, &raw) || raw.n == 0) {
+    if ((!tlr_json_is_array(v) && !tlr_json_is_object(v)) || collect_refs(v, 1, &raw, 0) ||
+        raw.n == 0) {
         st = tlr_err_set(P->err, TLR_E_FORMAT, "%s: model '%s': '%s' is missing or invalid",
                          P->ctx->what, m->name, key);
         goto out;
@@ -1221,17 +1310,48 @@ static tlr_status link_functional(parser *P, tlr_model *m, const tlr_json *layer
                            &m->n_outputs);
 }
 
-/* Masking (a Masking layer, or Embedding(mask_zero=True)) makes recurrent layers skip time
- * steps; the engine has no masks, so such recurrent layers are not run. */
-static void mark_masked_rnns(tlr_model *m)
+/* ---- masking ------------------------------------------------------------------------------ */
+
+/* A layer whose output carries a Keras mask: Masking, Embedding(mask_zero=True), or a nested
+ * model holding one (its outputs may carry the mask out). */
+static int mask_source(const tlr_layer *l)
 {
-    int masked = 0;
-    for (int i = 0; i < m->n_layers; i++)
-        masked |= strcmp(m->layers[i].class_name, "Masking") == 0 ||
-                  (m->layers[i].op == TLR_OP_EMBEDDING && m->layers[i].cfg.embed.mask_zero);
-    for (int i = 0; masked && i < m->n_layers; i++)
-        if (m->layers[i].op == TLR_OP_RNN || m->layers[i].op == TLR_OP_BIDIRECTIONAL)
-            m->layers[i].cfg.rnn.cannot_run = "input masking (mask_zero, Masking) is not supported";
+    if (strcmp(l->class_name, "Masking") == 0 ||
+        (l->op == TLR_OP_EMBEDDING && l->cfg.embed.mask_zero))
+        return 1;
+    if (l->op == TLR_OP_MODEL)
+        for (int i = 0; i < l->inner->n_layers; i++)
+            if (mask_source(&l->inner->layers[i]))
+                return 1;
+    return 0;
+}
+
+/* Keras passes the mask downstream to layers that use it: recurrent layers skip masked time
+ * steps and GlobalAveragePooling1D averages over the unmasked steps only.  The engine has no
+ * masks, so those layers are not run when a mask may reach them: anything downstream of a
+ * mask source (in the graph, through nested models), counted generously since some layers
+ * drop the mask.  'masked_inputs': the model is called on masked tensors. */
+static void mark_masked(tlr_model *m, int masked_inputs)
+{
+    int *masked = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *masked);
+    for (int k = 0; k < m->n_order; k++) {
+        int i = m->order[k];
+        tlr_layer *l = &m->layers[i];
+        int in = l->op == TLR_OP_INPUT && masked_inputs;
+        for (int c = 0; c < l->n_calls; c++)
+            for (int j = 0; j < l->calls[c].n_in; j++)
+                in |= masked[l->calls[c].in[j].layer];
+        if (l->op == TLR_OP_MODEL)
+            mark_masked(l->inner, in);
+        if (in && (l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL))
+            l->cfg.rnn.cannot_run = "input masking (mask_zero, Masking) is not supported";
+        if (in && l->op == TLR_OP_GLOBAL_AVGPOOL && l->cfg.pool.rank == 1)
+            set_cannot_run(l, tlr_xstrdup("its input is masked (Masking or mask_zero) and Keras "
+                                          "averages only the unmasked steps, which is not "
+                                          "supported"));
+        masked[i] = in || mask_source(l);
+    }
+    free(masked);
 }
 
 static int check_unique_names(parser *P, tlr_model *m)
@@ -1282,7 +1402,6 @@ static tlr_model *parse_model(parser *P, const char *class_name, const tlr_json 
         st = parse_layer(P, e, &m->layers[i], i);
     if (st)
         goto out;
-    mark_masked_rnns(m);
     if (check_unique_names(P, m)) {
         st = P->err->code;
         goto out;
@@ -1345,8 +1464,12 @@ static tlr_status topo_sort(parser *P, tlr_model *m)
 tlr_model *tlr_keras_config_parse(const tlr_json *root, const tlr_config_ctx *ctx, tlr_err *err)
 {
     parser P = { ctx, err, 0 };
-    if (tlr_json_is_array(root))
-        return parse_model(&P, "Sequential", root, "sequential");
+    if (tlr_json_is_array(root)) {
+        tlr_model *m = parse_model(&P, "Sequential", root, "sequential");
+        if (m)
+            mark_masked(m, 0);
+        return m;
+    }
     if (!tlr_json_is_object(root)) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: model config is not a JSON object", ctx->what);
         return NULL;
@@ -1362,7 +1485,11 @@ tlr_model *tlr_keras_config_parse(const tlr_json *root, const tlr_config_ctx *ct
                     "model cannot be read without its Python code)", ctx->what, cls);
         return NULL;
     }
-    return parse_model(&P, cls, cfg, strcmp(cls, "Sequential") == 0 ? "sequential" : "model");
+    tlr_model *m = parse_model(&P, cls, cfg, strcmp(cls, "Sequential") == 0 ? "sequential"
+                                                                             : "model");
+    if (m)
+        mark_masked(m, 0);
+    return m;
 }
 
 tlr_json *tlr_keras_config_unwrap(const tlr_json *j, const char *what, tlr_err *err)

@@ -35,6 +35,7 @@ static void free_layer(tlr_layer *l)
     free(l->name);
     free(l->class_name);
     free(l->shape_note);
+    free(l->cannot_run);
     for (int c = 0; c < l->n_calls; c++)
         free(l->calls[c].in);
     free(l->calls);

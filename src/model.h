@@ -242,6 +242,10 @@ typedef struct {
     struct tlr_expr *lambda; /* TLR_OP_LAMBDA's formula: recovered from its bytecode or given
                                 with --lambda (owned); NULL when unknown */
     int lambda_recovered;    /* the formula came from the stored bytecode */
+    char *cannot_run;        /* why the forward pass cannot compute this layer although the
+                                summary shows it (an activation, padding or interpolation
+                                tlreport lacks, input masking, Keras 1 BatchNormalization
+                                mode 1 or 2), or NULL; owned */
     tlr_shape input_shape;   /* declared batch shape (InputLayer, or first layer of a
                                 Sequential); ndim 0 when none */
     tlr_call *calls;         /* one per inbound node (InputLayer: exactly one, no inputs) */

@@ -181,6 +181,12 @@ static int make_plan(const tlr_layer *l, const tlr_weight *w, const tlr_h5_dsinf
     }
     if (shape_eq(s->ndim, s->dims, w->ndim, w->shape))
         return 1;
+    /* Only Keras 1 files need their layout guessed from the shapes (Theano 'th' kernels,
+     * legacy Conv1D kernels).  Keras 2 and 3 store every weight in the shape the layer
+     * builds, and refuse any other (variable assignment checks the shape; Keras 3's legacy
+     * loader names the mismatch), so another shape is an error for them. */
+    if (ctx->keras_major != 1)
+        return 0;
     if (is_conv_kernel(l, w) && s->ndim == 4 && w->ndim == 4 &&
         (try_perm(s->dims, 4, w, tf_alt, p) || try_perm(s->dims, 4, w, th2tf, p)))
         return 1;
