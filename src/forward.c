@@ -908,7 +908,8 @@ static void add_skipped(run_ctx *C, const char *path, const tlr_layer *l, int in
                            : l->op == TLR_OP_UNKNOWN && !l->cannot_run ? TLR_SKIP_UNKNOWN_CLASS
                            : l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL ? TLR_SKIP_RECURRENT
                            : l->op == TLR_OP_EMBEDDING ? TLR_SKIP_EMBEDDING : TLR_SKIP_OTHER;
-    r->skips[r->n_skipped] = (tlr_skip){ tlr_xstrdup(path), l->class_name, reason };
+    r->skips[r->n_skipped] = (tlr_skip){ tlr_xstrdup(path), l->class_name, reason,
+                                         tlr_xstrdup(why) };
     r->skipped[r->n_skipped++] = tlr_xasprintf("%s (%s): %s", path, l->class_name, why);
 }
 
@@ -1344,6 +1345,7 @@ void tlr_forward_result_free(tlr_forward_result *res)
     for (int i = 0; i < res->n_skipped; i++) {
         free(res->skipped[i]);
         free(res->skips[i].path);
+        free(res->skips[i].detail);
     }
     free(res->skipped);
     free(res->skips);

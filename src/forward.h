@@ -39,6 +39,7 @@ typedef struct {
     char *path;             /* "vgg16/lambda_1" */
     const char *class_name; /* borrowed from the model */
     tlr_skip_reason reason;
+    char *detail;           /* why, in words: "activation 'swishy' is not supported" */
 } tlr_skip;
 
 typedef struct {

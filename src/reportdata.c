@@ -820,6 +820,7 @@ static void add_uncomputed(tlr_json *d, const tlr_skip *sk)
     tlr_json_add_string(o, "layer", sk->path);
     tlr_json_add_string(o, "class", sk->class_name);
     tlr_json_add_string(o, "reason", codes[sk->reason]);
+    tlr_json_add_string(o, "detail", sk->detail);
     char flag[64];
     snprintf(flag, sizeof flag, "reason_%s", codes[sk->reason]);
     tlr_json_add_bool(o, flag, 1);

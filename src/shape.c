@@ -618,6 +618,8 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
         }
         return tlr_err_set(err, TLR_E_UNSUPPORTED, "Lambda layers run Python code");
     default:
+        if (l->cannot_run) /* a known class with a setting tlreport does not know */
+            return tlr_err_set(err, TLR_E_UNSUPPORTED, "%s", l->cannot_run);
         return tlr_err_set(err, TLR_E_UNSUPPORTED, "class '%s' is not known to tlreport",
                            l->class_name);
     }
@@ -880,7 +882,8 @@ static tlr_status shape_graph(tlr_model *m, const tlr_shape *inputs, int parent_
         if ((l->op == TLR_OP_UNKNOWN || l->op == TLR_OP_LAMBDA) && l->n_calls == 0) {
             expected_weights(l, NULL);
             mark_unknown(l, l->op == TLR_OP_LAMBDA ? "Lambda layers run Python code"
-                                                   : "this layer class is not known to tlreport");
+                            : l->cannot_run ? l->cannot_run
+                                            : "this layer class is not known to tlreport");
         }
     }
     return TLR_OK;

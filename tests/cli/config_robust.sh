@@ -50,5 +50,15 @@ tail -n 1 "$tmp/err" | grep -q "^tlreport: $tmp/act.json: .*b (Activation): acti
 rc=$?
 [ "$rc" -eq 0 ] && [ -s "$tmp/dump/a.npy" ] && ok || bad "--dump a: exit $rc: $(cat "$tmp/err")"
 
+# the shape note of the unknown padding names it, not the (known) class
+"$TLREPORT" "$tmp/custom.json" --layers --json >"$tmp/out" 2>"$tmp/err"
+grep -q '"note":[[:space:]]*"padding '"'"'reflect'"'"' is not supported"' "$tmp/out" && ok ||
+    bad "--layers note for c: $(grep note "$tmp/out")"
+# the report's "not computed" table gives the reason in words
+"$TLREPORT" "$tmp/act.json" tests/fixtures/npy/f8_5.npy -o "$tmp/site" --quiet >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 0 ] && grep -qF "| b | Activation | operación no soportada: activation 'my\\_custom\\_act' is not supported |" \
+    "$tmp/site/report.md" && ok || bad "report: exit $rc, uncomputed row: $(grep '^| b |' "$tmp/site/report.md")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
