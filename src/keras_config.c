@@ -1038,6 +1038,40 @@ static int parse_node(const tlr_json *node, raw_refs *out)
     return 0;
 }
 
+/* 1 when 'v' holds a tensor reference (in 'triples' form or as a keras_history). */
+static int holds_refs(const tlr_json *v, int triples)
+{
+    raw_refs r = { 0 };
+    int found = collect_refs(v, triples, &r, 0) == 0 && r.n > 0;
+    refs_free(&r);
+    return found;
+}
+
+/* The name of a keyword argument that passes a tensor besides the inputs (initial_state,
+ * mask, constants), or NULL.  Such a tensor changes what the layer computes, and tlreport
+ * does not feed it in. */
+static const char *kwarg_tensor(const tlr_json *node)
+{
+    const tlr_json *kw = NULL;
+    int triples = 1;
+    if (tlr_json_is_object(node)) {
+        if (!holds_refs(tlr_json_get(node, "args"), 0))
+            return NULL; /* the kwargs are the inputs (layer(inputs=x)) */
+        kw = tlr_json_get(node, "kwargs");
+        triples = 0;
+    } else if (tlr_json_is_array(node)) {
+        for (const tlr_json *e = tlr_json_first(node); e && !kw; e = tlr_json_next(e))
+            if (tlr_json_is_array(e) && tlr_json_is_object(tlr_json_at(e, 3)))
+                kw = tlr_json_at(e, 3);
+    }
+    if (!tlr_json_is_object(kw))
+        return NULL;
+    for (const tlr_json *e = tlr_json_first(kw); e; e = tlr_json_next(e))
+        if (holds_refs(e, triples))
+            return tlr_json_key(e);
+    return NULL;
+}
+
 /* Keras 1 and 2 serialise a nested graph model's calls counting from 1 in list-form
  * references, because such a model starts with a node of its own ("kept_nodes = 1" for
  * Containers/Networks, _should_skip_first_node in tf.keras).  Keras 3 keras_history entries
@@ -1285,6 +1319,10 @@ static tlr_status link_functional(parser *P, tlr_model *m, const tlr_json *layer
                 refs_free(r);
                 break;
             }
+            const char *kw = kwarg_tensor(nd);
+            if (kw && !l->cannot_run)
+                l->cannot_run = tlr_xasprintf("the tensor passed as '%s' is not fed in by "
+                                              "tlreport", kw);
             pending_layer[n_pending++] = i;
             add_call(l, r->n);
         }

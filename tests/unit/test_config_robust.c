@@ -489,6 +489,50 @@ static void node_forms(void)
     free(cfg);
 }
 
+/* An LSTM given its initial state as a keyword tensor (Keras 3: kwargs initial_state;
+ * tf.keras 2 list form: the node's kwargs dict).  tlreport would start from zeros, so the
+ * layer must not run; its shape is still known, and the Dense beside it still runs. */
+static void kwarg_tensors(void)
+{
+    char *cfg = tlr_xasprintf(
+        FUNCTIONAL("%s, %s, %s, %s",
+                   "[['x', 0, 0], ['h', 0, 0]]", "[['lstm', 0, 0], ['d', 0, 0]]"),
+        K3_INPUT("x", "[null, 5, 3]"), K3_INPUT("h", "[null, 2]"),
+        "{'class_name': 'LSTM', 'name': 'lstm', 'config': {'name': 'lstm', 'units': 2}, "
+        "'inbound_nodes': [{'args': [" K3_TENSOR("x", 0) "], 'kwargs': {'initial_state': ["
+        K3_TENSOR("h", 0) "," K3_TENSOR("h", 0) "], 'training': false}}]}",
+        "{'class_name': 'Dense', 'name': 'd', 'config': {'name': 'd', 'units': 1}, "
+        "'inbound_nodes': [{'args': [" K3_TENSOR("h", 0) "], 'kwargs': {'mask': null}}]}");
+    tlr_err err = { 0 };
+    tlr_json *j;
+    tlr_model *m = parse_cfg(cfg, 3, &j, &err);
+    CHECK(m != NULL, "kwargs initial_state: %s", err.msg);
+    if (m) {
+        expect_not_runnable(m, "lstm", (const char *const[]){ "'initial_state'", NULL });
+        expect_shape(m, "lstm", "(None, 2)");
+        expect_runnable(m, "d");
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+    free(cfg);
+    /* tf.keras 2: [['x', 0, 0, {'initial_state': [['h', 0, 0], ['h', 0, 0]]}]] */
+    cfg = tlr_xasprintf(
+        FUNCTIONAL("%s, %s, %s", "[['x', 0, 0], ['h', 0, 0]]", "[['lstm', 0, 0]]"),
+        "{'class_name': 'InputLayer', 'name': 'x', 'config': {'name': 'x', "
+        "'batch_input_shape': [null, 5, 3]}, 'inbound_nodes': []}",
+        "{'class_name': 'InputLayer', 'name': 'h', 'config': {'name': 'h', "
+        "'batch_input_shape': [null, 2]}, 'inbound_nodes': []}",
+        "{'class_name': 'LSTM', 'name': 'lstm', 'config': {'name': 'lstm', 'units': 2}, "
+        "'inbound_nodes': [[['x', 0, 0, {'initial_state': [['h', 0, 0], ['h', 0, 0]]}]]]}");
+    m = parse_cfg(cfg, 2, &j, &err);
+    CHECK(m != NULL, "tf.keras kwargs initial_state: %s", err.msg);
+    if (m)
+        expect_not_runnable(m, "lstm", (const char *const[]){ "'initial_state'", NULL });
+    tlr_model_free(m);
+    tlr_json_free(j);
+    free(cfg);
+}
+
 /* A nested Sequential 'tower' called twice; the outputs are both calls.  Keras 3 counts a
  * Sequential's calls from 0 in output_layers (a Sequential is no Functional there, so it has
  * no node of its own); tf.keras counts them from 1 (its Sequential is a graph network). */
@@ -721,6 +765,7 @@ static void bn_modes(void)
 
 void test_config_robust(void)
 {
+    kwarg_tensors();
     unknown_activation_h5();
     unknown_padding_h5();
     padding_not_a_name();
