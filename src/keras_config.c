@@ -734,9 +734,12 @@ static tlr_status parse_bidirectional(parser *P, tlr_layer *l)
         st = parse_rnn_cfg(P, l, tlr_json_get_string(back, "class_name", ""),
                            tlr_json_get(back, "config"), &l->rnn_backward);
         l->has_backward = 1;
-        if (!st && (l->rnn_backward.units != l->rnn_inner.units ||
-                    l->rnn_backward.return_sequences != l->rnn_inner.return_sequences))
-            l->rnn_inner.cannot_run = "its two directions differ in units or return_sequences";
+        /* concat joins directions of any widths; the other merges add them up */
+        if (!st && l->rnn_backward.return_sequences != l->rnn_inner.return_sequences)
+            l->rnn_inner.cannot_run = "its two directions differ in return_sequences";
+        else if (!st && l->rnn_backward.units != l->rnn_inner.units && !l->cfg.rnn.merge_concat)
+            l->rnn_inner.cannot_run = "its two directions differ in units, so they cannot be "
+                                      "summed, multiplied or averaged";
     }
     l->cfg.rnn.units = l->rnn_inner.units;
     l->cfg.rnn.return_sequences = l->rnn_inner.return_sequences;

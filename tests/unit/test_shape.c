@@ -6,11 +6,13 @@
  * with tlr_kfile_open_buffer; the expectations are worked out by hand from the Keras sources
  * cited next to each group, never taken from tlreport's output. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "forward.h"
 #include "harness.h"
 #include "kfile.h"
+#include "npy.h"
 #include "shape.h"
 #include "xalloc.h"
 
@@ -452,6 +454,40 @@ static void bidirectional_params(void)
     }
 }
 
+/* The forward pass of the stored model against tests/gen/bidi_backward_ref.py (numpy, float64):
+ * the 4 LSTM columns, then the 3 GRU columns flipped back in time. */
+static void bidirectional_stored_values(const tlr_model *m)
+{
+    char xp[1024], yp[1024];
+    snprintf(xp, sizeof xp, "%s/tests/ref/rnn/bidi_backward_model/x.npy", tlr_t_root());
+    snprintf(yp, sizeof yp, "%s/tests/ref/rnn/bidi_backward_model/out.npy", tlr_t_root());
+    tlr_err err = { 0 };
+    int xn, yn;
+    int64_t xs[8], ys[8];
+    float *x = tlr_npy_read(xp, &xn, xs, &err), *want = tlr_npy_read(yp, &yn, ys, &err);
+    CHECK(x && want && xn == 3 && yn == 3, "bidi_backward references: %s", err.msg);
+    if (x && want && xn == 3 && yn == 3) {
+        tlr_tensor *in = tlr_tensor_new(3, xs);
+        memcpy(in->data, x, (size_t)tlr_tensor_numel(in) * sizeof(float));
+        const tlr_tensor *ins = in;
+        tlr_forward_result r;
+        tlr_forward_opts fo = { (int64_t)1 << 30, 0 };
+        tlr_status st = tlr_forward_run(m, &ins, 1, NULL, 0, 1, &fo, &r, &err);
+        CHECK(st == TLR_OK, "bidi_backward forward: %s", err.msg);
+        if (st == TLR_OK) {
+            CHECK(r.outputs[0] != NULL, "bidi_backward: the output was computed (%s)",
+                  r.n_skipped ? r.skipped[0] : "");
+            if (r.outputs[0] && tlr_tensor_numel(r.outputs[0]) == ys[0] * ys[1] * ys[2])
+                FLOATS_NEAR(r.outputs[0]->data, want, ys[0] * ys[1] * ys[2], 1e-5,
+                            "bidi_backward output vs numpy");
+            tlr_forward_result_free(&r);
+        }
+        tlr_tensor_free(in);
+    }
+    free(x);
+    free(want);
+}
+
 /* The same rule through a stored file (tests/gen/make_bidi_backward.py): the backward GRU's
  * weights bind to shapes of their own, and the layer counts 176 + 81 = 257 parameters. */
 static void bidirectional_stored(void)
@@ -485,6 +521,7 @@ static void bidirectional_stored(void)
         char got[128] = "";
         out_shape(l, 0, got, sizeof got);
         STR_EQ(got, "(None, 5, 7)", "bidi_backward.h5 output");
+        bidirectional_stored_values(f->model);
     }
     tlr_kfile_free(f);
 }
