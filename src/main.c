@@ -87,6 +87,92 @@ static int report_child_signal(const tlr_options *o, int sig)
     return 1;
 }
 
+/* The worker's stderr passes through the parent.  tlreport's own lines ("tlreport: ...") go
+ * out at once; anything else (a library's or the C library's complaint, a --profile table)
+ * is held, in order, until the worker ends: printed if it exited, dropped if a signal ended
+ * it, so a crash still ends with exactly one line, the parent's. */
+typedef struct {
+    char *held;
+    size_t n_held, cap_held;
+    char line[4096];
+    size_t n_line;
+} relay;
+
+#define RELAY_MAX_HELD (1u << 20) /* beyond this, held text is printed rather than kept */
+
+static void relay_hold(relay *r, const char *s, size_t n)
+{
+    if (r->n_held + n > RELAY_MAX_HELD) {
+        if (r->n_held)
+            fwrite(r->held, 1, r->n_held, stderr);
+        fwrite(s, 1, n, stderr);
+        r->n_held = 0;
+        return;
+    }
+    if (r->n_held + n > r->cap_held) {
+        size_t cap = r->cap_held ? r->cap_held * 2 : 4096;
+        while (cap < r->n_held + n)
+            cap *= 2;
+        char *h = realloc(r->held, cap);
+        if (!h) {
+            fwrite(s, 1, n, stderr);
+            return;
+        }
+        r->held = h;
+        r->cap_held = cap;
+    }
+    memcpy(r->held + r->n_held, s, n);
+    r->n_held += n;
+}
+
+/* One complete line (or a full buffer) from the worker. */
+static void relay_line(relay *r, const char *s, size_t n)
+{
+    if (r->n_held == 0 && n >= 10 && memcmp(s, "tlreport: ", 10) == 0) {
+        fwrite(s, 1, n, stderr);
+        fflush(stderr);
+    } else {
+        relay_hold(r, s, n);
+    }
+}
+
+static void relay_bytes(relay *r, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        r->line[r->n_line++] = s[i];
+        if (s[i] == '\n' || r->n_line == sizeof r->line) {
+            relay_line(r, r->line, r->n_line);
+            r->n_line = 0;
+        }
+    }
+}
+
+/* Copies the worker's stderr from 'fd' until it closes it. */
+static void relay_run(relay *r, int fd)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got > 0)
+            relay_bytes(r, buf, (size_t)got);
+        else if (got == 0 || errno != EINTR)
+            break;
+    }
+    if (r->n_line)
+        relay_line(r, r->line, r->n_line);
+    r->n_line = 0;
+}
+
+/* The worker has ended: what it held goes out unless 'crashed'. */
+static void relay_end(relay *r, int crashed)
+{
+    if (!crashed && r->n_held)
+        fwrite(r->held, 1, r->n_held, stderr);
+    free(r->held);
+    r->held = NULL;
+    r->n_held = r->cap_held = 0;
+}
+
 /* Runs 'run' in a child and reports a crash of it as an input error. */
 static int run_guarded(tlr_options *o)
 {
@@ -102,28 +188,47 @@ static int run_guarded(tlr_options *o)
     /* blocked across the fork, so a request in between is forwarded, not lost */
     sigprocmask(SIG_BLOCK, &block, &old);
     set_forwarding(1);
+    int err_pipe[2];
+    int piped = pipe(err_pipe) == 0;
     pid_t pid = fork();
     if (pid == 0) {
         set_forwarding(0);
         sigprocmask(SIG_SETMASK, &old, NULL);
+        if (piped) {
+            close(err_pipe[0]);
+            dup2(err_pipe[1], STDERR_FILENO);
+            close(err_pipe[1]);
+        }
         exit(run(o)); /* exit, not _exit: LeakSanitizer checks at exit */
     }
     if (pid < 0) {
         set_forwarding(0);
         sigprocmask(SIG_SETMASK, &old, NULL);
+        if (piped) {
+            close(err_pipe[0]);
+            close(err_pipe[1]);
+        }
         return run(o);
     }
     child_pid = pid;
     sigprocmask(SIG_SETMASK, &old, NULL);
+    relay rel = { 0 };
+    if (piped) {
+        close(err_pipe[1]);
+        relay_run(&rel, err_pipe[0]);
+        close(err_pipe[0]);
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
+            relay_end(&rel, 0);
             fprintf(stderr, "tlreport: lost the worker process: %s\n", strerror(errno));
             return 1;
         }
     }
     child_pid = 0;
     set_forwarding(0);
+    relay_end(&rel, !WIFEXITED(status));
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return report_child_signal(o, WIFSIGNALED(status) ? WTERMSIG(status) : 0);

@@ -59,5 +59,15 @@ else
     bad "--dump with colliding names: $(cat "$tmp/out" "$tmp/err")"
 fi
 
+# --profile's table reaches stderr (the worker's non-"tlreport:" lines are held until it
+# exits, then printed in order), after the prediction on stdout
+"$TLREPORT" tests/fixtures/models/course_k3.keras --predict tests/fixtures/images/rgb_32x32.png \
+    --profile >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && [ -s "$tmp/out" ] && grep -q '^total ' "$tmp/err" && grep -q '^dense_1 ' "$tmp/err"; then
+    ok
+else
+    bad "--profile table missing from stderr: $(head -c 300 "$tmp/err")"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
