@@ -487,7 +487,8 @@ static tlr_status normalization(run_ctx *C, const tlr_layer *l, const char *path
  * Resizing(crop_to_aspect_ratio=True) and smart_resize (keras/src/backend/tensorflow/
  * image.py resize, keras/src/utils/image_utils.py smart_resize; tf.keras 2
  * keras/utils/image_utils.py): sizes in float32, truncated, at least 1 and at most the
- * input's; the offsets are half the rest, truncated. */
+ * input's; the offsets are half the rest, truncated.  Keras 3 computes in Python floats
+ * (double): the two agree while w*th and h*tw stay below 2^24 (a 4096 x 4096 input). */
 static void aspect_window(int64_t h, int64_t w, int th, int tw, int64_t *ch, int64_t *cw,
                           int64_t *top, int64_t *left)
 {

@@ -169,7 +169,9 @@ static void probe_location(hid_t obj, probe_ctx *P);
 static herr_t probe_link(hid_t group, const char *name, const H5L_info_t *info, void *ctx)
 {
     probe_ctx *P = ctx;
-    if (info->type != H5L_TYPE_HARD || P->objects >= PROBE_MAX_OBJECTS)
+    if (P->objects >= PROBE_MAX_OBJECTS)
+        return 1; /* stop this listing; the callers stop too */
+    if (info->type != H5L_TYPE_HARD)
         return 0;
     hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
     if (obj < 0) {
@@ -187,6 +189,8 @@ static herr_t probe_link(hid_t group, const char *name, const H5L_info_t *info, 
 static void probe_location(hid_t obj, probe_ctx *P)
 {
     H5O_info_t oi;
+    if (P->objects >= PROBE_MAX_OBJECTS)
+        return;
     if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS) < 0 ||
         !probe_seen_add(P, oi.addr)) {
         H5Eclear2(H5E_DEFAULT);

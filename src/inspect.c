@@ -595,33 +595,66 @@ static void training_json(const tlr_kfile *f, tlr_json *j)
     tlr_json_add_item(t, "raw", tlr_json_copy(tc));
 }
 
-/* Which weights of a nested model layer.get_weights() lists in which pass. */
-typedef enum { GW_ALL, GW_TRAINABLE, GW_REST } gw_pass;
+static void gw_push(const tlr_layer *x, const tlr_weight *w, tlr_json *arr)
+{
+    tlr_json *a = tlr_json_push_object(arr);
+    char *wn = tlr_xasprintf("%s/%s", x->name, w->role);
+    tlr_json_add_string(a, "name", wn);
+    free(wn);
+    shape_json(a, "shape", w->ndim, w->shape);
+    tlr_json_add_bool(a, "trainable", x->eff_trainable && tlr_weight_role_trainable(w->role));
+}
 
-/* Appends x's weights that belong to 'pass' to 'arr', descending into nested models in
- * layer order.  'path_trainable': the own flags of the models between the queried layer and
- * x (the queried model's own flag does not change the order in any Keras). */
-static void gw_collect(const tlr_layer *x, int path_trainable, int top, gw_pass pass,
-                       tlr_json *arr)
+/* A plain layer's variables whose role is trainable (want 1) or not (want 0), as created. */
+static void gw_plain(const tlr_layer *x, int want, tlr_json *arr)
+{
+    for (int w = 0; w < x->n_weights; w++)
+        if (!tlr_weight_role_trainable(x->weights[w].role) == !want)
+            gw_push(x, &x->weights[w], arr);
+}
+
+/* Layer order (tf.keras 2.x, Keras 3): every variable, layer after layer, as created. */
+static void gw_layer_order(const tlr_layer *x, tlr_json *arr)
 {
     if (x->op == TLR_OP_MODEL) {
-        int child_path = path_trainable && (top || x->trainable);
         for (int i = 0; i < x->inner->n_layers; i++)
-            gw_collect(&x->inner->layers[i], child_path, 0, pass, arr);
+            gw_layer_order(&x->inner->layers[i], arr);
         return;
     }
-    for (int w = 0; w < x->n_weights; w++) {
-        int first = path_trainable && x->trainable && tlr_weight_role_trainable(x->weights[w].role);
-        if ((pass == GW_TRAINABLE && !first) || (pass == GW_REST && first))
-            continue;
-        tlr_json *a = tlr_json_push_object(arr);
-        char *wn = tlr_xasprintf("%s/%s", x->name, x->weights[w].role);
-        tlr_json_add_string(a, "name", wn);
-        free(wn);
-        shape_json(a, "shape", x->weights[w].ndim, x->weights[w].shape);
-        tlr_json_add_bool(a, "trainable",
-                          x->eff_trainable && tlr_weight_role_trainable(x->weights[w].role));
+    for (int w = 0; w < x->n_weights; w++)
+        gw_push(x, &x->weights[w], arr);
+}
+
+/* Standalone Keras 1/2 (keras/engine/network.py, topology.py): weights = trainable_weights
+ * + non_trainable_weights, where for a layer or model X
+ *   T(X) = [] if X is frozen, else its trainable variables (a model: T of each layer);
+ *   N(X) = a plain layer's non-trainable variables, or, frozen, all of them (trainable
+ *          first); a model: N of each layer, preceded by T of each layer when it is frozen. */
+static void gw_trainable(const tlr_layer *x, tlr_json *arr)
+{
+    if (!x->trainable)
+        return;
+    if (x->op != TLR_OP_MODEL) {
+        gw_plain(x, 1, arr);
+        return;
     }
+    for (int i = 0; i < x->inner->n_layers; i++)
+        gw_trainable(&x->inner->layers[i], arr);
+}
+
+static void gw_non_trainable(const tlr_layer *x, tlr_json *arr)
+{
+    if (x->op != TLR_OP_MODEL) {
+        if (!x->trainable)
+            gw_plain(x, 1, arr);
+        gw_plain(x, 0, arr);
+        return;
+    }
+    if (!x->trainable)
+        for (int i = 0; i < x->inner->n_layers; i++)
+            gw_trainable(&x->inner->layers[i], arr);
+    for (int i = 0; i < x->inner->n_layers; i++)
+        gw_non_trainable(&x->inner->layers[i], arr);
 }
 
 /* layer.get_weights() per top-level layer; model.get_weights() is their concatenation.
@@ -641,10 +674,10 @@ static void get_weights_json(const tlr_model *m, int trainable_first, tlr_json *
         tlr_json_add_string(o, "layer", l->name);
         tlr_json *arr = tlr_json_add_array(o, "arrays");
         if (trainable_first && l->op == TLR_OP_MODEL) {
-            gw_collect(l, 1, 1, GW_TRAINABLE, arr);
-            gw_collect(l, 1, 1, GW_REST, arr);
+            gw_trainable(l, arr);
+            gw_non_trainable(l, arr);
         } else {
-            gw_collect(l, 1, 1, GW_ALL, arr);
+            gw_layer_order(l, arr);
         }
     }
     free(vis);

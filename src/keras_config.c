@@ -1011,15 +1011,40 @@ static int collect_refs(const tlr_json *v, int triples, raw_refs *out, int depth
     return st;
 }
 
+/* 1 when 'v' holds a tensor reference (in 'triples' form or as a keras_history). */
+static int holds_refs(const tlr_json *v, int triples)
+{
+    raw_refs r = { 0 };
+    int found = collect_refs(v, triples, &r, 0) == 0 && r.n > 0;
+    refs_free(&r);
+    return found;
+}
+
+/* For a Keras 3 node whose args hold no tensor (layer(inputs=x)): the keyword argument that
+ * carries the inputs, "inputs" or else the first one holding a tensor; NULL when none does. */
+static const tlr_json *inputs_kwarg(const tlr_json *node)
+{
+    const tlr_json *kw = tlr_json_get(node, "kwargs");
+    const tlr_json *named = tlr_json_get(kw, "inputs");
+    if (named && holds_refs(named, 0))
+        return named;
+    for (const tlr_json *e = tlr_json_first(kw); e; e = tlr_json_next(e))
+        if (holds_refs(e, 0))
+            return e;
+    return NULL;
+}
+
 /* One inbound node in any dialect into a list of references.  Returns 0 on success. */
 static int parse_node(const tlr_json *node, raw_refs *out)
 {
     if (tlr_json_is_object(node)) {
         /* Keras 3: {"args": [...], "kwargs": {...}}; a layer called as layer(inputs=x) has its
-         * tensors only in kwargs (other kwargs tensors, such as a mask, are not inputs) */
+         * tensors in one keyword argument (other kwargs tensors, such as a mask, are not
+         * inputs: kwarg_tensor flags them) */
         if (collect_refs(tlr_json_get(node, "args"), 0, out, 0))
             return -1;
-        return out->n ? 0 : collect_refs(tlr_json_get(node, "kwargs"), 0, out, 0);
+        const tlr_json *in = out->n ? NULL : inputs_kwarg(node);
+        return in ? collect_refs(in, 0, out, 0) : 0;
     }
     if (!tlr_json_is_array(node))
         return -1;
@@ -1041,25 +1066,16 @@ static int parse_node(const tlr_json *node, raw_refs *out)
     return 0;
 }
 
-/* 1 when 'v' holds a tensor reference (in 'triples' form or as a keras_history). */
-static int holds_refs(const tlr_json *v, int triples)
-{
-    raw_refs r = { 0 };
-    int found = collect_refs(v, triples, &r, 0) == 0 && r.n > 0;
-    refs_free(&r);
-    return found;
-}
-
 /* The name of a keyword argument that passes a tensor besides the inputs (initial_state,
  * mask, constants), or NULL.  Such a tensor changes what the layer computes, and tlreport
  * does not feed it in. */
 static const char *kwarg_tensor(const tlr_json *node)
 {
-    const tlr_json *kw = NULL;
+    const tlr_json *kw = NULL, *inputs = NULL;
     int triples = 1;
     if (tlr_json_is_object(node)) {
         if (!holds_refs(tlr_json_get(node, "args"), 0))
-            return NULL; /* the kwargs are the inputs (layer(inputs=x)) */
+            inputs = inputs_kwarg(node); /* layer(inputs=x): that one is no extra */
         kw = tlr_json_get(node, "kwargs");
         triples = 0;
     } else if (tlr_json_is_array(node)) {
@@ -1070,7 +1086,7 @@ static const char *kwarg_tensor(const tlr_json *node)
     if (!tlr_json_is_object(kw))
         return NULL;
     for (const tlr_json *e = tlr_json_first(kw); e; e = tlr_json_next(e))
-        if (holds_refs(e, triples))
+        if (e != inputs && holds_refs(e, triples))
             return tlr_json_key(e);
     return NULL;
 }

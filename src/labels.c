@@ -20,10 +20,11 @@ tlr_status tlr_labels_read(const char *path, tlr_strlist *out, tlr_err *err)
             fclose(fp);
             return tlr_err_set(err, TLR_E_LIMIT, "%s: more than %d labels", path, MAX_LABELS);
         }
-        if (!strchr(line, '\n') && !feof(fp)) {
+        int c = strchr(line, '\n') ? '\n' : getc(fp); /* the end of a line that filled 'line' */
+        if (c != '\n' && c != EOF) {
             fclose(fp);
             return tlr_err_set(err, TLR_E_FORMAT, "%s: line %zu is longer than %zu bytes: not a "
-                               "labels file", path, out->n + 1, sizeof line - 2);
+                               "labels file", path, out->n + 1, sizeof line - 1);
         }
         line[strcspn(line, "\r\n")] = '\0';
         char *s = line;

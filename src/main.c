@@ -71,8 +71,9 @@ static int is_forwarded(int sig)
 /* The exit status for a child that 'sig' ended, with its one-line reason. */
 static int report_child_signal(const tlr_options *o, int sig)
 {
-    if (is_forwarded(sig)) {
-        /* stopped on request: end the same way, as a shell expects, without blaming the file */
+    if (is_forwarded(sig) || sig == SIGPIPE) {
+        /* stopped on request, or its reader went away (tlreport ... | head): end the same
+         * way, as a shell expects, without blaming the file */
         set_forwarding(0);
         raise(sig);
         return 128 + sig;
@@ -94,19 +95,18 @@ static int report_child_signal(const tlr_options *o, int sig)
 typedef struct {
     char *held;
     size_t n_held, cap_held;
+    size_t dropped;          /* held bytes given up (over the cap, or no memory) */
     char line[4096];
     size_t n_line;
+    int direct;              /* inside a long "tlreport: " line: the rest goes out too */
 } relay;
 
-#define RELAY_MAX_HELD (1u << 20) /* beyond this, held text is printed rather than kept */
+#define RELAY_MAX_HELD (1u << 20) /* held text beyond this is dropped, with a note */
 
 static void relay_hold(relay *r, const char *s, size_t n)
 {
-    if (r->n_held + n > RELAY_MAX_HELD) {
-        if (r->n_held)
-            fwrite(r->held, 1, r->n_held, stderr);
-        fwrite(s, 1, n, stderr);
-        r->n_held = 0;
+    if (r->dropped || r->n_held + n > RELAY_MAX_HELD) {
+        r->dropped += n;
         return;
     }
     if (r->n_held + n > r->cap_held) {
@@ -115,7 +115,7 @@ static void relay_hold(relay *r, const char *s, size_t n)
             cap *= 2;
         char *h = realloc(r->held, cap);
         if (!h) {
-            fwrite(s, 1, n, stderr);
+            r->dropped += n;
             return;
         }
         r->held = h;
@@ -125,15 +125,18 @@ static void relay_hold(relay *r, const char *s, size_t n)
     r->n_held += n;
 }
 
-/* One complete line (or a full buffer) from the worker. */
+/* One complete line, or a full buffer of a longer one, from the worker. */
 static void relay_line(relay *r, const char *s, size_t n)
 {
-    if (r->n_held == 0 && n >= 10 && memcmp(s, "tlreport: ", 10) == 0) {
+    int ours = r->direct || (r->n_held == 0 && !r->dropped && n >= 10 &&
+                             memcmp(s, "tlreport: ", 10) == 0);
+    if (ours) {
         fwrite(s, 1, n, stderr);
         fflush(stderr);
     } else {
         relay_hold(r, s, n);
     }
+    r->direct = ours && s[n - 1] != '\n';
 }
 
 static void relay_bytes(relay *r, const char *s, size_t n)
@@ -168,6 +171,8 @@ static void relay_end(relay *r, int crashed)
 {
     if (!crashed && r->n_held)
         fwrite(r->held, 1, r->n_held, stderr);
+    if (!crashed && r->dropped)
+        fprintf(stderr, "tlreport: (%zu more bytes of library messages left out)\n", r->dropped);
     free(r->held);
     r->held = NULL;
     r->n_held = r->cap_held = 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "xalloc.h"
 
@@ -85,8 +86,9 @@ int tlr_weight_role_trainable(const char *role)
 
 int tlr_shape_channels_first(const tlr_layer *l)
 {
-    return strcmp(tlr_json_get_string(l->config, "data_format", "channels_last"),
-                  "channels_first") == 0;
+    /* Keras lower-cases data_format, as keras_config.c's parser does */
+    return strcasecmp(tlr_json_get_string(l->config, "data_format", "channels_last"),
+                      "channels_first") == 0;
 }
 
 int tlr_shape_random_crop(const tlr_layer *l, int *height, int *width)

@@ -82,5 +82,15 @@ else
     wait "$pid" 2>/dev/null
 fi
 
+# a reader that went away (tlreport ... | head): ended by SIGPIPE, quietly, not reported as a
+# crafted file
+{ sleep 0.3; "$TLREPORT" "$M" --storage --json 2>"$tmp/err"; echo $? >"$tmp/rc"; } | true
+rc=$(cat "$tmp/rc")
+if [ "$rc" -eq 141 ] && [ ! -s "$tmp/err" ]; then
+    ok
+else
+    bad "closed stdout: exit $rc (want 141), stderr: $(head -c 300 "$tmp/err")"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -515,6 +515,26 @@ static void kwarg_tensors(void)
     tlr_model_free(m);
     tlr_json_free(j);
     free(cfg);
+    /* layer(inputs=x, mask=m): one input, x; the mask is flagged */
+    cfg = tlr_xasprintf(
+        FUNCTIONAL("%s, %s, %s", "[['x', 0, 0], ['mk', 0, 0]]", "[['g', 0, 0]]"),
+        K3_INPUT("x", "[null, 5, 3]"), K3_INPUT("mk", "[null, 5]"),
+        "{'class_name': 'GRU', 'name': 'g', 'config': {'name': 'g', 'units': 2}, "
+        "'inbound_nodes': [{'args': [], 'kwargs': {'mask': " K3_TENSOR("mk", 0) ", 'inputs': "
+        K3_TENSOR("x", 0) "}}]}");
+    m = parse_cfg(cfg, 3, &j, &err);
+    CHECK(m != NULL, "inputs= and mask= kwargs: %s", err.msg);
+    if (m) {
+        const tlr_layer *g = layer(m, "g");
+        CHECK(g && g->n_calls == 1 && g->calls[0].n_in == 1 &&
+              strcmp(m->layers[g->calls[0].in[0].layer].name, "x") == 0,
+              "g(inputs=x, mask=m) has the one input x");
+        expect_not_runnable(m, "g", (const char *const[]){ "'mask'", NULL });
+        expect_shape(m, "g", "(None, 2)");
+    }
+    tlr_model_free(m);
+    tlr_json_free(j);
+    free(cfg);
     /* tf.keras 2: [['x', 0, 0, {'initial_state': [['h', 0, 0], ['h', 0, 0]]}]] */
     cfg = tlr_xasprintf(
         FUNCTIONAL("%s, %s, %s", "[['x', 0, 0], ['h', 0, 0]]", "[['lstm', 0, 0]]"),

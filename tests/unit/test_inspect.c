@@ -68,8 +68,38 @@ static void check_order(const char *version, const char *want_inner, int want_tr
     tlr_kfile_free(f);
 }
 
+/* top = [m1 = [m2 (frozen) = [bn, d]]] by Keras 2.2.4.  get_weights(m1) = T(m1) + N(m1):
+ * T(m1) = T(m2) = [] (m2 frozen); N(m1) = N(m2) = T(bn) + T(d) + N(bn) + N(d)
+ * = gamma, beta, kernel, bias, then moving_mean, moving_variance. */
+static void frozen_two_deep(void)
+{
+    const char *text =
+        "{\"class_name\": \"Sequential\", \"keras_version\": \"2.2.4\", \"backend\": \"tensorflow\","
+        " \"config\": {\"name\": \"top\", \"layers\": ["
+        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m1\", \"layers\": ["
+        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m2\", \"trainable\": false,"
+        " \"layers\": ["
+        "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\","
+        " \"batch_input_shape\": [null, 4], \"axis\": -1, \"center\": true, \"scale\": true}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2,"
+        " \"activation\": \"linear\", \"use_bias\": true}}]}}]}}]}}";
+    tlr_err err = { 0 };
+    tlr_kfile *f = tlr_kfile_open_buffer(text, strlen(text), "deep.json", NULL, &err);
+    CHECK(f != NULL, "deep.json: %s", err.msg);
+    if (!f)
+        return;
+    tlr_json *s = tlr_inspect_storage(f, &err);
+    char got[512];
+    order_of(s, 0, got, sizeof got);
+    STR_EQ(got, "bn/gamma bn/beta d/kernel d/bias bn/moving_mean bn/moving_variance",
+           "a frozen model inside a nested one (Keras 2.2.4)");
+    tlr_json_free(s);
+    tlr_kfile_free(f);
+}
+
 void test_inspect(void)
 {
+    frozen_two_deep();
     /* standalone: trainable variables of trainable layers, then the rest, each in layer order */
     check_order("2.2.4", "bn/gamma bn/beta b/kernel b/bias a/kernel a/bias bn/moving_mean "
                          "bn/moving_variance", 1);

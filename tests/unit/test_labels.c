@@ -42,6 +42,21 @@ static void labels_files(void)
     OK(tlr_labels_read(path, &l, &err) == TLR_E_FORMAT, "overlong line refused");
     STR_CONTAINS(err.msg, "long.txt: line 1 is longer than", "names file and line");
     tlr_strlist_free(&l);
+    /* the longest lines that fit: 4094 bytes + CRLF, and 4095 bytes without a newline */
+    char *fit = calloc(4100, 1);
+    memset(fit, 'a', 4094);
+    strcat(fit, "\r\nb\n");
+    write_file(path, fit);
+    OK(tlr_labels_read(path, &l, &err) == TLR_OK && l.n == 2 && strlen(l.items[0]) == 4094,
+       "4094 bytes + CRLF is one label");
+    tlr_strlist_free(&l);
+    memset(fit, 0, 4100);
+    memset(fit, 'a', 4095);
+    write_file(path, fit);
+    OK(tlr_labels_read(path, &l, &err) == TLR_OK && l.n == 1 && strlen(l.items[0]) == 4095,
+       "a last line of 4095 bytes without a newline is one label");
+    tlr_strlist_free(&l);
+    free(fit);
 
     snprintf(path, sizeof path, "%s/none.txt", tlr_t_tmpdir());
     OK(tlr_labels_read(path, &l, &err) == TLR_E_IO, "missing labels file");
