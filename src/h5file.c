@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -239,15 +240,9 @@ static void cap_probe_memory(const char *path, size_t len)
     fclose(f);
     if (!ok)
         return;
-    if (path) {
-        FILE *mf = fopen(path, "rb");
-        if (mf && fseek(mf, 0, SEEK_END) == 0) {
-            long end = ftell(mf);
-            len = end > 0 ? (size_t)end : 0;
-        }
-        if (mf)
-            fclose(mf);
-    }
+    struct stat sb;
+    if (path && stat(path, &sb) == 0)
+        len = (size_t)sb.st_size;
     unsigned long long have = pages * (unsigned long long)sysconf(_SC_PAGESIZE);
     struct rlimit rl;
     rl.rlim_cur = rl.rlim_max = (rlim_t)(have + (1ULL << 30) + 4ULL * len);

@@ -687,10 +687,8 @@ static char *arc_child(tlr_h5 *h, const char *dir, const tlr_layer *l, int nth, 
 static tlr_status bind_archive_model(tlr_model *m, tlr_h5 *h, const char *dir, char sep,
                                      const char *prefix, const tlr_weights_ctx *ctx, tlr_err *err)
 {
-    int vis[8192];
-    int n = tlr_model_visible_layers(m, vis, 8192);
-    if (n > 8192)
-        return tlr_err_set(err, TLR_E_LIMIT, "%s: too many layers", ctx->what);
+    int n;
+    int *vis = tlr_model_visible_alloc(m, &n);
     tlr_status st = TLR_OK;
     for (int k = 0; k < n && !st; k++) {
         tlr_layer *l = &m->layers[vis[k]];
@@ -733,6 +731,7 @@ static tlr_status bind_archive_model(tlr_model *m, tlr_h5 *h, const char *dir, c
         free(base);
         free(lp);
     }
+    free(vis);
     return st;
 }
 
