@@ -148,3 +148,22 @@ int tlr_model_output_activation(const tlr_model *m)
     }
     return -1;
 }
+
+static void leaf_paths(const tlr_model *m, const char *prefix, int (*keep)(const tlr_layer *),
+                       tlr_strlist *out)
+{
+    for (int k = 0; k < m->n_order; k++) {
+        const tlr_layer *l = &m->layers[m->order[k]];
+        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
+        if (l->op == TLR_OP_MODEL)
+            leaf_paths(l->inner, p, keep, out);
+        else if (!keep || keep(l))
+            tlr_strlist_push(out, p);
+        free(p);
+    }
+}
+
+void tlr_model_leaf_paths(const tlr_model *m, int (*keep)(const tlr_layer *), tlr_strlist *out)
+{
+    leaf_paths(m, "", keep, out);
+}

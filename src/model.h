@@ -13,6 +13,7 @@
 #include "err.h"
 #include "json.h"
 #include "ops.h"
+#include "strlist.h"
 
 typedef enum {
     TLR_OP_UNKNOWN = 0,   /* a class tlreport does not know (custom, subclassed) */
@@ -288,6 +289,10 @@ int tlr_model_visible_layers(const tlr_model *m, int *idx, int cap);
 
 /* tlr_model_visible_layers into a new array (free it); '*n' receives the count. */
 int *tlr_model_visible_alloc(const tlr_model *m, int *n);
+
+/* Appends the paths ("vgg16/block1_conv1") of the layers below nested models, in execution
+ * order, that 'keep' accepts (every one when 'keep' is NULL). */
+void tlr_model_leaf_paths(const tlr_model *m, int (*keep)(const tlr_layer *), tlr_strlist *out);
 
 /* Resolves a path like "vgg16/block2_conv2" to the model holding the layer and its index.
  * Returns 0 on success. */

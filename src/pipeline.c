@@ -251,19 +251,6 @@ static void print_profile(const tlr_forward_result *r, FILE *log)
 
 /* ---- --dump -------------------------------------------------------------------------------- */
 
-static void all_paths(const tlr_model *m, const char *prefix, tlr_strlist *out)
-{
-    for (int k = 0; k < m->n_order; k++) {
-        const tlr_layer *l = &m->layers[m->order[k]];
-        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
-        if (l->op == TLR_OP_MODEL)
-            all_paths(l->inner, p, out);
-        else
-            tlr_strlist_push(out, p);
-        free(p);
-    }
-}
-
 /* mkdir -p for the directories of 'path'. */
 static tlr_status make_dirs(const char *path, tlr_err *err)
 {
@@ -340,7 +327,7 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
     tlr_strlist paths = TLR_STRLIST_INIT;
     for (int i = 0; i < o->n_dumps; i++) {
         if (strcmp(o->dumps[i], "all") == 0)
-            all_paths(f->model, "", &paths);
+            tlr_model_leaf_paths(f->model, NULL, &paths);
         else
             tlr_strlist_push(&paths, o->dumps[i]);
     }

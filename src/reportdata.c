@@ -688,19 +688,6 @@ static int feature_worthy(const tlr_layer *l)
            l->shape_ok;
 }
 
-static void collect_feature_layers(const tlr_model *m, const char *prefix, tlr_strlist *out)
-{
-    for (int k = 0; k < m->n_order; k++) {
-        const tlr_layer *l = &m->layers[m->order[k]];
-        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
-        if (l->op == TLR_OP_MODEL)
-            collect_feature_layers(l->inner, p, out);
-        else if (feature_worthy(l))
-            tlr_strlist_push(out, p);
-        free(p);
-    }
-}
-
 /* Activation (1, ...) of one image to the (H, W, C) the grid wants. */
 static float *activation_hwc(const tlr_layer *l, const tlr_tensor *t, int64_t *h, int64_t *w,
                              int64_t *c)
@@ -922,7 +909,7 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
     tlr_strlist paths = TLR_STRLIST_INIT;
     tlr_status st = TLR_OK;
     if (o->features_layer && strcmp(o->features_layer, "all") == 0) {
-        collect_feature_layers(f->model, "", &paths);
+        tlr_model_leaf_paths(f->model, feature_worthy, &paths);
     } else if (o->features_layer) {
         found_layer fl;
         if ((st = resolve_layer(f->model, o->features_layer, &fl, err)))
@@ -932,7 +919,7 @@ static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_op
     } else if (kern_layer->path) {
         tlr_strlist_push(&paths, kern_layer->path);
     } else {
-        collect_feature_layers(f->model, "", &paths);
+        tlr_model_leaf_paths(f->model, feature_worthy, &paths);
         while (paths.n > 1)
             free(paths.items[--paths.n]);
     }
