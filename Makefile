@@ -27,7 +27,7 @@ else
 TLREPORT = ./$(BUILD)/tlreport
 endif
 
-SRC      = $(filter-out src/main.c,$(wildcard src/*.c))
+SRC      = $(filter-out src/app/main.c,$(wildcard src/*/*.c))
 OBJ      = $(SRC:src/%.c=$(BUILD)/%.o)
 TESTSRC  = $(wildcard tests/unit/test_*.c)
 TESTOBJ  = $(TESTSRC:tests/unit/%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/harness.o
@@ -61,14 +61,15 @@ binary: $(if $(SANITIZE),$(BUILD)/tlreport,tlreport)
 tlreport: $(BUILD)/tlreport
 	cp $< $@
 
-$(BUILD)/tlreport: $(BUILD)/main.o $(BUILD)/libtlr.a
+$(BUILD)/tlreport: $(BUILD)/app/main.o $(BUILD)/libtlr.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/libtlr.a: $(OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/%.o: src/%.c | $(BUILD)/tests/.dir
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/tests/unit_list.h | $(BUILD)/tests/.dir
 	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Itests -I$(BUILD)/tests -MMD -MP -c -o $@ $<
@@ -125,11 +126,11 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 tlreport $(DESTDIR)$(PREFIX)/bin/tlreport
 	cp -R templates/. $(DESTDIR)$(PREFIX)/share/tlreport/templates/
-	install -m 644 src/tlreport.1 $(DESTDIR)$(PREFIX)/share/man/man1/tlreport.1
+	install -m 644 src/app/tlreport.1 $(DESTDIR)$(PREFIX)/share/man/man1/tlreport.1
 
 clean:
 	rm -rf build build-san build-bench build-fuzz tlreport
 
 include tests/fuzz/fuzz.mk
 
--include $(OBJ:.o=.d) $(TESTOBJ:.o=.d) $(BUILD)/main.d
+-include $(OBJ:.o=.d) $(TESTOBJ:.o=.d) $(BUILD)/app/main.d

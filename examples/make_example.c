@@ -31,12 +31,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "err.h"
-#include "h5file.h"
-#include "image.h"
-#include "image_io.h"
-#include "xalloc.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/image.h"
+#include "base/xalloc.h"
+#include "io/h5file.h"
+#include "io/image_io.h"
 
 #define PI 3.14159265358979323846
 

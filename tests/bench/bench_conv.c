@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cpu.h"
-#include "ops.h"
-#include "threads.h"
+#include "base/cpu.h"
+#include "base/threads.h"
+#include "engine/ops.h"
 
 static double clock_ms(clockid_t id)
 {

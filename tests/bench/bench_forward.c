@@ -13,11 +13,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "forward.h"
-#include "kfile.h"
-#include "npy.h"
-#include "tensor.h"
-#include "threads.h"
+#include "base/tensor.h"
+#include "base/threads.h"
+#include "engine/forward.h"
+#include "io/npy.h"
+#include "keras/kfile.h"
 
 static double now_ms(void)
 {

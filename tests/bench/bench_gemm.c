@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cpu.h"
-#include "gemm.h"
-#include "threads.h"
+#include "base/cpu.h"
+#include "base/threads.h"
+#include "engine/gemm.h"
 
 /* Process CPU time: with one thread on a busy machine it still measures the work. */
 static double cpu_s(void)

@@ -19,13 +19,14 @@ out=tests/out
 site=$out/browser-site
 embed=$out/browser-site-embed
 
+. tests/skip.sh
 ok() { pass=$((pass + 1)); echo "ok   [cli/browser] $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL [cli/browser] $*"; }
 
 if [ ! -x "$CHROMIUM" ]; then
-    echo "SKIP [cli/browser] $CHROMIUM not found (apt-get install chromium); browser checks not run"
-    echo "0 passed, 0 failed"
-    exit 0
+    skip cli/browser "$CHROMIUM not found (apt-get install chromium); browser checks not run"
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]; exit
 fi
 
 if [ ! -f "$site/index.html" ] || [ ! -f "$embed/index.html" ]; then
@@ -90,9 +91,9 @@ fi
 
 # 3. The DevTools-protocol checks.
 if ! command -v node >/dev/null 2>&1; then
-    echo "SKIP [cli/browser] node not found: console, image and print-style checks not run"
+    skip cli/browser "node not found: console, image and print-style checks not run"
 elif ! node --experimental-websocket -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' 2>/dev/null; then
-    echo "SKIP [cli/browser] node has no WebSocket client: console, image and print-style checks not run"
+    skip cli/browser "node has no WebSocket client: console, image and print-style checks not run"
 else
     for s in "$site" "$embed"; do
         mode=files
@@ -104,7 +105,7 @@ else
             case $line in
                 PASS\ *) ok "$s: ${line#PASS }" ;;
                 FAIL\ *) bad "$s: ${line#FAIL }" ;;
-                SKIP\ *) echo "SKIP [cli/browser] ${line#SKIP }" ;;
+                SKIP\ *) skip cli/browser "${line#SKIP }" ;;
             esac
         done <"$tmp/cdp.txt"
         if [ "$rc" -ne 0 ] && ! grep -q '^FAIL' "$tmp/cdp.txt"; then

@@ -15,7 +15,7 @@ else
     diff "$tmp/readme" "$tmp/help" | head -20
 fi
 for opt in $(grep -o -- '--[a-z][a-z-]*' "$tmp/help" | sort -u); do
-    if grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" src/tlreport.1; then
+    if grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" src/app/tlreport.1; then
         pass=$((pass + 1))
     else
         fail=$((fail + 1))

@@ -199,5 +199,19 @@ run "$M" --summary
 [ "$rc" -eq 0 ] && grep -q '^Total params: ' "$tmp/out" && [ ! -s "$tmp/err" ] && ok ||
     bad "$M --summary: exit $rc"
 
+# ---- a binary with no templates anywhere: one line that names every place it looked
+mkdir -p "$tmp/lonely/bin" "$tmp/lonely/site"
+cp "$TLREPORT" "$tmp/lonely/bin/tlreport"
+TLR_TEMPLATE_DIR="$tmp/none" "$tmp/lonely/bin/tlreport" "$M" -o "$tmp/lonely/site/out" \
+    >"$tmp/out" 2>"$tmp/err"
+rc=$?
+msg=$(cat "$tmp/err")
+case $msg in
+"tlreport: template 'es/report.md' not found; looked in: $tmp/none (\$TLR_TEMPLATE_DIR); $tmp/lonely/bin/templates (beside the executable); $tmp/lonely/bin/../share/tlreport/templates (beside the executable); $tmp/lonely/bin/../templates (beside the executable)"*)
+    [ "$rc" -eq 1 ] && [ "$(lines "$tmp/err")" = 1 ] && [ ! -e "$tmp/lonely/site/out" ] && ok ||
+        bad "no templates: exit $rc, $(lines "$tmp/err") lines, output left: $(ls "$tmp/lonely/site")" ;;
+*) bad "no templates: unexpected message: $msg" ;;
+esac
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

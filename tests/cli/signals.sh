@@ -8,13 +8,14 @@
 pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlr-signals-XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
+. tests/skip.sh
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL [cli/signals] $*"; }
 
 if ! command -v pgrep >/dev/null 2>&1; then
-    echo "SKIP [cli/signals] pgrep not installed (procps)"
-    echo "0 passed, 0 failed"
-    exit 0
+    skip cli/signals "pgrep not installed (procps)"
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]; exit
 fi
 
 # 60 small images: a few seconds of --predict work, long enough to interrupt

@@ -12,7 +12,7 @@ FUZZ_OBJ      = $(SRC:src/%.c=$(FUZZ_DIR)/obj/%.o)
 
 $(FUZZ_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
 $(FUZZ_DIR)/libtlr.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "h5file.h"
-#include "strlist.h"
-#include "xalloc.h"
+#include "base/strlist.h"
+#include "base/xalloc.h"
+#include "io/h5file.h"
 
 #define FUZZ_H5_MAX_VALUES ((int64_t)1 << 20)
 

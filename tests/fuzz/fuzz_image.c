@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "image_io.h"
-#include "preprocess.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "input/preprocess.h"
+#include "io/image_io.h"
 
 /* Small bounds keep iterations fast; the real limits are exercised by tests/cli/hostile.sh. */
 static const tlr_image_limits fuzz_image_limits = { 1 << 22, 4096 };

@@ -5,14 +5,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "buf.h"
-#include "inspect.h"
-#include "json.h"
-#include "keras_config.h"
-#include "kfile.h"
-#include "shape.h"
-#include "weights.h"
-#include "xalloc.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "keras/keras_config.h"
+#include "keras/kfile.h"
+#include "keras/shape.h"
+#include "keras/weights.h"
+#include "report/inspect.h"
 
 /* The text reports built from a parsed model (layer names and shapes from the input). */
 static void fuzz_keras_config_reports(tlr_kfile *f)

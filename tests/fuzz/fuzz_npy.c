@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "npy.h"
-#include "tensor.h"
+#include "base/tensor.h"
+#include "io/npy.h"
 
 static tlr_status fuzz_npy_run(const uint8_t *data, size_t size, tlr_err *err)
 {

@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "forward.h"
-#include "inspect.h"
-#include "kfile.h"
+#include "engine/forward.h"
+#include "keras/kfile.h"
+#include "report/inspect.h"
 
 #define FUZZ_PIPE_WEIGHTS_MAX ((int64_t)64 << 20)
 #define FUZZ_PIPE_ACT_MAX ((int64_t)64 << 20)

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "template.h"
-#include "xalloc.h"
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "report/template.h"
 
 static const char fuzz_template_data[] =
     "{\"model\":{\"name\":\"<script>alert(1)</script>\",\"params\":1234567,\"ratio\":0.1,"

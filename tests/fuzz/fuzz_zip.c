@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "kfile.h"
-#include "strlist.h"
-#include "zipio.h"
+#include "base/strlist.h"
+#include "io/zipio.h"
+#include "keras/kfile.h"
 
 #define FUZZ_ZIP_MEMBER_MAX ((size_t)1 << 20)
 #define FUZZ_ZIP_WEIGHTS_MAX ((int64_t)64 << 20)

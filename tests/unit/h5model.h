@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5file.h"
+#include "io/h5file.h"
 #include "harness.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 /* One stored weight: dataset 'name' (e.g. "dense_1/kernel:0", Keras 1 "dense_1_W") in the
  * group of layer 'layer'. */

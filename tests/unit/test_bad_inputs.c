@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "h5file.h"
+#include "base/buf.h"
+#include "io/h5file.h"
 #include "harness.h"
-#include "kfile.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "keras/kfile.h"
 
 /* ---- known tlreport failures (visible skips; see the report for the analysis) ------------- */
 

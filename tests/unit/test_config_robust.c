@@ -8,13 +8,13 @@
  * hand-written config (Keras's rules: Dense params = in * units + units, ...). */
 #include <stdlib.h>
 
-#include "forward.h"
+#include "engine/forward.h"
 #include "h5model.h"
 #include "harness.h"
-#include "keras_config.h"
-#include "kfile.h"
-#include "shape.h"
-#include "weights.h"
+#include "keras/keras_config.h"
+#include "keras/kfile.h"
+#include "keras/shape.h"
+#include "keras/weights.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 

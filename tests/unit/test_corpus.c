@@ -5,13 +5,13 @@
  * weights-only files).  Skipped, visibly, when the corpus is not there. */
 #include <stdlib.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "harness.h"
-#include "inspect.h"
-#include "json.h"
-#include "kfile.h"
-#include "summary.h"
-#include "xalloc.h"
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "keras/kfile.h"
+#include "report/inspect.h"
+#include "report/summary.h"
 
 typedef struct {
     char *file, *format, *total, *n_layers, *top_class;

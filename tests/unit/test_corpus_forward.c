@@ -9,13 +9,13 @@
  * Skipped, visibly, when the corpus is not there. */
 #include <stdlib.h>
 
-#include "forward.h"
+#include "engine/forward.h"
 #include "harness.h"
-#include "json.h"
-#include "kfile.h"
-#include "npy.h"
-#include "tensor.h"
-#include "xalloc.h"
+#include "base/json.h"
+#include "base/tensor.h"
+#include "base/xalloc.h"
+#include "io/npy.h"
+#include "keras/kfile.h"
 
 #define REF "tests/ref/corpus"
 #define NONE_DIM 16

@@ -1,5 +1,5 @@
 /* test_expr.c - Lambda formulas: parsing, precedence, functions, errors. */
-#include "expr.h"
+#include "keras/expr.h"
 #include "harness.h"
 
 static float run(const char *text, float x)

@@ -5,13 +5,13 @@
  * each run on 1 and 2 threads (which must agree bit for bit). */
 #include <stdlib.h>
 
-#include "cpu.h"
-#include "gemm.h"
+#include "base/cpu.h"
+#include "engine/gemm.h"
 #include "harness.h"
-#include "ops.h"
-#include "pool_fast.h"
-#include "threads.h"
-#include "winograd.h"
+#include "base/threads.h"
+#include "engine/ops.h"
+#include "engine/pool_fast.h"
+#include "engine/winograd.h"
 
 /* Fixed-seed LCG (Knuth's MMIX constants): uniform floats in [-1, 1). */
 static float next_float(uint64_t *s)

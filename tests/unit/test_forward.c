@@ -3,12 +3,12 @@
  * tests/ref/numeric/README.md).  Tolerance: max relative error 1e-4 per layer. */
 #include <stdlib.h>
 
-#include "forward.h"
+#include "engine/forward.h"
 #include "harness.h"
-#include "json.h"
-#include "kfile.h"
-#include "npy.h"
-#include "xalloc.h"
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "io/npy.h"
+#include "keras/kfile.h"
 
 static const char *const models[] = {
     "mini_vgg", "branches", "mnv2_mini", "seqflat", "nested_functional", "merges_misc",

@@ -3,7 +3,7 @@
  * matrix-vector path, then random sizes against the reference loop. */
 #include <stdlib.h>
 
-#include "gemm.h"
+#include "engine/gemm.h"
 #include "harness.h"
 
 /* Fixed-seed LCG: uniform floats in [-1, 1). */

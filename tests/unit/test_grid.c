@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "grid.h"
+#include "report/grid.h"
 #include "harness.h"
 
 static int gray_at(const tlr_image *img, int x, int y)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5file.h"
-#include "h5guard.h"
+#include "io/h5file.h"
+#include "io/h5guard.h"
 #include "harness.h"
 
 static void put_le(unsigned char *p, uint64_t v, int n)

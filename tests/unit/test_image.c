@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 
 #include "harness.h"
-#include "image_io.h"
-#include "image_scan.h"
-#include "preprocess.h"
+#include "input/image_scan.h"
+#include "input/preprocess.h"
+#include "io/image_io.h"
 
 static char *fixture(const char *name)
 {

@@ -1,8 +1,8 @@
 /* test_input.c - the default preprocessing follows what the model does to its input first. */
 #include "harness.h"
-#include "input.h"
-#include "json.h"
-#include "keras_config.h"
+#include "base/json.h"
+#include "input/input.h"
+#include "keras/keras_config.h"
 
 static int mode_of(const char *cfg_text)
 {

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "harness.h"
-#include "inspect.h"
-#include "json.h"
-#include "kfile.h"
+#include "base/json.h"
+#include "keras/kfile.h"
+#include "report/inspect.h"
 
 /* outer = [inner = [a (Dense 4->3, frozen), bn (BatchNormalization), b (Dense 3->2)],
  *          c (Dense 2->1)], written by Keras 'VERSION'. */

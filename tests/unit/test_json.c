@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "json.h"
+#include "base/json.h"
 
 static void parses_python_nonfinite(void)
 {

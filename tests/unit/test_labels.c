@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "labels.h"
+#include "io/labels.h"
 
 static void write_file(const char *path, const char *text)
 {

@@ -6,17 +6,17 @@
  * text, byte for byte. */
 #include <stdlib.h>
 
-#include "buf.h"
-#include "forward.h"
-#include "h5file.h"
+#include "base/buf.h"
+#include "engine/forward.h"
+#include "io/h5file.h"
 #include "course_summary.h"
 #include "harness.h"
-#include "inspect.h"
-#include "json.h"
-#include "kfile.h"
-#include "shape.h"
-#include "summary.h"
-#include "xalloc.h"
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "keras/kfile.h"
+#include "keras/shape.h"
+#include "report/inspect.h"
+#include "report/summary.h"
 
 #define FIX "tests/fixtures/models"
 

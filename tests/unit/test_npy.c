@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "json.h"
-#include "npy.h"
+#include "base/json.h"
+#include "io/npy.h"
 
 static char *fixture(const char *name)
 {

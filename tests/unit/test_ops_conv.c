@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "ops.h"
+#include "engine/ops.h"
 
 /* ---- helpers --------------------------------------------------------------------------- */
 

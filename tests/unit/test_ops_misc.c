@@ -4,7 +4,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "ops.h"
+#include "base/tensor.h"
+#include "engine/ops.h"
 
 #define LEN(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
 
@@ -509,7 +510,7 @@ static void transposes(void)
         in3[i] = (float)i;
     static const int64_t s3[3] = {2, 3, 4};
     static const int p3[3] = {2, 0, 1};
-    tlr_op_transpose(3, s3, p3, in3, out3);
+    tlr_tensor_transpose(3, s3, p3, in3, out3);
     int ok3 = 1;
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 3; j++)
@@ -522,7 +523,7 @@ static void transposes(void)
 
     /* (1,0,2) keeps the last axis contiguous */
     static const int p3b[3] = {1, 0, 2};
-    tlr_op_transpose(3, s3, p3b, in3, out3);
+    tlr_tensor_transpose(3, s3, p3b, in3, out3);
     int ok3b = 1;
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 3; j++)
@@ -538,7 +539,7 @@ static void transposes(void)
         in4[i] = (float)i;
     static const int64_t s4[4] = {A, B, C, D};
     static const int p4a[4] = {0, 3, 1, 2};
-    tlr_op_transpose(4, s4, p4a, in4, out4);
+    tlr_tensor_transpose(4, s4, p4a, in4, out4);
     int ok4a = 1;
     for (int a = 0; a < A; a++)
         for (int b = 0; b < B; b++)
@@ -548,7 +549,7 @@ static void transposes(void)
                         ok4a = 0;
     OK(ok4a, "transpose 4-D perm (0,3,1,2)");
     static const int p4b[4] = {3, 2, 1, 0};
-    tlr_op_transpose(4, s4, p4b, in4, out4);
+    tlr_tensor_transpose(4, s4, p4b, in4, out4);
     int ok4b = 1;
     for (int a = 0; a < A; a++)
         for (int b = 0; b < B; b++)
@@ -558,7 +559,7 @@ static void transposes(void)
                         ok4b = 0;
     OK(ok4b, "transpose 4-D perm (3,2,1,0)");
     static const int id4[4] = {0, 1, 2, 3};
-    tlr_op_transpose(4, s4, id4, in4, out4);
+    tlr_tensor_transpose(4, s4, id4, in4, out4);
     vec_near(out4, in4, A * B * C * D, 0, "transpose identity");
     /* 2-D matrix transpose */
     static const float m[6] = {1, 2, 3, 4, 5, 6};
@@ -566,7 +567,7 @@ static void transposes(void)
     static const int pm[2] = {1, 0};
     float mt[6];
     static const float w_mt[6] = {1, 4, 2, 5, 3, 6};
-    tlr_op_transpose(2, sm, pm, m, mt);
+    tlr_tensor_transpose(2, sm, pm, m, mt);
     vec_near(mt, w_mt, 6, 0, "transpose 2-D");
 }
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "npy.h"
-#include "ops.h"
+#include "engine/ops.h"
+#include "io/npy.h"
 
 #define LEN(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "image_io.h"
-#include "preprocess.h"
+#include "input/preprocess.h"
+#include "io/image_io.h"
 
 static tlr_image *load(const char *dir, const char *name)
 {

@@ -3,10 +3,10 @@
  * opcode tables (Include/opcode.h) for `lambda x: x / 127.5 - 1.0` in three eras. */
 #include <stdlib.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "harness.h"
-#include "json.h"
-#include "pylambda.h"
+#include "base/json.h"
+#include "keras/pylambda.h"
 
 /* code object header: 'c', argcount 1, then (fields - 1) more int32 zeros/values */
 #define HDR5 0xe3, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0x43, 0, 0, 0

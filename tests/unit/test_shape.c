@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "forward.h"
+#include "base/buf.h"
+#include "engine/forward.h"
+#include "engine/ops.h"
 #include "harness.h"
-#include "kfile.h"
-#include "npy.h"
-#include "shape.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "io/npy.h"
+#include "keras/kfile.h"
+#include "keras/shape.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "course_summary.h"
 #include "harness.h"
-#include "json.h"
-#include "summary.h"
+#include "base/json.h"
+#include "report/summary.h"
 
 static char *format(const tlr_summary *s)
 {

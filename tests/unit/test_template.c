@@ -2,9 +2,9 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "json.h"
-#include "template.h"
-#include "xalloc.h"
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "report/template.h"
 
 /* Partials served from a table: { name, text } pairs ending with { NULL, NULL }. */
 static char *table_loader(void *ctx, const char *name, size_t *len, tlr_err *err)

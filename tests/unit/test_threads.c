@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "threads.h"
+#include "base/threads.h"
 
 typedef struct {
     atomic_int *hits;

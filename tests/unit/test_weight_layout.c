@@ -9,7 +9,7 @@
 
 #include "h5model.h"
 #include "harness.h"
-#include "kfile.h"
+#include "keras/kfile.h"
 
 /* Conv2D(filters, 3x3) on (None, 4, 4, cin): Keras 2 config, or Keras 1 with dim_ordering
  * 'tf'. */

@@ -1,0 +1,349 @@
+/* cli.c - option parsing.  Long options may be written --name=value or --name value. */
+#include "app/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+#include "input/preprocess.h"
+#include "report/summary.h"
+
+static const char usage[] =
+"usage: tlreport MODEL [IMAGES...] [-o DIR] [options]\n"
+"\n"
+"Reads a Keras model (HDF5 .h5 from Keras 1, 2, tf.keras or Keras 3, a .keras archive, or\n"
+"architecture JSON plus weights) and a folder of sample images, and writes a static report:\n"
+"DIR/index.html, DIR/report.md, DIR/report.json and DIR/img/*.png.\n"
+"\n"
+"Inspecting (print to standard output instead of writing a report):\n"
+"  --summary              model.summary() exactly as the Keras that wrote the file printed it\n"
+"  --summary-style STYLE  keras1 | keras2 | tf27 | tf213 | keras3 (default: the file's version)\n"
+"  --expand-nested        also list the layers inside nested models\n"
+"  --show-trainable       add the Trainable column to the summary\n"
+"  --layers               layer count and index / name / output shape (Pregunta 2)\n"
+"  --storage              how the file stores the model and its weights (Pregunta 1)\n"
+"  --json                 the above as one JSON document\n"
+"  --predict              print the model's output for each image\n"
+"  --labels FILE          class names, one per line (Teachable Machine '0 name' too)\n"
+"  --top K                classes shown per image with --labels (default 5)\n"
+"  --dump LAYER           write LAYER's output for each image as .npy into -o DIR\n"
+"                         (repeatable; nested paths like vgg16/block2_conv2)\n"
+"\n"
+"Model files:\n"
+"  --config FILE          architecture JSON for a weights-only HDF5 file\n"
+"  --weights FILE         weights HDF5 for an architecture JSON file\n"
+"  --lambda LAYER=FORMULA the formula of a Lambda layer, which the file holds only as\n"
+"                         Python code: x, numbers, + - * /, abs exp log sqrt tanh sigmoid\n"
+"                         relu min max (e.g. lambda_1='x/127.5-1'; repeatable)\n"
+"\n"
+"Images:\n"
+"  --resize nearest|bilinear   resampling to the model's input size (default nearest, as\n"
+"                         keras.utils.load_img)\n"
+"  --crop center|none     centre-crop to the input's aspect ratio first (default none)\n"
+"  --preprocess MODE      rescale (x/255) | caffe | tf (x/127.5-1) | torch | none\n"
+"                         (default rescale; none when the model starts with Rescaling)\n"
+"\n"
+"Report:\n"
+"  -o, --output DIR       where to write the report (default: site)\n"
+"  --kernels LAYER        convolution whose kernels are drawn (default: block2_conv2 of a\n"
+"                         nested VGG base, e.g. vgg16/block2_conv2, when present, else the\n"
+"                         first convolution with >= 2 input channels)\n"
+"  --kernel-grid RxC      filters x input channels shown (default 10x20)\n"
+"  --kernel-norm MODE     kernel | layer | symmetric (default kernel)\n"
+"  --features LAYER|all   layer whose feature maps are drawn (default: the kernels layer)\n"
+"  --max-images N         sample images in the report (default 3)\n"
+"  --cmap gray|viridis    feature-map colours (default gray)\n"
+"  --lang es|en           report language (default es)\n"
+"  --template-dir DIR     use templates from DIR (falling back to the installed ones)\n"
+"  --title TEXT, --author TEXT, --date TEXT\n"
+"  --embed                put the images inside index.html as data: URIs\n"
+"  --force                replace an existing output directory not made by tlreport\n"
+"  --quiet                no progress messages\n"
+"\n"
+"Engine:\n"
+"  --threads N            worker threads (default: all cores)\n"
+"  --max-memory SIZE      activation memory budget, e.g. 512M, 4G (default 4G)\n"
+"  --profile              print per-layer timings of the forward pass\n"
+"\n"
+"  -h, --help             this help\n"
+"  --version              version\n"
+"\n"
+"Exit status: 0 success, 1 input or runtime error, 2 usage error.\n";
+
+const char *tlr_cli_usage(void)
+{
+    return usage;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v <= 0)
+        return -1;
+    double mult = 1;
+    switch (*end) {
+    case 'k': case 'K': mult = 1024.0; end++; break;
+    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+    case '\0': break;
+    default: return -1;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end || v * mult > 9e18)
+        return -1;
+    *out = (int64_t)(v * mult);
+    return 0;
+}
+
+static void defaults(tlr_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->summary_style = -1;
+    o->preprocess = -1;
+    o->top_k = 5;
+    o->kernel_rows = 10;
+    o->kernel_cols = 20;
+    o->max_images = 3;
+    o->lang = "es";
+    o->max_memory = (int64_t)4 << 30;
+}
+
+/* Options that take a value; 'v' is set to it. */
+static tlr_status take_value(int argc, char **argv, int *i, const char *arg, const char *name,
+                             const char **v, tlr_err *err)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq) {
+        *v = eq + 1;
+        return TLR_OK;
+    }
+    if (*i + 1 >= argc)
+        return tlr_err_set(err, TLR_E_USAGE, "option %s needs a value", name);
+    *v = argv[++*i];
+    return TLR_OK;
+}
+
+static int is_opt(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static tlr_status set_command(tlr_options *o, tlr_command c, const char *arg, tlr_err *err)
+{
+    if (o->cmd != TLR_CMD_REPORT && o->cmd != c && o->cmd != TLR_CMD_INFO)
+        return tlr_err_set(err, TLR_E_USAGE, "%s cannot be combined with the option given before it",
+                           arg);
+    o->cmd = c;
+    return TLR_OK;
+}
+
+static tlr_status parse_value_opt(tlr_options *o, const char *arg, const char *name,
+                                  const char *v, tlr_err *err)
+{
+    int n;
+    if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
+        o->out_dir = v;
+    } else if (strcmp(name, "--config") == 0) {
+        o->config_path = v;
+    } else if (strcmp(name, "--weights") == 0) {
+        o->weights_path = v;
+    } else if (strcmp(name, "--summary-style") == 0) {
+        o->summary_style = tlr_summary_style_parse(v);
+        if (o->summary_style < 0)
+            return tlr_err_set(err, TLR_E_USAGE, "--summary-style: unknown style '%s' (keras1, "
+                               "keras2, tf27, tf213, keras3)", v);
+    } else if (strcmp(name, "--resize") == 0) {
+        if (strcmp(v, "nearest") && strcmp(v, "bilinear"))
+            return tlr_err_set(err, TLR_E_USAGE, "--resize: expected nearest or bilinear, got '%s'", v);
+        o->resize_bilinear = strcmp(v, "bilinear") == 0;
+    } else if (strcmp(name, "--crop") == 0) {
+        if (strcmp(v, "center") && strcmp(v, "centre") && strcmp(v, "none"))
+            return tlr_err_set(err, TLR_E_USAGE, "--crop: expected center or none, got '%s'", v);
+        o->crop_center = strcmp(v, "none") != 0;
+    } else if (strcmp(name, "--preprocess") == 0) {
+        tlr_prep_mode m;
+        if (tlr_prep_mode_parse(v, &m, NULL))
+            return tlr_err_set(err, TLR_E_USAGE, "--preprocess: unknown mode '%s' (rescale, caffe, "
+                               "tf, torch, none)", v);
+        o->preprocess = (int)m;
+    } else if (strcmp(name, "--labels") == 0) {
+        o->labels_path = v;
+    } else if (strcmp(name, "--top") == 0) {
+        if (parse_int(v, 1, 1000000, &o->top_k))
+            return tlr_err_set(err, TLR_E_USAGE, "--top: expected a positive number, got '%s'", v);
+    } else if (strcmp(name, "--dump") == 0) {
+        if (o->n_dumps == TLR_MAX_DUMPS)
+            return tlr_err_set(err, TLR_E_USAGE, "--dump: at most %d layers", TLR_MAX_DUMPS);
+        o->dumps[o->n_dumps++] = v;
+        return set_command(o, TLR_CMD_DUMP, arg, err);
+    } else if (strcmp(name, "--lambda") == 0) {
+        if (o->n_lambdas == TLR_MAX_DUMPS)
+            return tlr_err_set(err, TLR_E_USAGE, "--lambda: at most %d layers", TLR_MAX_DUMPS);
+        if (!strchr(v, '=') || v[0] == '=')
+            return tlr_err_set(err, TLR_E_USAGE, "--lambda: expected LAYER=FORMULA like "
+                               "lambda_1='x/127.5-1', got '%s'", v);
+        o->lambdas[o->n_lambdas++] = v;
+    } else if (strcmp(name, "--kernels") == 0) {
+        o->kernels_layer = v;
+    } else if (strcmp(name, "--kernel-grid") == 0) {
+        int r, c;
+        char tail;
+        if (sscanf(v, "%dx%d%c", &r, &c, &tail) != 2 || r < 1 || c < 1 || r > 1024 || c > 1024)
+            return tlr_err_set(err, TLR_E_USAGE, "--kernel-grid: expected ROWSxCOLS like 10x20, "
+                               "got '%s'", v);
+        o->kernel_rows = r;
+        o->kernel_cols = c;
+    } else if (strcmp(name, "--kernel-norm") == 0) {
+        if (strcmp(v, "kernel") == 0)
+            o->kernel_norm = 0;
+        else if (strcmp(v, "layer") == 0)
+            o->kernel_norm = 1;
+        else if (strcmp(v, "symmetric") == 0)
+            o->kernel_norm = 2;
+        else
+            return tlr_err_set(err, TLR_E_USAGE, "--kernel-norm: expected kernel, layer or "
+                               "symmetric, got '%s'", v);
+    } else if (strcmp(name, "--features") == 0) {
+        o->features_layer = v;
+    } else if (strcmp(name, "--max-images") == 0) {
+        if (parse_int(v, 1, 10000, &o->max_images))
+            return tlr_err_set(err, TLR_E_USAGE, "--max-images: expected 1..10000, got '%s'", v);
+    } else if (strcmp(name, "--cmap") == 0) {
+        if (strcmp(v, "gray") && strcmp(v, "grey") && strcmp(v, "viridis"))
+            return tlr_err_set(err, TLR_E_USAGE, "--cmap: expected gray or viridis, got '%s'", v);
+        o->cmap_viridis = strcmp(v, "viridis") == 0;
+    } else if (strcmp(name, "--lang") == 0) {
+        if (strcmp(v, "es") && strcmp(v, "en"))
+            return tlr_err_set(err, TLR_E_USAGE, "--lang: expected es or en, got '%s'", v);
+        o->lang = v;
+    } else if (strcmp(name, "--template-dir") == 0) {
+        o->template_dir = v;
+    } else if (strcmp(name, "--title") == 0) {
+        o->title = v;
+    } else if (strcmp(name, "--author") == 0) {
+        o->author = v;
+    } else if (strcmp(name, "--date") == 0) {
+        o->date = v;
+    } else if (strcmp(name, "--threads") == 0) {
+        if (parse_int(v, 1, 256, &o->threads))
+            return tlr_err_set(err, TLR_E_USAGE, "--threads: expected 1..256, got '%s'", v);
+    } else if (strcmp(name, "--max-memory") == 0) {
+        if (parse_size(v, &o->max_memory))
+            return tlr_err_set(err, TLR_E_USAGE, "--max-memory: expected a size like 512M or 4G, "
+                               "got '%s'", v);
+    } else {
+        (void)n;
+        return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s'", arg);
+    }
+    return TLR_OK;
+}
+
+static const char *const value_opts[] = {
+    "-o", "--output", "--config", "--weights", "--summary-style", "--resize", "--crop",
+    "--preprocess", "--labels", "--top", "--dump", "--lambda", "--kernels", "--kernel-grid", "--kernel-norm",
+    "--features", "--max-images", "--cmap", "--lang", "--template-dir", "--title", "--author",
+    "--date", "--threads", "--max-memory",
+};
+
+tlr_status tlr_cli_parse(int argc, char **argv, tlr_options *o, tlr_err *err)
+{
+    defaults(o);
+    o->inputs = tlr_xcalloc((size_t)argc + 1, sizeof *o->inputs);
+    o->exe_path = argc > 0 ? argv[0] : NULL;
+    int no_more_opts = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        tlr_status st = TLR_OK;
+        if (no_more_opts || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (!o->model)
+                o->model = a;
+            else
+                o->inputs[o->n_inputs++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            no_more_opts = 1;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->cmd = TLR_CMD_HELP;
+            return TLR_OK;
+        }
+        if (strcmp(a, "--version") == 0) {
+            o->cmd = TLR_CMD_VERSION;
+            return TLR_OK;
+        }
+        const char *name = NULL;
+        for (size_t k = 0; k < sizeof value_opts / sizeof value_opts[0]; k++)
+            if (is_opt(a, value_opts[k]))
+                name = value_opts[k];
+        if (name) {
+            const char *v = NULL;
+            if ((st = take_value(argc, argv, &i, a, name, &v, err)))
+                return st;
+            if ((st = parse_value_opt(o, a, name, v, err)))
+                return st;
+            continue;
+        }
+        if (strchr(a, '='))
+            return tlr_err_set(err, TLR_E_USAGE, "option '%s' takes no value", a);
+        if (strcmp(a, "--summary") == 0)
+            st = set_command(o, TLR_CMD_SUMMARY, a, err);
+        else if (strcmp(a, "--layers") == 0)
+            st = set_command(o, TLR_CMD_LAYERS, a, err);
+        else if (strcmp(a, "--storage") == 0)
+            st = set_command(o, TLR_CMD_STORAGE, a, err);
+        else if (strcmp(a, "--predict") == 0)
+            st = set_command(o, TLR_CMD_PREDICT, a, err);
+        else if (strcmp(a, "--json") == 0)
+            o->json = 1;
+        else if (strcmp(a, "--expand-nested") == 0)
+            o->expand_nested = 1;
+        else if (strcmp(a, "--show-trainable") == 0)
+            o->show_trainable = 1;
+        else if (strcmp(a, "--embed") == 0)
+            o->embed = 1;
+        else if (strcmp(a, "--force") == 0)
+            o->force = 1;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+            o->quiet = 1;
+        else if (strcmp(a, "--profile") == 0)
+            o->profile = 1;
+        else
+            return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s' (see tlreport --help)", a);
+        if (st)
+            return st;
+    }
+    if (o->json && o->cmd == TLR_CMD_REPORT && !o->out_dir && o->n_inputs == 0)
+        o->cmd = TLR_CMD_INFO;
+    if (!o->model)
+        return tlr_err_set(err, TLR_E_USAGE, "no model file given (see tlreport --help)");
+    if (o->cmd == TLR_CMD_DUMP && !o->out_dir)
+        return tlr_err_set(err, TLR_E_USAGE, "--dump needs an output directory (-o DIR)");
+    if ((o->cmd == TLR_CMD_DUMP || o->cmd == TLR_CMD_PREDICT) && o->n_inputs == 0)
+        return tlr_err_set(err, TLR_E_USAGE, "%s needs at least one image",
+                           o->cmd == TLR_CMD_DUMP ? "--dump" : "--predict");
+    if (o->config_path && o->weights_path)
+        return tlr_err_set(err, TLR_E_USAGE, "--config and --weights cannot be used together");
+    return TLR_OK;
+}
+
+void tlr_cli_free(tlr_options *o)
+{
+    free(o->inputs);
+    o->inputs = NULL;
+}

@@ -1,0 +1,220 @@
+/* input.c - building model inputs from image files and .npy arrays. */
+#include "input/input.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+#include "engine/ops.h"
+#include "io/image_io.h"
+#include "io/npy.h"
+
+/* What the model does first to its input: 1 when it scales it itself (Rescaling,
+ * Normalization, or a Lambda with a known formula, as behavioural-cloning models do), 0 when
+ * it computes with it directly, -1 when only pass-through layers were seen (inputs, Dropout,
+ * augmentation, Resizing, Cropping, padding, reshapes), so the scan goes on after a nested
+ * model made only of those. */
+static int scales_input_first(const tlr_model *m, int depth)
+{
+    if (depth > 8)
+        return 0;
+    for (int k = 0; k < m->n_order; k++) {
+        const tlr_layer *l = &m->layers[m->order[k]];
+        switch (l->op) {
+        case TLR_OP_INPUT: case TLR_OP_IDENTITY: case TLR_OP_RESIZING: case TLR_OP_CROPPING:
+        case TLR_OP_ZEROPAD: case TLR_OP_RESHAPE: case TLR_OP_PERMUTE:
+            continue; /* these move values around without scaling them */
+        case TLR_OP_RESCALING: case TLR_OP_NORMALIZATION:
+            return 1;
+        case TLR_OP_LAMBDA:
+            return l->lambda ? 1 : 0;
+        case TLR_OP_MODEL: {
+            int r = scales_input_first(l->inner, depth + 1);
+            if (r >= 0)
+                return r;
+            continue;
+        }
+        default:
+            return 0;
+        }
+    }
+    return -1;
+}
+
+tlr_prep_mode tlr_input_default_mode(const tlr_model *m)
+{
+    return scales_input_first(m, 0) == 1 ? TLR_PREP_NONE : TLR_PREP_RESCALE;
+}
+
+char *tlr_input_describe(const tlr_input_opts *o, const tlr_shape *in)
+{
+    static const char *const what[TLR_PREP_COUNT] = {
+        [TLR_PREP_RESCALE] = "x / 255 (ImageDataGenerator(rescale=1./255))",
+        [TLR_PREP_CAFFE] = "preprocess_input(mode='caffe'): RGB to BGR, minus [103.939, 116.779, 123.68]",
+        [TLR_PREP_TF] = "preprocess_input(mode='tf'): x / 127.5 - 1",
+        [TLR_PREP_TORCH] = "preprocess_input(mode='torch'): x / 255, minus ImageNet mean, divided by std",
+        [TLR_PREP_NONE] = "no scaling (pixels 0..255; the model rescales them itself)",
+    };
+    char size[64] = "its own size";
+    if (in->ndim == 4) {
+        int cf = in->d[1] == 1 || in->d[1] == 3;
+        int64_t h = cf && in->d[3] != 1 && in->d[3] != 3 ? in->d[2] : in->d[1];
+        int64_t w = cf && in->d[3] != 1 && in->d[3] != 3 ? in->d[3] : in->d[2];
+        if (h > 0 && w > 0)
+            snprintf(size, sizeof size, "target_size=(%lld, %lld)", (long long)h, (long long)w);
+    }
+    return tlr_xasprintf("keras.utils.load_img(%s, interpolation='%s'%s), then %s", size,
+                         tlr_resize_method_name(o->resize),
+                         o->crop_center ? ", keep_aspect_ratio=True" : "",
+                         what[o->mode < TLR_PREP_COUNT ? o->mode : 0]);
+}
+
+int tlr_input_is_npy(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    unsigned char head[6];
+    size_t n = fread(head, 1, 6, f);
+    fclose(f);
+    return n == 6 && memcmp(head, "\x93NUMPY", 6) == 0;
+}
+
+static tlr_status load_npy(const char *path, const tlr_shape *in, tlr_input *out, tlr_err *err)
+{
+    int nd;
+    int64_t shape[8];
+    float *data = tlr_npy_read(path, &nd, shape, err);
+    if (!data)
+        return err->code;
+    /* Accept the shape with or without the batch dimension. */
+    int64_t full[8];
+    int fn = nd;
+    memcpy(full, shape, sizeof full);
+    if (nd == in->ndim - 1) {
+        full[0] = 1;
+        memcpy(full + 1, shape, (size_t)nd * sizeof *shape);
+        fn = nd + 1;
+    }
+    int ok = fn == in->ndim && fn <= 8;
+    for (int i = 1; ok && i < fn; i++)
+        if (in->d[i] >= 0 && in->d[i] != full[i])
+            ok = 0;
+    if (!ok || full[0] < 1) {
+        free(data);
+        char a[128], b[128];
+        tlr_shape got = { nd, { 0 } };
+        memcpy(got.d, shape, (size_t)nd * sizeof *shape);
+        snprintf(a, sizeof a, "rank %d", nd);
+        snprintf(b, sizeof b, "rank %d", in->ndim);
+        return tlr_err_set(err, TLR_E_SHAPE, "%s: array shape does not match the model input "
+                           "(%s, expected %s with matching sizes)", path, a, b);
+    }
+    tlr_tensor *t = tlr_tensor_new(fn, full);
+    memcpy(t->data, data, (size_t)tlr_tensor_numel(t) * sizeof(float));
+    free(data);
+    out->tensor = t;
+    return TLR_OK;
+}
+
+/* Channels and spatial size the model wants from an image. */
+static tlr_status image_target(const char *path, const tlr_shape *in, int *cf, int64_t *h,
+                               int64_t *w, int64_t *c, tlr_err *err)
+{
+    if (in->ndim != 4)
+        return tlr_err_set(err, TLR_E_SHAPE, "%s: the model's input has rank %d, not an image "
+                           "(give a .npy array instead)", path, in->ndim);
+    *cf = (in->d[1] == 1 || in->d[1] == 3) && in->d[3] != 1 && in->d[3] != 3;
+    *c = *cf ? in->d[1] : in->d[3];
+    *h = *cf ? in->d[2] : in->d[1];
+    *w = *cf ? in->d[3] : in->d[2];
+    if (*c != 1 && *c != 3)
+        return tlr_err_set(err, TLR_E_SHAPE, "%s: the model's input has %lld channels; images give "
+                           "1 or 3 (give a .npy array instead)", path, (long long)*c);
+    return TLR_OK;
+}
+
+tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input_opts *o,
+                          tlr_input *out, tlr_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->source = tlr_xstrdup(path);
+    if (tlr_input_is_npy(path)) {
+        tlr_status st = load_npy(path, in, out, err);
+        if (st)
+            tlr_input_free(out);
+        return st;
+    }
+    int cf = 0;
+    int64_t h = 0, w = 0, c = 0;
+    tlr_status st = image_target(path, in, &cf, &h, &w, &c, err);
+    if (st) {
+        tlr_input_free(out);
+        return st;
+    }
+    tlr_image *img = tlr_image_load(path, NULL, err);
+    if (!img) {
+        tlr_input_free(out);
+        return err->code;
+    }
+    /* Keras load_img: convert to RGB (or L) first, then resize. */
+    tlr_image *conv = c == 1 ? tlr_preprocess_to_gray(img) : tlr_preprocess_to_rgb(img);
+    tlr_image_free(img);
+    int max_side = o->max_side > 0 ? o->max_side : 1024;
+    if (h < 0 || w < 0) {
+        /* None spatial input: the image's own size, capped */
+        double scale = 1.0;
+        int side = conv->w > conv->h ? conv->w : conv->h;
+        if (side > max_side)
+            scale = (double)max_side / side;
+        h = h < 0 ? (int64_t)(conv->h * scale + 0.5) : h;
+        w = w < 0 ? (int64_t)(conv->w * scale + 0.5) : w;
+        if (h < 1)
+            h = 1;
+        if (w < 1)
+            w = 1;
+    }
+    if (h > 16384 || w > 16384) {
+        tlr_image_free(conv);
+        tlr_input_free(out);
+        return tlr_err_set(err, TLR_E_LIMIT, "%s: model input %lldx%lld is too large", path,
+                           (long long)h, (long long)w);
+    }
+    tlr_image *sized;
+    if (conv->w == w && conv->h == h)
+        sized = conv, conv = NULL;
+    else if (o->crop_center)
+        sized = tlr_preprocess_resize_center(conv, (int)w, (int)h, o->resize);
+    else
+        sized = tlr_preprocess_resize(conv, (int)w, (int)h, o->resize);
+    tlr_image_free(conv);
+    int64_t shape[4] = { 1, h, w, c };
+    tlr_tensor *t = tlr_tensor_new(4, shape);
+    st = tlr_preprocess_to_input(sized, o->mode, t->data, err);
+    if (st) {
+        tlr_tensor_free(t);
+        tlr_image_free(sized);
+        tlr_input_free(out);
+        return tlr_err_prefix(err, "%s", path);
+    }
+    if (cf) {
+        int64_t cshape[4] = { 1, c, h, w };
+        tlr_tensor *tc = tlr_tensor_new(4, cshape);
+        int perm[4] = { 0, 3, 1, 2 };
+        tlr_tensor_transpose(4, t->shape, perm, t->data, tc->data);
+        tlr_tensor_free(t);
+        t = tc;
+    }
+    out->tensor = t;
+    out->seen = sized;
+    return TLR_OK;
+}
+
+void tlr_input_free(tlr_input *in)
+{
+    free(in->source);
+    tlr_tensor_free(in->tensor);
+    tlr_image_free(in->seen);
+    memset(in, 0, sizeof *in);
+}

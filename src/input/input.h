@@ -1,0 +1,44 @@
+/* input.h - sample inputs into model input tensors: images decoded, converted, resized and
+ * preprocessed as a Keras user does in Python, or .npy arrays taken as they are. */
+#ifndef TLR_INPUT_H
+#define TLR_INPUT_H
+
+#include "base/err.h"
+#include "base/image.h"
+#include "base/tensor.h"
+#include "input/preprocess.h"
+#include "keras/model.h"
+
+typedef struct {
+    tlr_prep_mode mode;
+    tlr_resize_method resize;
+    int crop_center;
+    int max_side;            /* cap for models with None spatial input (default 1024) */
+} tlr_input_opts;
+
+typedef struct {
+    char *source;            /* the file */
+    tlr_tensor *tensor;      /* (1, H, W, C) float32 in the model's layout */
+    tlr_image *seen;         /* the image as the model saw it (after resize), NULL for .npy */
+} tlr_input;
+
+/* The default preprocessing for a model: none when it scales its input itself first
+ * (Rescaling, Normalization or a Lambda formula, possibly after augmentation layers or inside
+ * a first nested model), else rescale (x/255). */
+tlr_prep_mode tlr_input_default_mode(const tlr_model *m);
+
+/* A short description of the recipe: "keras.utils.load_img(target_size=(150, 150),
+ * interpolation='nearest'), x / 255". Caller frees. */
+char *tlr_input_describe(const tlr_input_opts *o, const tlr_shape *in);
+
+/* 1 when the file starts with the .npy magic. */
+int tlr_input_is_npy(const char *path);
+
+/* Loads one input for a model whose (first) input shape is 'in' (batch first, -1 = None).
+ * Images need a rank-4 input with 1 or 3 channels (channels first or last).
+ * Free with tlr_input_free(). */
+tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input_opts *o,
+                          tlr_input *out, tlr_err *err);
+void tlr_input_free(tlr_input *in);
+
+#endif

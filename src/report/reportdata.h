@@ -1,0 +1,45 @@
+/* reportdata.h - everything the report shows, gathered into one JSON object (the data the
+ * templates render, also written as report.json) plus the PNG figures it references.
+ *
+ * This is the stage between the engine and the templates: it chooses the layers to draw,
+ * runs the forward pass on the sample images, renders the grids and formats the numbers. */
+#ifndef TLR_REPORTDATA_H
+#define TLR_REPORTDATA_H
+
+#include <stdio.h>
+
+#include "app/cli.h"
+#include "base/err.h"
+#include "base/image.h"
+#include "base/json.h"
+#include "base/strlist.h"
+#include "input/input.h"
+#include "keras/kfile.h"
+
+typedef struct {
+    char *name;          /* "img/kernels.png" */
+    unsigned char *data; /* PNG bytes (encoded when the content is complete) */
+    size_t len;
+    tlr_image *pending;  /* the pixels until then */
+    tlr_status status;
+} tlr_figure;
+
+typedef struct {
+    tlr_json *data;
+    tlr_figure *figures;
+    int n_figures;
+} tlr_report_content;
+
+/* Builds the report content for an opened model (weights loaded) and its sample inputs
+ * (may be n_inputs == 0); 'input_notes' are the messages about inputs that were skipped.  'log' receives progress lines unless o->quiet.  Free with
+ * tlr_report_content_free(). */
+tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_input *inputs,
+                                int n_inputs, const tlr_input_opts *io,
+                                const tlr_strlist *input_notes, FILE *log,
+                                tlr_report_content *out, tlr_err *err);
+void tlr_report_content_free(tlr_report_content *c);
+
+/* "15,321,281" */
+void tlr_format_thousands(int64_t v, char *out, size_t cap);
+
+#endif
