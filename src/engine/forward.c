@@ -14,7 +14,6 @@
 
 #include "base/xalloc.h"
 #include "engine/ops.h"
-#include "engine/pool_fast.h"
 #include "keras/expr.h"
 #include "keras/shape.h"
 
@@ -285,7 +284,7 @@ static tlr_status pool_cl(run_ctx *C, const tlr_layer *l, const char *path, cons
     dims4 in = as4(x, pc->rank);
     if (l->op == TLR_OP_GLOBAL_AVGPOOL || l->op == TLR_OP_GLOBAL_MAXPOOL) {
         if (l->op == TLR_OP_GLOBAL_AVGPOOL)
-            tlr_global_avgpool_fast(in.n, in.h * in.w, in.c, x->data, y->data);
+            tlr_op_global_avgpool(in.n, in.h * in.w, in.c, x->data, y->data);
         else
             tlr_op_global_maxpool(in.n, in.h * in.w, in.c, x->data, y->data);
         return TLR_OK;
@@ -298,7 +297,7 @@ static tlr_status pool_cl(run_ctx *C, const tlr_layer *l, const char *path, cons
     p.pad_top = pc->rank == 1 ? 0 : pad_before(pc->padding, in.h, out.h, p.kh, p.sh, 1);
     p.pad_left = pad_before(pc->padding, in.w, out.w, p.kw, p.sw, 1);
     if (l->op == TLR_OP_MAXPOOL)
-        tlr_maxpool2d_fast(&p, x->data, y->data);
+        tlr_op_maxpool2d(&p, x->data, y->data);
     else
         tlr_op_avgpool2d(&p, x->data, y->data);
     return TLR_OK;

@@ -17,7 +17,12 @@
  * ops_pool.c, ops_norm.c (BatchNormalization, Normalization, affine), ops_act.c,
  * ops_merge.c, ops_layout.c (pad, crop, upsample, resize, permute, transpose), ops_rnn.c
  * (SimpleRNN, GRU, LSTM, Bidirectional, Embedding).
- * Heavy ops may use both cores; they are deterministic for a given thread count. */
+ * Heavy ops may use both cores; they are deterministic for a given thread count.
+ *
+ * Names: tlr_op_X is the op as the engine runs it (it picks the fastest path);
+ * tlr_op_X_ref is the plain loop the tests hold the fast paths against; tlr_kern_* are
+ * the fast kernels behind an op (kern_winograd.c, kern_depthwise.c, with one text per
+ * instruction set in kern_*_isa.inc) and tlr_gemm_* the packed matrix product (gemm.c). */
 #ifndef TLR_OPS_H
 #define TLR_OPS_H
 
@@ -125,10 +130,17 @@ typedef struct {
                                     average divides by the count of real cells */
 } tlr_pool2d_params;
 
+/* MaxPooling2D (ops_pool_fast.c): vectors along the channel axis, output rows split between
+ * threads; windows clipped to the image ('same' padding never takes part), each output the
+ * first cell of its window raised by every later cell that compares greater (so NaN handling
+ * is the reference's, lane by lane).  The _ref loop is in ops_pool.c. */
 void tlr_op_maxpool2d(const tlr_pool2d_params *p, const float *in, float *out);
+void tlr_op_maxpool2d_ref(const tlr_pool2d_params *p, const float *in, float *out);
 void tlr_op_avgpool2d(const tlr_pool2d_params *p, const float *in, float *out);
-/* (N, H, W, C) -> (N, C) */
+/* (N, H, W, C) -> (N, C).  The fast one (ops_pool_fast.c) is bit for bit the reference (sums
+ * in double, pixel order), with vectors across channels. */
 void tlr_op_global_avgpool(int64_t n, int64_t hw, int64_t c, const float *in, float *out);
+void tlr_op_global_avgpool_ref(int64_t n, int64_t hw, int64_t c, const float *in, float *out);
 void tlr_op_global_maxpool(int64_t n, int64_t hw, int64_t c, const float *in, float *out);
 
 /* ---- normalisation -------------------------------------------------------------------- */

@@ -2,14 +2,14 @@
  * Conv2DTranspose on channels_last data.
  *
  * tlr_op_conv2d_post picks the fastest exact method for the shape:
- *   - 3x3 stride 1 with enough channels and pixels: Winograd F(4x4, 3x3) (winograd.c);
+ *   - 3x3 stride 1 with enough channels and pixels: Winograd F(4x4, 3x3) (kern_winograd.c);
  *   - few input channels (an RGB image): kernel rows read from the image in place;
  *   - 1x1, stride 1, no padding: the input already is the (pixels, cin) matrix (read in place);
  *   - otherwise an implicit im2col: rows of receptive fields in kernel order (ky, kx, ci),
  *     gathered block by block straight into the GEMM's packed buffers, so the Keras kernel
  *     (kh, kw, cin/groups, cout) is used as it is stored, as a (kh*kw*cin/groups, cout)
  *     matrix and the whole im2col matrix never exists;
- *   - one input channel per group: depthwise (depthwise.c).
+ *   - one input channel per group: depthwise (kern_depthwise.c).
  * Pixels of all batch images are flattened into one row index (the output is contiguous in
  * (N, OH, OW) order).  Bias, a post-op (BatchNormalization, residual, ReLU) and the
  * activation are applied as the results are written.  The _ref functions are the plain
@@ -22,10 +22,10 @@
 #include "base/err.h"
 #include "base/threads.h"
 #include "base/xalloc.h"
-#include "engine/depthwise.h"
+#include "engine/kern_depthwise.h"
 #include "engine/gemm.h"
 #include "engine/ops.h"
-#include "engine/winograd.h"
+#include "engine/kern_winograd.h"
 
 /* Upper bound of the col2im scratch matrix of Conv2DTranspose. */
 #define SCRATCH_BYTES ((size_t)16 << 20)
@@ -373,8 +373,8 @@ void tlr_op_conv2d_post(const tlr_conv2d_params *p, const float *in, const float
     float *shift = tlr_xmalloc((size_t)p->cout * sizeof *shift);
     tlr_conv_post merged;
     const tlr_conv_post *pp = merge_bias(bias, post, p->cout, shift, &merged);
-    if (groups == 1 && tlr_winograd_worth(p))
-        tlr_winograd_conv3x3(p, in, kernel, pp, out);
+    if (groups == 1 && tlr_kern_winograd_worth(p))
+        tlr_kern_winograd_conv3x3(p, in, kernel, pp, out);
     else if (rows_direct_applies(p, groups, tlr_gemm_kernel_for_n(tlr_cpu_isa(), p->cout)->kc))
         conv_rows_direct(p, in, kernel, pp, out);
     else
@@ -457,7 +457,7 @@ void tlr_op_depthwise_conv2d_post(const tlr_conv2d_params *p, int depth_multipli
     if (dm == 1) {
         float *shift = tlr_xmalloc((size_t)p->cout * sizeof *shift);
         tlr_conv_post merged;
-        tlr_depthwise_conv2d_fast(p, in, kernel, merge_bias(bias, post, p->cout, shift, &merged),
+        tlr_kern_depthwise_conv2d(p, in, kernel, merge_bias(bias, post, p->cout, shift, &merged),
                                   out);
         free(shift);
         return;

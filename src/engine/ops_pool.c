@@ -17,7 +17,7 @@ static void window(int64_t start, int k, int64_t size, int64_t *lo, int64_t *hi)
     *hi = start + k > size ? size : start + k;
 }
 
-void tlr_op_maxpool2d(const tlr_pool2d_params *p, const float *in, float *out)
+void tlr_op_maxpool2d_ref(const tlr_pool2d_params *p, const float *in, float *out)
 {
     const int64_t c = p->c;
     for (int64_t b = 0; b < p->n; b++) {
@@ -77,7 +77,7 @@ void tlr_op_avgpool2d(const tlr_pool2d_params *p, const float *in, float *out)
 }
 
 /* Sums in double: a 150x150 map is 22500 terms, enough to lose digits in float. */
-void tlr_op_global_avgpool(int64_t n, int64_t hw, int64_t c, const float *in, float *out)
+void tlr_op_global_avgpool_ref(int64_t n, int64_t hw, int64_t c, const float *in, float *out)
 {
     double *acc = tlr_xmalloc((size_t)(c > 0 ? c : 1) * sizeof *acc);
     for (int64_t b = 0; b < n; b++) {

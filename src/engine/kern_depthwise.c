@@ -1,6 +1,6 @@
-/* depthwise.c - threading and instruction-set choice for the fast depthwise convolution;
- * the row kernel is in depthwise_tf.h, once per vector width. */
-#include "engine/depthwise.h"
+/* kern_depthwise.c - threading and instruction-set choice for the fast depthwise convolution;
+ * the row kernel is in kern_depthwise_isa.inc, once per vector width. */
+#include "engine/kern_depthwise.h"
 
 #include <string.h>
 
@@ -20,7 +20,7 @@ typedef struct {
 #define DW_LANES 4
 #define DW_TARGET
 #define DW_FMA(acc, x, k) ((acc) + (x) * (k))
-#include "engine/depthwise_tf.h"
+#include "engine/kern_depthwise_isa.inc"
 #undef DW_SUFFIX
 #undef DW_LANES
 #undef DW_TARGET
@@ -33,7 +33,7 @@ typedef struct {
 #define DW_LANES 8
 #define DW_TARGET __attribute__((target("avx2,fma")))
 #define DW_FMA(acc, x, k) ((VF)_mm256_fmadd_ps((__m256)(x), (__m256)(k), (__m256)(acc)))
-#include "engine/depthwise_tf.h"
+#include "engine/kern_depthwise_isa.inc"
 #undef DW_SUFFIX
 #undef DW_LANES
 #undef DW_TARGET
@@ -43,7 +43,7 @@ typedef struct {
 #define DW_LANES 16
 #define DW_TARGET __attribute__((target("avx512f,avx2,fma")))
 #define DW_FMA(acc, x, k) ((VF)_mm512_fmadd_ps((__m512)(x), (__m512)(k), (__m512)(acc)))
-#include "engine/depthwise_tf.h"
+#include "engine/kern_depthwise_isa.inc"
 #undef DW_SUFFIX
 #undef DW_LANES
 #undef DW_TARGET
@@ -63,7 +63,7 @@ static void rows_avx2_v(const void *J, int64_t r0, int64_t r1) { rows_avx2(J, r0
 static void rows_avx512_v(const void *J, int64_t r0, int64_t r1) { rows_avx512(J, r0, r1); }
 #endif
 
-void tlr_depthwise_conv2d_fast(const tlr_conv2d_params *p, const float *in, const float *kernel,
+void tlr_kern_depthwise_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
                                const tlr_conv_post *post, float *out)
 {
     TLR_ASSERT(p->cout == p->cin);

@@ -1,14 +1,15 @@
-/* pool_fast.c - MaxPooling2D over output rows on the thread pool (see pool_fast.h).
+/* ops_pool_fast.c - the fast MaxPooling2D (output rows on the thread pool) and
+ * GlobalAveragePooling2D, vectors along the channel axis; contracts in ops.h.
  *
  * The row function is written once with 8-float GCC vectors and inlined into two callers:
  * one compiled for AVX2 (one register per vector) and a portable one (the compiler splits
  * each vector in two SSE halves, or plain floats elsewhere), picked with tlr_cpu_isa(). */
-#include "engine/pool_fast.h"
 
 #include <string.h>
 
 #include "base/cpu.h"
 #include "base/threads.h"
+#include "engine/ops.h"
 
 typedef float v8 __attribute__((vector_size(32)));
 typedef int v8i __attribute__((vector_size(32)));
@@ -134,7 +135,7 @@ __attribute__((target("avx2"))) static void gap_avx2(int64_t n, int64_t hw, int6
 }
 #endif
 
-void tlr_global_avgpool_fast(int64_t n, int64_t hw, int64_t c, const float *in, float *out)
+void tlr_op_global_avgpool(int64_t n, int64_t hw, int64_t c, const float *in, float *out)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (tlr_cpu_isa() >= TLR_ISA_AVX2) {
@@ -145,7 +146,7 @@ void tlr_global_avgpool_fast(int64_t n, int64_t hw, int64_t c, const float *in, 
     gap_generic(n, hw, c, in, out);
 }
 
-void tlr_maxpool2d_fast(const tlr_pool2d_params *p, const float *in, float *out)
+void tlr_op_maxpool2d(const tlr_pool2d_params *p, const float *in, float *out)
 {
     pool_job J = { p, in, out };
     tlr_task_fn fn = rows_generic;

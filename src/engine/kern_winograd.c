@@ -1,5 +1,5 @@
-/* winograd.c - F(4x4, 3x3) convolution: tiling, the batched matrix products and the
- * threading; the transforms themselves are in winograd_tf.h, once per vector width.
+/* kern_winograd.c - F(4x4, 3x3) convolution: tiling, the batched matrix products and the
+ * threading; the transforms themselves are in kern_winograd_isa.inc, once per vector width.
  *
  * Data in flight (NR = the GEMM kernel's column block, MR its row block):
  *   V (36, tiles, ldv)      transformed input tiles, ldv = cin rounded up to 16
@@ -14,7 +14,7 @@
  *             of the kernel and runs every tile of the super-block against it.
  * Each output value is computed by one task in a fixed order, so results do not depend on
  * the thread count. */
-#include "engine/winograd.h"
+#include "engine/kern_winograd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +65,7 @@ struct wg_job {
 #define WT_LANES 4
 #define WT_NR 8
 #define WT_TARGET
-#include "engine/winograd_tf.h"
+#include "engine/kern_winograd_isa.inc"
 #undef WT_SUFFIX
 #undef WT_LANES
 #undef WT_NR
@@ -76,7 +76,7 @@ struct wg_job {
 #define WT_LANES 8
 #define WT_NR 16
 #define WT_TARGET __attribute__((target("avx2,fma")))
-#include "engine/winograd_tf.h"
+#include "engine/kern_winograd_isa.inc"
 #undef WT_SUFFIX
 #undef WT_LANES
 #undef WT_NR
@@ -86,7 +86,7 @@ struct wg_job {
 #define WT_LANES 16
 #define WT_NR 32
 #define WT_TARGET __attribute__((target("avx512f,avx2,fma")))
-#include "engine/winograd_tf.h"
+#include "engine/kern_winograd_isa.inc"
 #undef WT_SUFFIX
 #undef WT_LANES
 #undef WT_NR
@@ -115,16 +115,16 @@ static int64_t round_up(int64_t x, int64_t m)
     return (x + m - 1) / m * m;
 }
 
-int tlr_winograd_applies(const tlr_conv2d_params *p)
+int tlr_kern_winograd_applies(const tlr_conv2d_params *p)
 {
     return p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 &&
            p->groups <= 1 && p->n > 0 && p->oh > 0 && p->ow > 0 && p->pad_top <= 2 &&
            p->pad_left <= 2;
 }
 
-int tlr_winograd_worth(const tlr_conv2d_params *p)
+int tlr_kern_winograd_worth(const tlr_conv2d_params *p)
 {
-    if (!tlr_winograd_applies(p))
+    if (!tlr_kern_winograd_applies(p))
         return 0;
     /* The input and output transforms cost per channel what the products cost per channel
      * pair: with few channels the direct GEMM wins (VGG's first layer has cin = 3). */
@@ -254,10 +254,10 @@ static void kernel_task(void *ctx, int64_t begin, int64_t end, int tid)
     J->tf->kernel(J, co0, nco, 0, cin, (float *)J->U + begin * cin * nr, J->ups);
 }
 
-void tlr_winograd_conv3x3(const tlr_conv2d_params *p, const float *in, const float *kernel,
+void tlr_kern_winograd_conv3x3(const tlr_conv2d_params *p, const float *in, const float *kernel,
                           const tlr_conv_post *post, float *out)
 {
-    TLR_ASSERT(tlr_winograd_applies(p));
+    TLR_ASSERT(tlr_kern_winograd_applies(p));
     tlr_isa isa = tlr_cpu_isa();
     wg_job J = { .p = p, .in = in, .kernel = kernel, .post = post, .out = out,
                  .kr = tlr_gemm_kernel_for(isa), .tf = transforms_for(isa) };
