@@ -530,7 +530,7 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
     free_inputs(in, n_in);
     if (!st) {
         tlr_report_opts ro = { o->out_dir ? o->out_dir : "site", o->template_dir, o->lang,
-                               o->embed, o->force, o->quiet, o->exe_path };
+                               o->embed, o->force, o->quiet, o->exe_path, NULL };
         tlr_report_file *files = tlr_xcalloc((size_t)c.n_figures + 1, sizeof *files);
         for (int i = 0; i < c.n_figures; i++)
             files[i] = (tlr_report_file){ c.figures[i].name, c.figures[i].data, c.figures[i].len };

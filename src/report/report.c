@@ -186,7 +186,7 @@ static char *load_partial(void *ctx, const char *name, size_t *len, tlr_err *err
 /* Renders template 'rel' found through 'dirs'; partials come from the same folder as 'rel'. */
 static char *render_file(const tpl_dirs *dirs, const char *rel, const char *prefix,
                          const char *suffix, const tlr_json *view, tlr_template_escape esc,
-                         tlr_err *err)
+                         tlr_template_trace *trace, tlr_err *err)
 {
     size_t len = 0;
     char *path = NULL;
@@ -194,7 +194,8 @@ static char *render_file(const tpl_dirs *dirs, const char *rel, const char *pref
     if (!text)
         return NULL;
     partial_src src = { dirs, prefix, suffix };
-    char *out = tlr_template_render(text, len, path, view, esc, load_partial, &src, err);
+    char *out = tlr_template_render_traced(text, len, path, view, esc, load_partial, &src, trace,
+                                           err);
     free(text);
     free(path);
     return out;
@@ -442,7 +443,8 @@ char *tlr_report_markdown(const tlr_json *data, const tlr_report_opts *o, tlr_er
         return NULL;
     char *rel = tlr_xasprintf("%s/report.md", lang);
     char *prefix = tlr_xasprintf("%s/", lang);
-    char *md = render_file(&dirs, rel, prefix, ".md", view, TLR_TEMPLATE_MARKDOWN, err);
+    char *md = render_file(&dirs, rel, prefix, ".md", view, TLR_TEMPLATE_MARKDOWN,
+                           o ? o->trace : NULL, err);
     free(rel);
     free(prefix);
     tlr_json_free(view);
@@ -530,7 +532,8 @@ char *tlr_report_html(const char *markdown, const tlr_json *data, const tlr_repo
         tlr_json_add_item(view, "toc", toc);
         tlr_json_add_string(view, "content", numbered);
         free(numbered);
-        page = render_file(&dirs, "page.html", "", ".html", view, TLR_TEMPLATE_HTML, err);
+        page = render_file(&dirs, "page.html", "", ".html", view, TLR_TEMPLATE_HTML,
+                           o ? o->trace : NULL, err);
     }
     free(body);
     tlr_json_free(view);

@@ -25,6 +25,7 @@
 #include "base/err.h"
 #include "base/json.h"
 #include "report/site.h"
+#include "report/template.h"
 
 /* One file of the site beside the rendered pages, e.g. { "img/kernels.png", bytes, n }. */
 typedef tlr_site_file tlr_report_file;
@@ -37,6 +38,7 @@ typedef struct {
     int force;                /* replace an output directory tlreport did not make */
     int quiet;                /* unused here (the library never prints) */
     const char *exe_path;     /* argv[0], for locating installed templates; may be NULL */
+    tlr_template_trace *trace; /* NULL, or where a test collects the templates' look-ups */
 } tlr_report_opts;
 
 /* Renders report.md and index.html and writes them, report.json (the data, pretty-printed) and

@@ -333,6 +333,7 @@ typedef struct {
     compiled **partials; /* fetched partials, by name and indentation */
     size_t npartials;
     unsigned long long steps; /* tokens rendered so far (bounded by MAX_RENDER_STEPS) */
+    tlr_template_trace *trace; /* NULL unless a test asked */
     tlr_err *err;
 } render_state;
 
@@ -358,6 +359,43 @@ static const tlr_json *lookup(const render_state *st, const token *k)
         v = tlr_json_get(v, part);
     }
     return v;
+}
+
+/* Records "TEMPLATE:LINE: NAME" into 'l' once. */
+static void trace_add(tlr_strlist *l, const compiled *t, const token *k)
+{
+    tlr_buf b = TLR_BUF_INIT;
+    tlr_buf_printf(&b, "%s:%d: ", t->name, k->line);
+    const char *part = k->path;
+    for (int p = 0; p < k->npath; p++, part += strlen(part) + 1)
+        tlr_buf_printf(&b, "%s%s", p ? "." : "", part);
+    char *entry = tlr_buf_detach(&b);
+    if (tlr_strlist_find(l, entry) < 0)
+        tlr_strlist_push_owned(l, entry);
+    else
+        free(entry);
+}
+
+/* lookup() that also tells the trace, when there is one, what it found. */
+static const tlr_json *lookup_traced(const render_state *st, const compiled *t, const token *k)
+{
+    const tlr_json *v = lookup(st, k);
+    if (!st->trace || k->npath == 0)
+        return v;
+    if (k->kind == TOK_VAR || k->kind == TOK_RAW) {
+        if (!v)
+            trace_add(&st->trace->missing_values, t, k);
+    } else {
+        trace_add(v ? &st->trace->found_sections : &st->trace->missing_sections, t, k);
+    }
+    return v;
+}
+
+void tlr_template_trace_free(tlr_template_trace *t)
+{
+    tlr_strlist_free(&t->missing_values);
+    tlr_strlist_free(&t->found_sections);
+    tlr_strlist_free(&t->missing_sections);
 }
 
 static int truthy(const tlr_json *v)
@@ -450,7 +488,7 @@ static compiled *fetch_partial(render_state *st, const compiled *t, const token 
 static int render_section(render_state *st, const compiled *t, size_t i, int depth)
 {
     const token *k = &t->toks[i];
-    const tlr_json *v = lookup(st, k);
+    const tlr_json *v = lookup_traced(st, t, k);
     if (k->kind == TOK_INVERTED)
         return truthy(v) ? 0 : render_range(st, t, i + 1, k->end, depth);
     if (!truthy(v))
@@ -487,7 +525,7 @@ static int render_range(render_state *st, const compiled *t, size_t begin, size_
             break;
         case TOK_VAR:
         case TOK_RAW:
-            emit_value(st, lookup(st, k), k->kind == TOK_RAW);
+            emit_value(st, lookup_traced(st, t, k), k->kind == TOK_RAW);
             break;
         case TOK_SECTION:
         case TOK_INVERTED:
@@ -512,8 +550,17 @@ char *tlr_template_render(const char *tmpl, size_t len, const char *name, const 
                           tlr_template_escape esc, tlr_template_loader loader, void *loader_ctx,
                           tlr_err *err)
 {
+    return tlr_template_render_traced(tmpl, len, name, data, esc, loader, loader_ctx, NULL, err);
+}
+
+char *tlr_template_render_traced(const char *tmpl, size_t len, const char *name,
+                                 const tlr_json *data, tlr_template_escape esc,
+                                 tlr_template_loader loader, void *loader_ctx,
+                                 tlr_template_trace *trace, tlr_err *err)
+{
     tlr_err local = {0};
     render_state st = {0};
+    st.trace = trace;
     st.esc = esc;
     st.loader = loader;
     st.loader_ctx = loader_ctx;

@@ -32,6 +32,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/strlist.h"
 
 typedef enum {
     /* & < > " ' become &amp; &lt; &gt; &quot; &#39; */
@@ -53,6 +54,19 @@ typedef enum {
  * there is no such partial (optionally filling 'err' with the reason). */
 typedef char *(*tlr_template_loader)(void *ctx, const char *name, size_t *len, tlr_err *err);
 
+/* What a render looked up, so a test can hold templates against the data they are given.
+ * Entries are "TEMPLATE:LINE: NAME", each recorded once:
+ *   missing_values   {{name}} / {{{name}}} tags that found nothing (they render as "");
+ *   found_sections   {{#name}} / {{^name}} tags whose name was present (even if falsy);
+ *   missing_sections section tags whose name was absent (rendered as falsy). */
+typedef struct {
+    tlr_strlist missing_values, found_sections, missing_sections;
+} tlr_template_trace;
+
+#define TLR_TEMPLATE_TRACE_INIT { TLR_STRLIST_INIT, TLR_STRLIST_INIT, TLR_STRLIST_INIT }
+
+void tlr_template_trace_free(tlr_template_trace *t);
+
 /* Renders 'len' bytes of template 'tmpl' against 'data' ('name' names the template in error
  * messages, "name:line: ...").  'loader' may be NULL when the template uses no partials.
  * Each partial is fetched once per call.  Returns a NUL-terminated string the caller frees with
@@ -60,6 +74,12 @@ typedef char *(*tlr_template_loader)(void *ctx, const char *name, size_t *len, t
 char *tlr_template_render(const char *tmpl, size_t len, const char *name, const tlr_json *data,
                           tlr_template_escape esc, tlr_template_loader loader, void *loader_ctx,
                           tlr_err *err);
+
+/* The same, recording its look-ups into 'trace' (when not NULL). */
+char *tlr_template_render_traced(const char *tmpl, size_t len, const char *name,
+                                 const tlr_json *data, tlr_template_escape esc,
+                                 tlr_template_loader loader, void *loader_ctx,
+                                 tlr_template_trace *trace, tlr_err *err);
 
 /* Appends 's' escaped for 'esc' to a buffer; used by the renderer, and by callers that build
  * Markdown or HTML by hand and need the same rules. */

@@ -1,0 +1,164 @@
+/* test_contract.c - the report data and the templates agree: every key a template uses
+ * resolves in the data tlreport builds.
+ *
+ * Each scenario runs the real binary on a fixture model (so the data is exactly what a user
+ * gets in report.json), then renders report.md and index.html from that report.json in every
+ * language of templates/, recording each look-up (tlr_template_trace).  Two rules:
+ *   - a value tag ({{name}}, {{{name}}}) that is rendered must find its name: a missing key
+ *     would print as nothing;
+ *   - a section tag ({{#name}}, {{^name}}) must find its name in at least one scenario: a
+ *     name no scenario provides is a typo or a key the data no longer has, and its section
+ *     could never show. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "report/report.h"
+
+typedef struct {
+    const char *name;
+    const char *args; /* after the model path, before -o */
+} scenario;
+
+static const scenario scenarios[] = {
+    { "course_k3.h5", "tests/fixtures/images/rgb8.png tests/fixtures/images/rgb_32x32.png" },
+    { "course_k3.h5", "tests/fixtures/images/rgb8.png --lang en --features all --cmap viridis "
+                      "--kernel-norm layer" },
+    { "course_tf29.h5", "tests/fixtures/images/rgb8.png --labels @LABELS@" },
+    { "course_k3.keras", "" },
+    { "k1_seq_th.h5", "" },
+    { "k1_functional.h5", "" },
+    { "unknown_layer.h5", "" },
+    { "tf26_nested_partial.h5", "" },
+    { "tf213_seq.keras", "tests/fixtures/images/rgb8.png --author 'A. Teacher' --title T" },
+    { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess caffe --resize bilinear" },
+    { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess tf --crop center" },
+    { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess torch --lang en" },
+    { "single_value.json", "tests/fixtures/images/rgb8.png" },
+};
+
+static const char *binary(void)
+{
+    static char path[4096];
+    const char *b = getenv("TLREPORT");
+    if (b && b[0])
+        return b;
+    snprintf(path, sizeof path, "%s/tlreport", tlr_t_root());
+    return path;
+}
+
+/* Runs tlreport for scenario 's' into 'dir' and returns its report.json, or NULL. */
+static tlr_json *run_scenario(const scenario *s, const char *dir, const char *labels)
+{
+    char args[1024];
+    const char *at = strstr(s->args, "@LABELS@");
+    if (at)
+        snprintf(args, sizeof args, "%.*s%s%s", (int)(at - s->args), s->args, labels, at + 8);
+    else
+        snprintf(args, sizeof args, "%s", s->args);
+    char *cmd = tlr_xasprintf("cd '%s' && '%s' tests/fixtures/models/%s %s -o '%s' --quiet "
+                              "--date 2026-01-01 >/dev/null 2>&1", tlr_t_root(), binary(),
+                              s->name, args, dir);
+    int rc = system(cmd);
+    free(cmd);
+    char *path = tlr_xasprintf("%s/report.json", dir);
+    size_t n = 0;
+    char *text = rc == 0 ? tlr_t_slurp(path, &n) : NULL;
+    tlr_err err = {0};
+    tlr_json *data = text ? tlr_json_parse(text, n, path, &err) : NULL;
+    CHECK(data != NULL, "%s %s: tlreport exited %d, report.json %s", s->name, s->args, rc,
+          text ? err.msg : "missing");
+    free(text);
+    free(path);
+    return data;
+}
+
+/* Renders both pages of 'data' in 'lang' with the trace on. */
+static void render_traced(const tlr_json *data, const char *lang, tlr_template_trace *trace,
+                          const char *what)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/templates", tlr_t_root());
+    tlr_report_opts o;
+    memset(&o, 0, sizeof o);
+    o.template_dir = dir;
+    o.lang = lang;
+    o.trace = trace;
+    tlr_err err = {0};
+    char *md = tlr_report_markdown(data, &o, &err);
+    char *html = md ? tlr_report_html(md, data, &o, &err) : NULL;
+    CHECK(html != NULL, "%s (%s): render failed: %s", what, lang, err.msg);
+    free(md);
+    free(html);
+}
+
+/* The language folders of templates/ (every directory but the hidden ones). */
+static void languages(tlr_strlist *out)
+{
+    char *dir = tlr_xasprintf("%s/templates", tlr_t_root());
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char *p = tlr_xasprintf("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (e->d_name[0] != '.' && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            tlr_strlist_push(out, e->d_name);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    tlr_strlist_sort(out);
+    free(dir);
+}
+
+static char *write_labels(void)
+{
+    char *path = tlr_xasprintf("%s/contract-labels.txt", tlr_t_tmpdir());
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("cat\ndog\n", f);
+        fclose(f);
+    }
+    return path;
+}
+
+void test_contract(void)
+{
+    tlr_strlist langs = TLR_STRLIST_INIT;
+    languages(&langs);
+    CHECK(langs.n >= 2, "templates/ has %zu languages, want es and en at least", langs.n);
+    char *labels = write_labels();
+    tlr_template_trace all = TLR_TEMPLATE_TRACE_INIT;
+    for (size_t s = 0; s < sizeof scenarios / sizeof scenarios[0]; s++) {
+        char *dir = tlr_xasprintf("%s/contract-%zu", tlr_t_tmpdir(), s);
+        tlr_json *data = run_scenario(&scenarios[s], dir, labels);
+        for (size_t l = 0; data && l < langs.n; l++) {
+            tlr_template_trace t = TLR_TEMPLATE_TRACE_INIT;
+            render_traced(data, langs.items[l], &t, scenarios[s].name);
+            for (size_t i = 0; i < t.missing_values.n; i++)
+                tlr_t_fail(__FILE__, __LINE__, "%s %s: %s resolves to nothing",
+                           scenarios[s].name, scenarios[s].args, t.missing_values.items[i]);
+            tlr_t_pass();
+            for (size_t i = 0; i < t.found_sections.n; i++)
+                if (tlr_strlist_find(&all.found_sections, t.found_sections.items[i]) < 0)
+                    tlr_strlist_push(&all.found_sections, t.found_sections.items[i]);
+            for (size_t i = 0; i < t.missing_sections.n; i++)
+                if (tlr_strlist_find(&all.missing_sections, t.missing_sections.items[i]) < 0)
+                    tlr_strlist_push(&all.missing_sections, t.missing_sections.items[i]);
+            tlr_template_trace_free(&t);
+        }
+        tlr_json_free(data);
+        free(dir);
+    }
+    for (size_t i = 0; i < all.missing_sections.n; i++)
+        CHECK(tlr_strlist_find(&all.found_sections, all.missing_sections.items[i]) >= 0,
+              "%s: no scenario's data has this section's key", all.missing_sections.items[i]);
+    CHECK(all.found_sections.n > 50, "only %zu section tags were reached", all.found_sections.n);
+    tlr_template_trace_free(&all);
+    tlr_strlist_free(&langs);
+    free(labels);
+}
