@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "app/cli.h"
 #include "app/pipeline.h"
+#include "base/stop.h"
 #include "base/version.h"
 
 static int run(tlr_options *o)
@@ -179,12 +181,64 @@ static void relay_end(relay *r, int crashed)
     r->n_held = r->cap_held = 0;
 }
 
+/* The worker's answer to a stop request: end now by the same signal, unless it is swapping
+ * in the site, which then finishes or undoes itself first (base/stop.h). */
+static void worker_stop(int sig)
+{
+    if (tlr_stop_deferring()) {
+        tlr_stop_request(sig);
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Installs worker_stop for the stop signals, leaving ignored ones ignored. */
+static void set_worker_stop(void)
+{
+    for (int i = 0; i < N_FORWARDED; i++) {
+        struct sigaction sa, cur;
+        sigaction(forwarded_signals[i], NULL, &cur);
+        if (cur.sa_handler == SIG_IGN)
+            continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = worker_stop;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(forwarded_signals[i], &sa, NULL);
+    }
+}
+
+/* run() with stop requests honoured; a request recorded during the site swap ends the
+ * process by its signal once the swap has been undone. */
+static int run_stoppable(tlr_options *o)
+{
+    set_worker_stop();
+    int rc = run(o);
+    int sig = tlr_stop_requested();
+    if (sig) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    return rc;
+}
+
+/* The worker must not outlive the command: when the parent dies, even by SIGKILL (a CI
+ * runner's timeout), the kernel sends the worker SIGTERM.  A parent already gone before
+ * the request took effect is caught by comparing getppid(). */
+static void die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        raise(SIGTERM);
+}
+
 /* Runs 'run' in a child and reports a crash of it as an input error. */
 static int run_guarded(tlr_options *o)
 {
     const char *nf = getenv("TLR_NO_FORK");
     if (nf && strcmp(nf, "0") != 0)
-        return run(o);
+        return run_stoppable(o);
     fflush(stdout);
     fflush(stderr);
     sigset_t block, old;
@@ -196,16 +250,18 @@ static int run_guarded(tlr_options *o)
     set_forwarding(1);
     int err_pipe[2];
     int piped = pipe(err_pipe) == 0;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
-        set_forwarding(0);
+        set_worker_stop();
+        die_with_parent(parent);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (piped) {
             close(err_pipe[0]);
             dup2(err_pipe[1], STDERR_FILENO);
             close(err_pipe[1]);
         }
-        exit(run(o)); /* exit, not _exit: LeakSanitizer checks at exit */
+        exit(run_stoppable(o)); /* exit, not _exit: LeakSanitizer checks at exit */
     }
     if (pid < 0) {
         set_forwarding(0);
@@ -214,7 +270,7 @@ static int run_guarded(tlr_options *o)
             close(err_pipe[0]);
             close(err_pipe[1]);
         }
-        return run(o);
+        return run_stoppable(o);
     }
     child_pid = pid;
     sigprocmask(SIG_SETMASK, &old, NULL);
