@@ -3,7 +3,13 @@
  * Order of work: check every name, decide whether the target may be replaced, write everything
  * into a temporary sibling directory, then swap it into place.  On Linux the swap is one
  * renameat2(RENAME_EXCHANGE), so readers see either the old or the new report; on file systems
- * without it, two renames with a roll-back. */
+ * without it, two renames with a roll-back.
+ *
+ * Faults: a stop request (base/stop.h) during the write undoes it, and a temporary folder
+ * left by a run that could not undo (SIGKILL, power loss) is removed by the next run into the
+ * same parent directory.  Runs share the parent with a shared flock(2) on it while they have
+ * temporary folders there; a run that gets the lock exclusively knows no other run is
+ * writing, so every ".<base>.tmp-*" folder it sees is stale. */
 #define _GNU_SOURCE /* renameat2, nftw */
 
 #include "report/site.h"
@@ -15,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/stop.h"
 #include "base/xalloc.h"
 
 #define MAX_COMPONENTS 4
@@ -206,6 +214,57 @@ static tlr_status check_target(const char *out, int force, target_state *state, 
                        out, TLR_SITE_MARKER);
 }
 
+/* 1 when 'name' is one of our temporary folders for target 'base': ".<base>.tmp-XXXXXX",
+ * optionally followed by "-old" (the fallback swap's aside). */
+static int is_temp_of(const char *name, const char *base)
+{
+    size_t b = strlen(base);
+    if (name[0] != '.' || strncmp(name + 1, base, b) != 0 || strncmp(name + 1 + b, ".tmp-", 5))
+        return 0;
+    const char *rest = name + 1 + b + 5;
+    return strlen(rest) == 6 || (strlen(rest) == 10 && strcmp(rest + 6, "-old") == 0);
+}
+
+/* Removes the temporary folders of 'base' in 'parent'; only called with the exclusive lock. */
+static void remove_stale(const char *parent, const char *base)
+{
+    DIR *d = opendir(parent);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (!is_temp_of(e->d_name, base))
+            continue;
+        char *path = tlr_xasprintf("%s/%s", parent, e->d_name);
+        remove_tree(path);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* Takes the parent's shared lock for the write, first cleaning up stale temporary folders
+ * when no other run holds it.  Returns the lock's descriptor (close() releases it), or -1
+ * when the parent cannot be locked (then nothing is cleaned and nothing is locked). */
+static int lock_parent(const char *parent, const char *base)
+{
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        remove_stale(parent, base);
+    while (flock(fd, LOCK_SH) != 0 && errno == EINTR)
+        ;
+    return fd;
+}
+
+/* A stop request turned into the error that undoes the write. */
+static tlr_status check_stop(tlr_err *err)
+{
+    int sig = tlr_stop_requested();
+    if (!sig)
+        return TLR_OK;
+    return tlr_err_set(err, TLR_E_IO, "stopped by signal %d (%s) while writing the report; "
+                       "the previous one is kept", sig, strsignal(sig));
+}
+
 static tlr_status check_names(const tlr_site_file *files, int n, tlr_err *err)
 {
     for (int i = 0; i < n; i++) {
@@ -236,6 +295,8 @@ static tlr_status fill_dir(const char *tmp, const tlr_site_file *files, int n, t
         char *path = tlr_xasprintf("%s/%s", tmp, files[i].name);
         rc = write_file(path, files[i].data, files[i].len, err);
         free(path);
+        if (rc == TLR_OK)
+            rc = check_stop(err);
         if (rc != TLR_OK)
             return rc;
     }
@@ -312,6 +373,7 @@ tlr_status tlr_site_write(const char *out_dir, const tlr_site_file *files, int n
                           int force, tlr_err *err)
 {
     char *out = NULL, *parent = NULL, *tmp = NULL, *old = NULL;
+    int lock = -1;
     target_state state = TARGET_NEW;
     tlr_status rc = split_target(out_dir, &out, &parent, err);
     if (rc == TLR_OK)
@@ -323,6 +385,8 @@ tlr_status tlr_site_write(const char *out_dir, const tlr_site_file *files, int n
     if (rc != TLR_OK)
         goto out;
     const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    tlr_stop_defer(1);
+    lock = lock_parent(parent, base);
     tmp = tlr_xasprintf("%s/.%s.tmp-XXXXXX", strcmp(parent, "/") == 0 ? "" : parent, base);
     if (!mkdtemp(tmp)) {
         rc = tlr_err_set(err, TLR_E_IO, "%s: cannot create a temporary directory: %s", parent,
@@ -335,12 +399,17 @@ tlr_status tlr_site_write(const char *out_dir, const tlr_site_file *files, int n
     chmod(tmp, 0755);
     rc = fill_dir(tmp, files, n_files, err);
     if (rc == TLR_OK)
+        rc = check_stop(err);
+    if (rc == TLR_OK)
         rc = swap_in(tmp, out, state, &old, err);
     if (rc != TLR_OK)
         remove_tree(tmp);
     else if (old)
         remove_tree(old); /* the previous report; best effort, the new one is in place */
 out:
+    if (lock >= 0)
+        close(lock);
+    tlr_stop_defer(0);
     free(out);
     free(parent);
     free(tmp);
