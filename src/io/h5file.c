@@ -211,72 +211,79 @@ static tlr_status strlist_rollback(tlr_strlist *l, size_t n, tlr_status st)
     return st;
 }
 
-/* Reads all string elements of attribute 'a' (vlen or fixed) into 'out'. */
-tlr_status tlr_h5_read_strings(tlr_h5 *h, hid_t a, const char *where, tlr_strlist *out,
-                                    tlr_err *err)
+/* The 'n' variable-length strings of attribute 'a', read as 'mtype' (its shape: 'space'). */
+static tlr_status read_vlen_strings(tlr_h5 *h, hid_t a, hid_t mtype, hid_t space, hssize_t n,
+                                    const char *where, tlr_strlist *out, tlr_err *err)
 {
     tlr_status st = TLR_OK;
-    hid_t ftype = H5Aget_type(a), space = H5Aget_space(a), mtype = -1;
+    H5Tset_size(mtype, H5T_VARIABLE);
+    char **v = tlr_xcalloc((size_t)n, sizeof *v);
+    if (H5Aread(a, mtype, v) < 0) {
+        st = tlr_h5_out_of_memory()
+                 ? tlr_err_set(err, TLR_E_LIMIT, "%s: %s: string attribute claims more "
+                               "memory than there is (damaged or crafted file)", h->label, where)
+                 : tlr_err_set(err, TLR_E_FORMAT, "%s: %s: cannot read string attribute",
+                               h->label, where);
+    } else {
+        for (hssize_t i = 0; i < n; i++)
+            tlr_strlist_push(out, v[i] ? v[i] : "");
+        H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, v);
+    }
+    free(v);
+    return st;
+}
+
+/* The 'n' fixed-length strings of attribute 'a' (file type 'ftype'), read as 'mtype' and cut
+ * at their padding. */
+static tlr_status read_fixed_strings(tlr_h5 *h, hid_t a, hid_t ftype, hid_t mtype, hssize_t n,
+                                     const char *where, tlr_strlist *out, tlr_err *err)
+{
+    size_t sz = H5Tget_size(ftype);
+    if (sz == 0 || sz > (1u << 26))
+        return tlr_err_set(err, TLR_E_FORMAT, "%s: %s: bad string size", h->label, where);
+    if ((uint64_t)n * sz > ((uint64_t)1 << 28))
+        return tlr_err_set(err, TLR_E_LIMIT, "%s: %s: %lld strings of %zu bytes is too large",
+                           h->label, where, (long long)n, sz);
+    tlr_status st = TLR_OK;
+    H5Tset_size(mtype, sz);
+    H5Tset_strpad(mtype, H5Tget_strpad(ftype));
+    char *raw = tlr_xcalloc((size_t)n ? (size_t)n : 1, sz);
+    if (H5Aread(a, mtype, raw) < 0) {
+        st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: cannot read string attribute", h->label,
+                         where);
+    } else {
+        for (hssize_t i = 0; i < n; i++) {
+            const char *s = raw + (size_t)i * sz;
+            size_t len = strnlen(s, sz);
+            if (H5Tget_strpad(ftype) == H5T_STR_SPACEPAD)
+                while (len && s[len - 1] == ' ')
+                    len--;
+            tlr_strlist_push_owned(out, tlr_xstrndup(s, len));
+        }
+    }
+    free(raw);
+    return st;
+}
+
+tlr_status tlr_h5_read_strings(tlr_h5 *h, hid_t a, const char *where, tlr_strlist *out,
+                               tlr_err *err)
+{
+    tlr_status st;
+    hid_t ftype = H5Aget_type(a), space = H5Aget_space(a);
     hssize_t n = H5Sget_simple_extent_npoints(space);
     if (ftype < 0 || space < 0 || n < 0) {
         st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: unreadable attribute", h->label, where);
-        goto out;
-    }
-    if (n > 10000000) {
+    } else if (n > 10000000) {
         st = tlr_err_set(err, TLR_E_LIMIT, "%s: %s: %lld strings is too many", h->label, where,
                          (long long)n);
-        goto out;
-    }
-    H5T_cset_t cset = H5Tget_cset(ftype);
-    mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_cset(mtype, cset == H5T_CSET_UTF8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
-    if (H5Tis_variable_str(ftype) > 0) {
-        H5Tset_size(mtype, H5T_VARIABLE);
-        char **v = tlr_xcalloc((size_t)n, sizeof *v);
-        if (H5Aread(a, mtype, v) < 0) {
-            st = tlr_h5_out_of_memory()
-                     ? tlr_err_set(err, TLR_E_LIMIT, "%s: %s: string attribute claims more "
-                                   "memory than there is (damaged or crafted file)", h->label, where)
-                     : tlr_err_set(err, TLR_E_FORMAT, "%s: %s: cannot read string attribute",
-                                   h->label, where);
-        } else {
-            for (hssize_t i = 0; i < n; i++)
-                tlr_strlist_push(out, v[i] ? v[i] : "");
-            H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, v);
-        }
-        free(v);
     } else {
-        size_t sz = H5Tget_size(ftype);
-        if (sz == 0 || sz > (1u << 26)) {
-            st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: bad string size", h->label, where);
-            goto out;
-        }
-        if ((uint64_t)n * sz > ((uint64_t)1 << 28)) {
-            st = tlr_err_set(err, TLR_E_LIMIT, "%s: %s: %lld strings of %zu bytes is too large",
-                             h->label, where, (long long)n, sz);
-            goto out;
-        }
-        H5Tset_size(mtype, sz);
-        H5Tset_strpad(mtype, H5Tget_strpad(ftype));
-        char *raw = tlr_xcalloc((size_t)n ? (size_t)n : 1, sz);
-        if (H5Aread(a, mtype, raw) < 0) {
-            st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: cannot read string attribute",
-                             h->label, where);
-        } else {
-            for (hssize_t i = 0; i < n; i++) {
-                const char *s = raw + (size_t)i * sz;
-                size_t len = strnlen(s, sz);
-                if (H5Tget_strpad(ftype) == H5T_STR_SPACEPAD)
-                    while (len && s[len - 1] == ' ')
-                        len--;
-                tlr_strlist_push_owned(out, tlr_xstrndup(s, len));
-            }
-        }
-        free(raw);
-    }
-out:
-    if (mtype >= 0)
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        H5Tset_cset(mtype, H5Tget_cset(ftype) == H5T_CSET_UTF8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
+        st = H5Tis_variable_str(ftype) > 0
+                 ? read_vlen_strings(h, a, mtype, space, n, where, out, err)
+                 : read_fixed_strings(h, a, ftype, mtype, n, where, out, err);
         H5Tclose(mtype);
+    }
     if (space >= 0)
         H5Sclose(space);
     if (ftype >= 0)
