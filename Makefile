@@ -31,6 +31,8 @@ SRC      = $(filter-out src/app/main.c,$(wildcard src/*/*.c))
 OBJ      = $(SRC:src/%.c=$(BUILD)/%.o)
 TESTSRC  = $(wildcard tests/unit/test_*.c)
 TESTOBJ  = $(TESTSRC:tests/unit/%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/harness.o
+# The HDF5 writer builds the example model and test fixtures; tlreport itself only reads.
+H5WRITE  = $(BUILD)/examples/h5write.o
 
 .PHONY: all deps binary check unit demo site install clean bench fuzz help
 .DEFAULT_GOAL := all
@@ -72,7 +74,11 @@ $(BUILD)/%.o: src/%.c | $(BUILD)/tests/.dir
 	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/tests/unit_list.h | $(BUILD)/tests/.dir
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Itests -I$(BUILD)/tests -MMD -MP -c -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Itests -Iexamples -I$(BUILD)/tests -MMD -MP -c -o $@ $<
+
+$(H5WRITE): examples/h5write.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/harness.o: tests/harness.c $(BUILD)/tests/unit_list.h | $(BUILD)/tests/.dir
 	$(CC) $(WARN) $(CFLAGS) -Itests -I$(BUILD)/tests -MMD -MP -c -o $@ $<
@@ -82,7 +88,7 @@ $(BUILD)/tests/unit_list.h: $(TESTSRC) | $(BUILD)/tests/.dir
 	@printf '%s\n' $(patsubst tests/unit/%.c,'X(%)',$(TESTSRC)) > $@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
-$(BUILD)/unit_tests: $(TESTOBJ) $(BUILD)/libtlr.a
+$(BUILD)/unit_tests: $(TESTOBJ) $(H5WRITE) $(BUILD)/libtlr.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/.dir:
@@ -97,8 +103,8 @@ unit:
 	@$(MAKE) --no-print-directory $(BUILD)/unit_tests && $(BUILD)/unit_tests $(T)
 
 # Example inputs for `make demo`, generated here (no third-party files in the repository).
-$(BUILD)/make_example: examples/make_example.c $(BUILD)/libtlr.a
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(BUILD)/libtlr.a $(PKG_LIBS)
+$(BUILD)/make_example: examples/make_example.c $(H5WRITE) $(BUILD)/libtlr.a
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 examples/out/course_model.h5: $(BUILD)/make_example
 	$(BUILD)/make_example examples/out
@@ -133,4 +139,4 @@ clean:
 
 include tests/fuzz/fuzz.mk
 
--include $(OBJ:.o=.d) $(TESTOBJ:.o=.d) $(BUILD)/app/main.d
+-include $(OBJ:.o=.d) $(TESTOBJ:.o=.d) $(H5WRITE:.o=.d) $(BUILD)/app/main.d

@@ -35,7 +35,7 @@
 #include "base/err.h"
 #include "base/image.h"
 #include "base/xalloc.h"
-#include "io/h5file.h"
+#include "h5write.h"
 #include "io/image_io.h"
 
 #define PI 3.14159265358979323846

@@ -2,16 +2,34 @@
 #include "base/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/xalloc.h"
 
+/* Opens 'path' for reading without blocking: opening a FIFO with no writer would otherwise
+ * wait forever before fstat could tell it is not a regular file. */
+static FILE *open_nonblocking(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return f;
+}
+
 char *tlr_file_read(const char *path, size_t max, size_t *len, tlr_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_nonblocking(path);
     if (!f) {
         tlr_err_set(err, TLR_E_IO, "%s: cannot open: %s", path, strerror(errno));
         return NULL;

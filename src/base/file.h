@@ -8,7 +8,8 @@
 #include "base/err.h"
 
 /* Reads the whole regular file at 'path' when it holds at most 'max' bytes.  The buffer has
- * a NUL after the last byte (so text can be used as a string); free() it.  Errors:
+ * a NUL after the last byte (so text can be used as a string); free() it.  A FIFO or device
+ * is refused without waiting on it.  Errors:
  *   TLR_E_IO     "PATH: cannot open: REASON", "PATH: not a regular file",
  *                "PATH: read failed: REASON"
  *   TLR_E_LIMIT  "PATH: file of N bytes exceeds the limit of M bytes" */

@@ -2,27 +2,14 @@
  * names the file and the object path; HDF5's automatic error printing is disabled. */
 #include "io/h5file.h"
 
-#include <hdf5.h>
-#include <hdf5_hl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "base/buf.h"
 #include "base/xalloc.h"
 #include "io/h5guard.h"
-
-struct tlr_h5 {
-    hid_t file;
-    char *label;
-};
+#include "io/h5lib.h"
+#include "io/h5probe.h"
 
 static const unsigned char h5_signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
 
@@ -36,7 +23,7 @@ int tlr_h5_is_hdf5(const void *buf, size_t len)
     return 0;
 }
 
-static void quiet_hdf5(void)
+void tlr_h5_quiet(void)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
@@ -47,16 +34,32 @@ static herr_t last_error_cb(unsigned n, const H5E_error2_t *e, void *ctx)
     (void)n;
     char *dst = ctx;
     if (e->desc && e->desc[0])
-        snprintf(dst, 256, "%s", e->desc);
+        snprintf(dst, TLR_H5_REASON_MAX, "%s", e->desc);
     return 0;
 }
 
-static const char *hdf5_reason(char *buf)
+const char *tlr_h5_reason(char *buf)
 {
     buf[0] = '\0';
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, last_error_cb, buf);
     H5Eclear2(H5E_DEFAULT);
     return buf;
+}
+
+static herr_t resource_error_cb(unsigned n, const H5E_error2_t *e, void *ctx)
+{
+    (void)n;
+    if (e->maj_num == H5E_RESOURCE)
+        *(int *)ctx = 1;
+    return 0;
+}
+
+int tlr_h5_out_of_memory(void)
+{
+    int oom = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, resource_error_cb, &oom);
+    H5Eclear2(H5E_DEFAULT);
+    return oom;
 }
 
 static tlr_h5 *wrap(hid_t file, const char *label)
@@ -67,231 +70,37 @@ static tlr_h5 *wrap(hid_t file, const char *label)
     return h;
 }
 
-/* ---- probing in a child process ------------------------------------------------------------
- * libhdf5 1.10 trusts heap IDs and attribute tables stored in the file; a crafted file can make
- * it crash or read out of bounds while decoding attributes (tests/fuzz/README.md, H7/H8), and
- * only libhdf5 decodes those structures.  So before the file is used, a child process reads
- * every attribute of every object the way the loader will; if that child dies, the file is
- * refused with an error instead of taking tlreport down.  TLR_NO_FORK=1 skips the probe. */
-
-#define PROBE_MAX_OBJECTS 100000
-#define PROBE_MAX_DEPTH 64   /* groups below groups */
-#define PROBE_MAX_SKIPS 1000 /* damaged entries skipped in one listing */
-
-static tlr_status read_string_elems(tlr_h5 *h, hid_t a, const char *where, tlr_strlist *out,
-                                    tlr_err *err);
-
-typedef struct {
-    tlr_h5 *h;
-    long objects;
-    int depth;
-    int out_of_memory;       /* libhdf5 could not allocate what an attribute claims */
-    haddr_t *seen;           /* visited object addresses (open addressing, HADDR_UNDEF free) */
-    size_t n_seen, cap_seen;
-} probe_ctx;
-
-static herr_t resource_error_cb(unsigned n, const H5E_error2_t *e, void *ctx)
+/* What a path and an image share after the signature check: refuse damage that would make
+ * libhdf5 itself hang or read out of bounds (h5guard.h), let the probe try libhdf5 in a
+ * child (h5probe.h), then open for real.  'path' is NULL for an image. */
+static tlr_h5 *open_checked(const char *path, const void *buf, size_t len, const char *label,
+                            tlr_err *err)
 {
-    (void)n;
-    if (e->maj_num == H5E_RESOURCE)
-        *(int *)ctx = 1;
-    return 0;
-}
-
-/* 1 when the current HDF5 error stack holds an allocation failure; clears the stack. */
-static int hdf5_out_of_memory(void)
-{
-    int oom = 0;
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, resource_error_cb, &oom);
-    H5Eclear2(H5E_DEFAULT);
-    return oom;
-}
-
-static herr_t probe_attr(hid_t loc, const char *name, const H5A_info_t *info, void *ctx)
-{
-    (void)info;
-    probe_ctx *P = ctx;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0)
-        return 0;
-    hid_t t = H5Aget_type(a), s = H5Aget_space(a);
-    hssize_t n = H5Sget_simple_extent_npoints(s);
-    H5Eclear2(H5E_DEFAULT);
-    if (H5Tget_class(t) == H5T_STRING) {
-        tlr_strlist l = TLR_STRLIST_INIT;
-        if (read_string_elems(P->h, a, name, &l, NULL) == TLR_E_LIMIT)
-            P->out_of_memory = 1;
-        tlr_strlist_free(&l);
-    } else if (n > 0 && n <= (1 << 20)) {
-        double *v = malloc((size_t)n * sizeof *v);
-        if (v)
-            H5Aread(a, H5T_NATIVE_DOUBLE, v);
-        free(v);
+    const char *damage = path ? tlr_h5guard_check_file(path) : tlr_h5guard_check(buf, len);
+    if (damage) {
+        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label, damage);
+        return NULL;
     }
-    if (hdf5_out_of_memory())
-        P->out_of_memory = 1;
-    H5Sclose(s);
-    H5Tclose(t);
-    H5Aclose(a);
-    return 0;
-}
-
-/* Adds an object address to the set of visited ones; 0 when it was there already. */
-static int probe_seen_add(probe_ctx *P, haddr_t addr)
-{
-    if ((P->n_seen + 1) * 2 > P->cap_seen) {
-        size_t cap = P->cap_seen ? P->cap_seen * 2 : 1024;
-        haddr_t *slots = tlr_xmalloc(cap * sizeof *slots);
-        for (size_t i = 0; i < cap; i++)
-            slots[i] = HADDR_UNDEF;
-        for (size_t i = 0; i < P->cap_seen; i++) {
-            if (P->seen[i] == HADDR_UNDEF)
-                continue;
-            size_t j = (size_t)(P->seen[i] * 0x9E3779B97F4A7C15ULL) & (cap - 1);
-            while (slots[j] != HADDR_UNDEF)
-                j = (j + 1) & (cap - 1);
-            slots[j] = P->seen[i];
-        }
-        free(P->seen);
-        P->seen = slots;
-        P->cap_seen = cap;
+    if (tlr_h5probe_survives(path, buf, len, label) == 0) {
+        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (the HDF5 library fails on its "
+                    "metadata: damaged or crafted file)", label);
+        return NULL;
     }
-    size_t j = (size_t)(addr * 0x9E3779B97F4A7C15ULL) & (P->cap_seen - 1);
-    for (; P->seen[j] != HADDR_UNDEF; j = (j + 1) & (P->cap_seen - 1))
-        if (P->seen[j] == addr)
-            return 0;
-    P->seen[j] = addr;
-    P->n_seen++;
-    return 1;
-}
-
-static void probe_location(hid_t obj, probe_ctx *P);
-
-static herr_t probe_link(hid_t group, const char *name, const H5L_info_t *info, void *ctx)
-{
-    probe_ctx *P = ctx;
-    if (P->objects >= PROBE_MAX_OBJECTS)
-        return 1; /* stop this listing; the callers stop too */
-    if (info->type != H5L_TYPE_HARD)
-        return 0;
-    hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
-    if (obj < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return 0;
+    /* Flags 0: HDF5 copies the image, so 'buf' stays the caller's. */
+    hid_t file = path ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)
+                      : H5LTopen_file_image((void *)buf, len, 0);
+    if (file < 0) {
+        char why[TLR_H5_REASON_MAX];
+        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label,
+                    tlr_h5_reason(why)[0] ? why : "damaged or truncated file");
+        return NULL;
     }
-    probe_location(obj, P);
-    H5Oclose(obj);
-    return 0;
-}
-
-/* Probes the attributes of 'obj' and, for a group, of everything below it.  Unlike
- * H5Ovisit, which stops at the first damaged entry, a failure skips only that entry: the
- * loader may still reach the objects after it. */
-static void probe_location(hid_t obj, probe_ctx *P)
-{
-    H5O_info_t oi;
-    if (P->objects >= PROBE_MAX_OBJECTS)
-        return;
-    if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS) < 0 ||
-        !probe_seen_add(P, oi.addr)) {
-        H5Eclear2(H5E_DEFAULT);
-        return;
-    }
-    P->objects++;
-    hsize_t idx = 0;
-    for (int fails = 0; idx < oi.num_attrs && fails < PROBE_MAX_SKIPS; fails++, idx++)
-        if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, probe_attr, P) >= 0)
-            break;
-    H5Eclear2(H5E_DEFAULT);
-    H5G_info_t gi;
-    if (oi.type != H5O_TYPE_GROUP || P->depth >= PROBE_MAX_DEPTH || H5Gget_info(obj, &gi) < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return;
-    }
-    P->depth++;
-    idx = 0;
-    for (int fails = 0; idx < gi.nlinks && fails < PROBE_MAX_SKIPS; fails++, idx++)
-        if (H5Literate(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, probe_link, P) >= 0)
-            break;
-    H5Eclear2(H5E_DEFAULT);
-    P->depth--;
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-#define PROBE_NO_MEMORY_CAP 1 /* AddressSanitizer reserves terabytes of address space */
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PROBE_NO_MEMORY_CAP 1
-#endif
-#endif
-
-/* Caps the probe child's address space at what it has plus 1 GiB plus 4x the file: attribute
- * values come from the file, so a real file needs far less, while a crafted length field (a
- * "19 GB" string) would otherwise have libhdf5 allocate and touch it all before failing.
- * With the cap the allocation fails at once and libhdf5 returns an error. */
-static void cap_probe_memory(const char *path, size_t len)
-{
-#ifndef PROBE_NO_MEMORY_CAP
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long pages = 0;
-    if (!f)
-        return;
-    int ok = fscanf(f, "%llu", &pages) == 1;
-    fclose(f);
-    if (!ok)
-        return;
-    struct stat sb;
-    if (path && stat(path, &sb) == 0)
-        len = (size_t)sb.st_size;
-    unsigned long long have = pages * (unsigned long long)sysconf(_SC_PAGESIZE);
-    struct rlimit rl;
-    rl.rlim_cur = rl.rlim_max = (rlim_t)(have + (1ULL << 30) + 4ULL * len);
-    setrlimit(RLIMIT_AS, &rl);
-#else
-    (void)path;
-    (void)len;
-#endif
-}
-
-/* Opens the file (path, or image when buf is set) in a child, reads all attributes, exits 0.
- * Returns 1 when the child finished, 0 when it crashed, -1 when there is no child to ask. */
-static int probe_survives(const char *path, const void *buf, size_t len, const char *label)
-{
-    const char *nf = getenv("TLR_NO_FORK");
-    if (nf && strcmp(nf, "0") != 0)
-        return -1;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, 2); /* a sanitizer's report of a libhdf5 fault is the parent's answer */
-        quiet_hdf5();
-        cap_probe_memory(path, len);
-        hid_t file = buf ? H5LTopen_file_image((void *)buf, len, 0)
-                         : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (file >= 0) {
-            tlr_h5 h = { file, (char *)label };
-            probe_ctx P = { .h = &h };
-            probe_location(file, &P);
-            if (P.out_of_memory)
-                _exit(3); /* under the cap: a length no real file has */
-        }
-        _exit(0); /* no exit handlers: the child only answers whether it survived */
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return wrap(file, label);
 }
 
 tlr_h5 *tlr_h5_open(const char *path, tlr_err *err)
 {
-    quiet_hdf5();
+    tlr_h5_quiet();
     FILE *f = fopen(path, "rb");
     if (!f) {
         tlr_err_set(err, TLR_E_IO, "%s: cannot open file", path);
@@ -304,53 +113,17 @@ tlr_h5 *tlr_h5_open(const char *path, tlr_err *err)
         tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file", path);
         return NULL;
     }
-    /* damage that would make libhdf5 itself hang or read out of bounds (h5guard.h) */
-    const char *damage = tlr_h5guard_check_file(path);
-    if (damage) {
-        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", path, damage);
-        return NULL;
-    }
-    if (probe_survives(path, NULL, 0, path) == 0) {
-        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (the HDF5 library fails on its "
-                    "metadata: damaged or crafted file)", path);
-        return NULL;
-    }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        char why[256];
-        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", path,
-                    hdf5_reason(why)[0] ? why : "damaged or truncated file");
-        return NULL;
-    }
-    return wrap(file, path);
+    return open_checked(path, NULL, 0, path, err);
 }
 
 tlr_h5 *tlr_h5_open_image(const void *buf, size_t len, const char *label, tlr_err *err)
 {
-    quiet_hdf5();
+    tlr_h5_quiet();
     if (!tlr_h5_is_hdf5(buf, len)) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file", label);
         return NULL;
     }
-    const char *damage = tlr_h5guard_check(buf, len);
-    if (damage) {
-        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label, damage);
-        return NULL;
-    }
-    if (probe_survives(NULL, buf, len, label) == 0) {
-        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (the HDF5 library fails on its "
-                    "metadata: damaged or crafted file)", label);
-        return NULL;
-    }
-    /* Flags 0: HDF5 copies the image, so 'buf' stays the caller's. */
-    hid_t file = H5LTopen_file_image((void *)buf, len, 0);
-    if (file < 0) {
-        char why[256];
-        tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label,
-                    hdf5_reason(why)[0] ? why : "damaged or truncated file");
-        return NULL;
-    }
-    return wrap(file, label);
+    return open_checked(NULL, buf, len, label, err);
 }
 
 void tlr_h5_close(tlr_h5 *h)
@@ -438,72 +211,79 @@ static tlr_status strlist_rollback(tlr_strlist *l, size_t n, tlr_status st)
     return st;
 }
 
-/* Reads all string elements of attribute 'a' (vlen or fixed) into 'out'. */
-static tlr_status read_string_elems(tlr_h5 *h, hid_t a, const char *where, tlr_strlist *out,
-                                    tlr_err *err)
+/* The 'n' variable-length strings of attribute 'a', read as 'mtype' (its shape: 'space'). */
+static tlr_status read_vlen_strings(tlr_h5 *h, hid_t a, hid_t mtype, hid_t space, hssize_t n,
+                                    const char *where, tlr_strlist *out, tlr_err *err)
 {
     tlr_status st = TLR_OK;
-    hid_t ftype = H5Aget_type(a), space = H5Aget_space(a), mtype = -1;
+    H5Tset_size(mtype, H5T_VARIABLE);
+    char **v = tlr_xcalloc((size_t)n, sizeof *v);
+    if (H5Aread(a, mtype, v) < 0) {
+        st = tlr_h5_out_of_memory()
+                 ? tlr_err_set(err, TLR_E_LIMIT, "%s: %s: string attribute claims more "
+                               "memory than there is (damaged or crafted file)", h->label, where)
+                 : tlr_err_set(err, TLR_E_FORMAT, "%s: %s: cannot read string attribute",
+                               h->label, where);
+    } else {
+        for (hssize_t i = 0; i < n; i++)
+            tlr_strlist_push(out, v[i] ? v[i] : "");
+        H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, v);
+    }
+    free(v);
+    return st;
+}
+
+/* The 'n' fixed-length strings of attribute 'a' (file type 'ftype'), read as 'mtype' and cut
+ * at their padding. */
+static tlr_status read_fixed_strings(tlr_h5 *h, hid_t a, hid_t ftype, hid_t mtype, hssize_t n,
+                                     const char *where, tlr_strlist *out, tlr_err *err)
+{
+    size_t sz = H5Tget_size(ftype);
+    if (sz == 0 || sz > (1u << 26))
+        return tlr_err_set(err, TLR_E_FORMAT, "%s: %s: bad string size", h->label, where);
+    if ((uint64_t)n * sz > ((uint64_t)1 << 28))
+        return tlr_err_set(err, TLR_E_LIMIT, "%s: %s: %lld strings of %zu bytes is too large",
+                           h->label, where, (long long)n, sz);
+    tlr_status st = TLR_OK;
+    H5Tset_size(mtype, sz);
+    H5Tset_strpad(mtype, H5Tget_strpad(ftype));
+    char *raw = tlr_xcalloc((size_t)n ? (size_t)n : 1, sz);
+    if (H5Aread(a, mtype, raw) < 0) {
+        st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: cannot read string attribute", h->label,
+                         where);
+    } else {
+        for (hssize_t i = 0; i < n; i++) {
+            const char *s = raw + (size_t)i * sz;
+            size_t len = strnlen(s, sz);
+            if (H5Tget_strpad(ftype) == H5T_STR_SPACEPAD)
+                while (len && s[len - 1] == ' ')
+                    len--;
+            tlr_strlist_push_owned(out, tlr_xstrndup(s, len));
+        }
+    }
+    free(raw);
+    return st;
+}
+
+tlr_status tlr_h5_read_strings(tlr_h5 *h, hid_t a, const char *where, tlr_strlist *out,
+                               tlr_err *err)
+{
+    tlr_status st;
+    hid_t ftype = H5Aget_type(a), space = H5Aget_space(a);
     hssize_t n = H5Sget_simple_extent_npoints(space);
     if (ftype < 0 || space < 0 || n < 0) {
         st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: unreadable attribute", h->label, where);
-        goto out;
-    }
-    if (n > 10000000) {
+    } else if (n > 10000000) {
         st = tlr_err_set(err, TLR_E_LIMIT, "%s: %s: %lld strings is too many", h->label, where,
                          (long long)n);
-        goto out;
-    }
-    H5T_cset_t cset = H5Tget_cset(ftype);
-    mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_cset(mtype, cset == H5T_CSET_UTF8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
-    if (H5Tis_variable_str(ftype) > 0) {
-        H5Tset_size(mtype, H5T_VARIABLE);
-        char **v = tlr_xcalloc((size_t)n, sizeof *v);
-        if (H5Aread(a, mtype, v) < 0) {
-            st = hdf5_out_of_memory()
-                     ? tlr_err_set(err, TLR_E_LIMIT, "%s: %s: string attribute claims more "
-                                   "memory than there is (damaged or crafted file)", h->label, where)
-                     : tlr_err_set(err, TLR_E_FORMAT, "%s: %s: cannot read string attribute",
-                                   h->label, where);
-        } else {
-            for (hssize_t i = 0; i < n; i++)
-                tlr_strlist_push(out, v[i] ? v[i] : "");
-            H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, v);
-        }
-        free(v);
     } else {
-        size_t sz = H5Tget_size(ftype);
-        if (sz == 0 || sz > (1u << 26)) {
-            st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: bad string size", h->label, where);
-            goto out;
-        }
-        if ((uint64_t)n * sz > ((uint64_t)1 << 28)) {
-            st = tlr_err_set(err, TLR_E_LIMIT, "%s: %s: %lld strings of %zu bytes is too large",
-                             h->label, where, (long long)n, sz);
-            goto out;
-        }
-        H5Tset_size(mtype, sz);
-        H5Tset_strpad(mtype, H5Tget_strpad(ftype));
-        char *raw = tlr_xcalloc((size_t)n ? (size_t)n : 1, sz);
-        if (H5Aread(a, mtype, raw) < 0) {
-            st = tlr_err_set(err, TLR_E_FORMAT, "%s: %s: cannot read string attribute",
-                             h->label, where);
-        } else {
-            for (hssize_t i = 0; i < n; i++) {
-                const char *s = raw + (size_t)i * sz;
-                size_t len = strnlen(s, sz);
-                if (H5Tget_strpad(ftype) == H5T_STR_SPACEPAD)
-                    while (len && s[len - 1] == ' ')
-                        len--;
-                tlr_strlist_push_owned(out, tlr_xstrndup(s, len));
-            }
-        }
-        free(raw);
-    }
-out:
-    if (mtype >= 0)
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        H5Tset_cset(mtype, H5Tget_cset(ftype) == H5T_CSET_UTF8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
+        st = H5Tis_variable_str(ftype) > 0
+                 ? read_vlen_strings(h, a, mtype, space, n, where, out, err)
+                 : read_fixed_strings(h, a, ftype, mtype, n, where, out, err);
         H5Tclose(mtype);
+    }
     if (space >= 0)
         H5Sclose(space);
     if (ftype >= 0)
@@ -551,7 +331,7 @@ char *tlr_h5_attr_string(tlr_h5 *h, const char *obj, const char *name, tlr_err *
                     where, (long long)npoints);
     } else {
         tlr_strlist l = TLR_STRLIST_INIT;
-        if (read_string_elems(h, a, where, &l, err) == TLR_OK) {
+        if (tlr_h5_read_strings(h, a, where, &l, err) == TLR_OK) {
             if (l.n == 1) {
                 result = l.items[0];
                 l.items[0] = NULL;
@@ -576,7 +356,7 @@ static tlr_status read_name_list(tlr_h5 *h, hid_t a, const char *where, tlr_strl
     H5T_class_t cls = H5Tget_class(t);
     H5Tclose(t);
     if (cls == H5T_STRING)
-        return read_string_elems(h, a, where, out, err);
+        return tlr_h5_read_strings(h, a, where, out, err);
     hid_t space = H5Aget_space(a);
     hssize_t n = H5Sget_simple_extent_npoints(space);
     H5Sclose(space);
@@ -721,8 +501,8 @@ tlr_status tlr_h5_dataset_read_f32(tlr_h5 *h, const char *path, float *out, int6
     if (d >= 0)
         H5Dclose(d);
     if (r < 0) {
-        char why[256];
-        hdf5_reason(why);
+        char why[TLR_H5_REASON_MAX];
+        tlr_h5_reason(why);
         return tlr_err_set(err, TLR_E_FORMAT, "%s: dataset '%s': read failed%s%s%s", h->label,
                            path, why[0] ? " (" : "", why, why[0] ? ")" : "");
     }
@@ -808,7 +588,7 @@ static void describe_value(tlr_h5 *h, hid_t a, tlr_h5_attr *d)
                         : H5Tget_strpad(t) == H5T_STR_NULLPAD ? "NUL-padded" : "space-padded";
         tlr_strlist l = TLR_STRLIST_INIT;
         tlr_err e;
-        int ok = read_string_elems(h, a, d->name, &l, &e) == TLR_OK;
+        int ok = tlr_h5_read_strings(h, a, d->name, &l, &e) == TLR_OK;
         uint64_t bytes = 0;
         for (size_t i = 0; i < l.n; i++)
             bytes += strlen(l.items[i]);
@@ -900,230 +680,3 @@ void tlr_h5_attrs_free(tlr_h5_attr *a, size_t n)
     free(a);
 }
 
-/* ---- writing ----------------------------------------------------------------------------- */
-
-struct tlr_h5w {
-    hid_t file;
-    hid_t gcpl; /* groups: no timestamps */
-    char *label;
-};
-
-/* Fills 'err' with "file: object: what (HDF5's reason)" and clears HDF5's error stack. */
-static tlr_status w_fail(const tlr_h5w *w, const char *obj, const char *what, tlr_err *err)
-{
-    char why[256];
-    hdf5_reason(why);
-    return tlr_err_set(err, TLR_E_IO, "%s: %s: %s%s%s%s", w->label, obj[0] ? obj : "/", what,
-                       why[0] ? " (" : "", why, why[0] ? ")" : "");
-}
-
-tlr_h5w *tlr_h5w_create(const char *path, tlr_err *err)
-{
-    quiet_hdf5();
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
-    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
-    /* h5py's default bounds; the root group (created with the file) keeps no times either. */
-    herr_t r = H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
-    if (r >= 0)
-        r = H5Pset_obj_track_times(fcpl, 0);
-    if (r >= 0)
-        r = H5Pset_obj_track_times(gcpl, 0);
-    hid_t file = r < 0 ? -1 : H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
-    char why[256];
-    if (file < 0)
-        hdf5_reason(why); /* before the next HDF5 call clears the error stack */
-    H5Pclose(fapl);
-    H5Pclose(fcpl);
-    if (file < 0) {
-        H5Pclose(gcpl);
-        tlr_err_set(err, TLR_E_IO, "%s: cannot create HDF5 file%s%s%s", path, why[0] ? " (" : "",
-                    why, why[0] ? ")" : "");
-        return NULL;
-    }
-    tlr_h5w *w = tlr_xcalloc(1, sizeof *w);
-    w->file = file;
-    w->gcpl = gcpl;
-    w->label = tlr_xstrdup(path);
-    return w;
-}
-
-tlr_status tlr_h5w_close(tlr_h5w *w, tlr_err *err)
-{
-    if (!w)
-        return TLR_OK;
-    tlr_status st = TLR_OK;
-    if (H5Fclose(w->file) < 0)
-        st = w_fail(w, "", "cannot close (file may be incomplete)", err);
-    H5Pclose(w->gcpl);
-    free(w->label);
-    free(w);
-    return st;
-}
-
-/* Creates every missing group along 'path' up to (not including) byte 'upto' of it. */
-static tlr_status w_make_groups(tlr_h5w *w, const char *path, size_t upto, tlr_err *err)
-{
-    char *p = tlr_xstrndup(path, upto);
-    tlr_status st = TLR_OK;
-    for (char *s = p; st == TLR_OK && *s; s++) {
-        char *slash = strchr(s, '/');
-        if (slash)
-            *slash = '\0';
-        if (p[0]) {
-            htri_t there = H5Lexists(w->file, p, H5P_DEFAULT);
-            if (there > 0) {
-                H5O_info_t info;
-                if (H5Oget_info_by_name(w->file, p, &info, H5P_DEFAULT) < 0 ||
-                    info.type != H5O_TYPE_GROUP)
-                    st = w_fail(w, p, "exists and is not a group", err);
-            } else {
-                hid_t g = there < 0 ? -1
-                          : H5Gcreate2(w->file, p, H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
-                if (g < 0)
-                    st = w_fail(w, p, "cannot create group", err);
-                else
-                    H5Gclose(g);
-            }
-        }
-        if (!slash)
-            break;
-        *slash = '/';
-        s = slash;
-    }
-    free(p);
-    return st;
-}
-
-tlr_status tlr_h5w_group(tlr_h5w *w, const char *path, tlr_err *err)
-{
-    return w_make_groups(w, path, strlen(path), err);
-}
-
-/* Creates attribute 'name' of type 'type' and shape 'space' on 'obj' and writes 'buf'. */
-static tlr_status w_attr(tlr_h5w *w, const char *obj, const char *name, hid_t type, hid_t space,
-                         const void *buf, tlr_err *err)
-{
-    const char *where = obj[0] ? obj : "/";
-    char what[512];
-    tlr_status st = tlr_h5w_group(w, obj, err);
-    if (st)
-        return st;
-    hid_t o = H5Oopen(w->file, where, H5P_DEFAULT);
-    hid_t a = o < 0 ? -1 : H5Acreate2(o, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, type, buf) < 0) {
-        snprintf(what, sizeof what, "cannot write attribute '%s'", name);
-        st = w_fail(w, where, what, err);
-    }
-    if (a >= 0)
-        H5Aclose(a);
-    if (o >= 0)
-        H5Oclose(o);
-    return st;
-}
-
-static hid_t w_string_type(tlr_h5w_cset cset, size_t size)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, size);
-    H5Tset_cset(t, cset == TLR_H5W_UTF8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
-    H5Tset_strpad(t, size == H5T_VARIABLE ? H5T_STR_NULLTERM : H5T_STR_NULLPAD);
-    return t;
-}
-
-tlr_status tlr_h5w_attr_string(tlr_h5w *w, const char *obj, const char *name, const char *value,
-                               tlr_h5w_cset cset, tlr_err *err)
-{
-    hid_t t = w_string_type(cset, H5T_VARIABLE), s = H5Screate(H5S_SCALAR);
-    tlr_status st = w_attr(w, obj, name, t, s, &value, err);
-    H5Sclose(s);
-    H5Tclose(t);
-    return st;
-}
-
-tlr_status tlr_h5w_attr_strings(tlr_h5w *w, const char *obj, const char *name,
-                                const char *const *values, size_t n, tlr_h5w_strform form,
-                                tlr_err *err)
-{
-    TLR_ASSERT(n >= 1);
-    hsize_t dim = n;
-    hid_t s = H5Screate_simple(1, &dim, NULL), t;
-    tlr_status st;
-    if (form == TLR_H5W_VLEN) {
-        t = w_string_type(TLR_H5W_ASCII, H5T_VARIABLE);
-        st = w_attr(w, obj, name, t, s, values, err);
-    } else {
-        size_t longest = 1;
-        for (size_t i = 0; i < n; i++)
-            if (strlen(values[i]) > longest)
-                longest = strlen(values[i]);
-        /* NUL-padded: a name exactly 'longest' long has no terminator, as numpy 'S' stores it. */
-        char *raw = tlr_xcalloc(n, longest);
-        for (size_t i = 0; i < n; i++)
-            memcpy(raw + i * longest, values[i], strlen(values[i]));
-        t = w_string_type(TLR_H5W_ASCII, longest);
-        st = w_attr(w, obj, name, t, s, raw, err);
-        free(raw);
-    }
-    H5Tclose(t);
-    H5Sclose(s);
-    return st;
-}
-
-tlr_status tlr_h5w_attr_empty_f64(tlr_h5w *w, const char *obj, const char *name, tlr_err *err)
-{
-    hsize_t dim = 0;
-    hid_t s = H5Screate_simple(1, &dim, NULL);
-    double unused = 0.0;
-    tlr_status st = w_attr(w, obj, name, H5T_IEEE_F64LE, s, &unused, err);
-    H5Sclose(s);
-    return st;
-}
-
-/* Creates dataset 'path' (parents included); 'fill' non-NULL leaves it unwritten with that
- * fill value, otherwise 'data' (of 'mtype') is written.  'ftype' is the type in the file. */
-static tlr_status w_dataset(tlr_h5w *w, const char *path, int ndim, const int64_t *dims,
-                            hid_t ftype, hid_t mtype, const void *data, const float *fill,
-                            tlr_err *err)
-{
-    TLR_ASSERT(ndim >= 0 && ndim <= 8);
-    const char *slash = strrchr(path, '/');
-    tlr_status st = slash ? w_make_groups(w, path, (size_t)(slash - path), err) : TLR_OK;
-    if (st)
-        return st;
-    hsize_t hd[8];
-    for (int i = 0; i < ndim; i++)
-        hd[i] = (hsize_t)dims[i];
-    hid_t space = ndim ? H5Screate_simple(ndim, hd, NULL) : H5Screate(H5S_SCALAR);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    herr_t r = H5Pset_obj_track_times(dcpl, 0);
-    if (r >= 0 && fill)
-        r = H5Pset_fill_value(dcpl, H5T_NATIVE_FLOAT, fill);
-    hid_t d = r < 0 ? -1
-              : H5Dcreate2(w->file, path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (d < 0)
-        st = w_fail(w, path, "cannot create dataset", err);
-    else if (!fill && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        st = w_fail(w, path, "cannot write dataset", err);
-    if (d >= 0)
-        H5Dclose(d);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    return st;
-}
-
-tlr_status tlr_h5w_dataset_f32(tlr_h5w *w, const char *path, int ndim, const int64_t *dims,
-                               const float *data, tlr_err *err)
-{
-    return w_dataset(w, path, ndim, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, NULL, err);
-}
-
-tlr_status tlr_h5w_dataset_f32_fill(tlr_h5w *w, const char *path, int ndim, const int64_t *dims,
-                                    float fill, tlr_err *err)
-{
-    return w_dataset(w, path, ndim, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, NULL, &fill, err);
-}
-
-tlr_status tlr_h5w_dataset_i64(tlr_h5w *w, const char *path, int64_t value, tlr_err *err)
-{
-    return w_dataset(w, path, 0, NULL, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, NULL, err);
-}

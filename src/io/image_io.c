@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <turbojpeg.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/xalloc.h"
 
 /* ---- format detection ---- */
@@ -343,44 +343,10 @@ tlr_image *tlr_image_decode(const void *buf, size_t len, const char *what,
     return NULL;
 }
 
-/* Reads a whole file, bounded by TLR_IMAGE_MAX_FILE_BYTES. */
-static unsigned char *read_file(const char *path, size_t *len, tlr_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tlr_err_set(err, TLR_E_IO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    unsigned char *data = NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        tlr_err_set(err, TLR_E_IO, "%s: not a regular file", path);
-        goto out;
-    }
-    if ((long long)st.st_size > TLR_IMAGE_MAX_FILE_BYTES) {
-        tlr_err_set(err, TLR_E_LIMIT, "%s: file of %lld bytes exceeds the limit of %lld bytes",
-                    path, (long long)st.st_size, (long long)TLR_IMAGE_MAX_FILE_BYTES);
-        goto out;
-    }
-    size_t n = (size_t)st.st_size;
-    data = tlr_xmalloc(n ? n : 1);
-    if (fread(data, 1, n, f) != n) {
-        tlr_err_set(err, TLR_E_IO, "%s: read failed: %s", path,
-                    ferror(f) ? strerror(errno) : "file shrank while reading");
-        free(data);
-        data = NULL;
-        goto out;
-    }
-    *len = n;
-out:
-    fclose(f);
-    return data;
-}
-
 tlr_image *tlr_image_load(const char *path, const tlr_image_limits *lim, tlr_err *err)
 {
     size_t len = 0;
-    unsigned char *data = read_file(path, &len, err);
+    char *data = tlr_file_read(path, TLR_IMAGE_MAX_FILE_BYTES, &len, err);
     if (!data)
         return NULL;
     tlr_image *img = tlr_image_decode(data, len, path, lim, err);

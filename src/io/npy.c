@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/xalloc.h"
 
 #define MAGIC "\x93NUMPY"
@@ -365,30 +366,12 @@ float *tlr_npy_read_mem(const void *buf, size_t len, const char *name, int *ndim
 
 float *tlr_npy_read(const char *path, int *ndim, int64_t *shape, tlr_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tlr_err_set(err, TLR_E_IO, "%s: cannot open", path);
+    size_t len;
+    char *data = tlr_file_read(path, TLR_NPY_MAX_FILE_BYTES, &len, err);
+    if (!data)
         return NULL;
-    }
-    tlr_buf b = TLR_BUF_INIT;
-    char chunk[65536];
-    size_t got;
-    int too_big = 0;
-    while (!too_big && (got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        tlr_buf_append(&b, chunk, got);
-        too_big = b.len > TLR_NPY_MAX_FILE_BYTES;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    float *out = NULL;
-    if (failed)
-        tlr_err_set(err, TLR_E_IO, "%s: read error", path);
-    else if (too_big)
-        tlr_err_set(err, TLR_E_LIMIT, "%s: file is over %llu MiB", path,
-                    (unsigned long long)(TLR_NPY_MAX_FILE_BYTES >> 20));
-    else
-        out = tlr_npy_read_mem(b.data, b.len, path, ndim, shape, err);
-    tlr_buf_free(&b);
+    float *out = tlr_npy_read_mem(data, len, path, ndim, shape, err);
+    free(data);
     return out;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/file.h"
 #include "base/xalloc.h"
 #include "io/zipio.h"
 #include "keras/expr.h"
@@ -27,38 +28,6 @@ const char *tlr_format_name(tlr_format f)
 }
 
 /* ---- file reading -------------------------------------------------------------------------- */
-
-static char *read_file(const char *path, size_t max, size_t *len, tlr_err *err)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        tlr_err_set(err, TLR_E_IO, "%s: cannot open file", path);
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
-        tlr_err_set(err, TLR_E_IO, "%s: not a regular file", path);
-        return NULL;
-    }
-    if ((size_t)st.st_size > max) {
-        fclose(fp);
-        tlr_err_set(err, TLR_E_LIMIT, "%s: file is %lld bytes (limit %zu)", path,
-                    (long long)st.st_size, max);
-        return NULL;
-    }
-    char *buf = tlr_xmalloc((size_t)st.st_size + 1);
-    size_t got = fread(buf, 1, (size_t)st.st_size, fp);
-    fclose(fp);
-    if (got != (size_t)st.st_size) {
-        free(buf);
-        tlr_err_set(err, TLR_E_IO, "%s: read error", path);
-        return NULL;
-    }
-    buf[got] = '\0';
-    *len = got;
-    return buf;
-}
 
 /* First bytes of a file, for format detection. */
 static size_t read_head(const char *path, unsigned char *buf, size_t cap, tlr_err *err, int *ok)
@@ -239,7 +208,7 @@ static tlr_status build_model(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
 static tlr_status read_config_file(tlr_kfile *f, const char *path, tlr_err *err)
 {
     size_t len;
-    char *text = read_file(path, MAX_JSON_BYTES, &len, err);
+    char *text = tlr_file_read(path, MAX_JSON_BYTES, &len, err);
     if (!text)
         return err->code;
     f->config_root = parse_config_text(text, len, path, err);
@@ -449,7 +418,7 @@ static tlr_status open_json(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *e
 {
     f->format = TLR_FMT_JSON;
     size_t len;
-    char *text = read_file(f->path, MAX_JSON_BYTES, &len, err);
+    char *text = tlr_file_read(f->path, MAX_JSON_BYTES, &len, err);
     if (!text)
         return err->code;
     tlr_status st = json_contents(f, text, len, opts, err);

@@ -53,6 +53,58 @@ static void skip(reader *R, uint64_t n)
     R->p += n;
 }
 
+static pyval read_obj(reader *R, const unsigned char **out_bytes, size_t *out_len,
+                      pyval *items, int *n_items);
+
+/* 'g': a little-endian IEEE double, like this machine's. */
+static pyval read_double(reader *R)
+{
+    pyval v = { K_OTHER, 0 };
+    if (R->end - R->p < 8) {
+        R->bad = 1;
+        return v;
+    }
+    memcpy(&v.num, R->p, 8);
+    R->p += 8;
+    v.kind = K_NUM;
+    return v;
+}
+
+/* A string, skipped: a 4-byte length (its bytes go to out_bytes when asked), or for the
+ * short ASCII kinds 'z' and 'Z' a 1-byte one. */
+static void read_string(reader *R, int short_len, const unsigned char **out_bytes,
+                        size_t *out_len)
+{
+    if (short_len && R->p >= R->end) {
+        R->bad = 1;
+        return;
+    }
+    uint32_t n = short_len ? *R->p++ : u32(R);
+    if (!short_len && out_bytes) {
+        *out_bytes = R->p;
+        *out_len = n;
+    }
+    skip(R, n);
+}
+
+/* A tuple: '(' with a 4-byte count, ')' with a 1-byte one.  Elements go to 'items' when
+ * asked (at most MAX_CONSTS). */
+static void read_tuple(reader *R, int type, pyval *items, int *n_items)
+{
+    uint32_t n = type == ')' ? (R->p < R->end ? *R->p++ : (R->bad = 1, 0u)) : u32(R);
+    if (n > 1000) {
+        R->bad = 1;
+        return;
+    }
+    for (uint32_t i = 0; i < n && !R->bad; i++) {
+        pyval e = read_obj(R, NULL, NULL, NULL, NULL);
+        if (items && *n_items < MAX_CONSTS)
+            items[(*n_items)++] = e;
+        else if (items)
+            R->bad = 1;
+    }
+}
+
 /* Reads one object; numbers are returned, strings are skipped (out_bytes gets a string's
  * bytes when asked), tuples are read into 'items'. */
 static pyval read_obj(reader *R, const unsigned char **out_bytes, size_t *out_len,
@@ -77,51 +129,10 @@ static pyval read_obj(reader *R, const unsigned char **out_bytes, size_t *out_le
     case 'N': v.kind = K_NONE; break;
     case 'F': case 'T': break;
     case 'i': v.kind = K_NUM; v.num = (double)(int32_t)u32(R); break;
-    case 'g': {
-        if (R->end - R->p < 8) {
-            R->bad = 1;
-            break;
-        }
-        double d;
-        memcpy(&d, R->p, 8); /* little-endian IEEE double, like this machine */
-        R->p += 8;
-        v.kind = K_NUM;
-        v.num = d;
-        break;
-    }
-    case 's': case 'a': case 'A': case 'u': case 't': {
-        uint32_t n = u32(R);
-        if (out_bytes) {
-            *out_bytes = R->p;
-            *out_len = n;
-        }
-        skip(R, n);
-        break;
-    }
-    case 'z': case 'Z': {
-        if (R->p >= R->end) {
-            R->bad = 1;
-            break;
-        }
-        uint32_t n = *R->p++;
-        skip(R, n);
-        break;
-    }
-    case ')': case '(': {
-        uint32_t n = type == ')' ? (R->p < R->end ? *R->p++ : (R->bad = 1, 0u)) : u32(R);
-        if (n > 1000) {
-            R->bad = 1;
-            break;
-        }
-        for (uint32_t i = 0; i < n && !R->bad; i++) {
-            pyval e = read_obj(R, NULL, NULL, NULL, NULL);
-            if (items && *n_items < MAX_CONSTS)
-                items[(*n_items)++] = e;
-            else if (items)
-                R->bad = 1;
-        }
-        break;
-    }
+    case 'g': v = read_double(R); break;
+    case 's': case 'a': case 'A': case 'u': case 't': read_string(R, 0, out_bytes, out_len); break;
+    case 'z': case 'Z': read_string(R, 1, NULL, NULL); break;
+    case ')': case '(': read_tuple(R, type, items, n_items); break;
     case 'r': {
         uint32_t i = u32(R);
         if (i < (uint32_t)R->n_refs)

@@ -534,6 +534,80 @@ static tlr_status shape_rnn(const ctx *C, const tlr_shape *in, int n_in, tlr_sha
     return TLR_OK;
 }
 
+/* Dense acts on the last axis: (..., in) -> (..., units). */
+static tlr_status shape_dense(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    if (in->ndim < 2)
+        return fail_shape(C, "needs at least a 2D input, got", in);
+    *out = *in;
+    out->d[out->ndim - 1] = C->l->cfg.dense.units;
+    return TLR_OK;
+}
+
+/* Layers that pass their input through at inference; a RandomCrop among them crops to its
+ * size (see tlr_shape_random_crop). */
+static tlr_status shape_identity(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    int h, w, crop = tlr_shape_random_crop(C->l, &h, &w);
+    if (crop < 0)
+        return fail(C, TLR_E_FORMAT, "height and width must be integers from 1 to 65536");
+    if (crop)
+        return shape_resize(C, in, h, w, out);
+    *out = *in;
+    return TLR_OK;
+}
+
+/* RepeatVector: (N, F) -> (N, n, F). */
+static tlr_status shape_repeat_vector(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    if (in->ndim != 2)
+        return fail_shape(C, "expects a 2D input, got", in);
+    out->ndim = 3;
+    out->d[0] = in->d[0];
+    out->d[1] = C->l->cfg.repeat_n;
+    out->d[2] = in->d[1];
+    return TLR_OK;
+}
+
+/* Embedding: (N, ...) of indices -> (N, ..., output_dim). */
+static tlr_status shape_embedding(const ctx *C, const tlr_shape *in, tlr_shape *out)
+{
+    *out = *in;
+    if (out->ndim >= 8)
+        return fail_shape(C, "input rank too high:", in);
+    out->d[out->ndim++] = C->l->cfg.embed.output_dim;
+    return TLR_OK;
+}
+
+/* A Lambda tlreport can run is an elementwise formula of one input, so it keeps the shape; a
+ * declared output_shape must agree with that. */
+static tlr_status shape_lambda(const ctx *C, const tlr_shape *in, int n_in, tlr_shape *out)
+{
+    if (!C->l->lambda || n_in != 1)
+        return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "Lambda layers run Python code");
+    const tlr_json *os = tlr_json_get(C->l->config, "output_shape");
+    if (tlr_json_is_array(os)) {
+        int same = (int)tlr_json_size(os) == in->ndim - 1;
+        int k = 1;
+        for (const tlr_json *e = tlr_json_first(os); e && same; e = tlr_json_next(e), k++)
+            same = tlr_json_is_null(e) || in->d[k] < 0 ||
+                   (int64_t)tlr_json_number(e, -2) == in->d[k];
+        if (!same)
+            return tlr_err_set(C->err, TLR_E_UNSUPPORTED, "its output_shape differs from its "
+                               "input, so it is not an elementwise formula");
+    }
+    *out = *in;
+    return TLR_OK;
+}
+
+/* 1 for the layer kinds a call may give more than one input. */
+static int takes_several_inputs(tlr_op op)
+{
+    return op == TLR_OP_MERGE || op == TLR_OP_CONCAT || op == TLR_OP_MODEL ||
+           op == TLR_OP_UNKNOWN || op == TLR_OP_LAMBDA || op == TLR_OP_RNN ||
+           op == TLR_OP_BIDIRECTIONAL;
+}
+
 tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, tlr_shape *out,
                              int *n_out, const char *what, tlr_err *err)
 {
@@ -541,9 +615,7 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     *n_out = 1;
     if (n_in < 1 && l->op != TLR_OP_INPUT)
         return fail(&C, TLR_E_FORMAT, "has no input");
-    if (n_in > 1 && l->op != TLR_OP_MERGE && l->op != TLR_OP_CONCAT && l->op != TLR_OP_MODEL &&
-        l->op != TLR_OP_UNKNOWN && l->op != TLR_OP_LAMBDA && l->op != TLR_OP_RNN &&
-        l->op != TLR_OP_BIDIRECTIONAL)
+    if (n_in > 1 && !takes_several_inputs(l->op))
         return fail(&C, TLR_E_UNSUPPORTED, "is called with several inputs");
     switch (l->op) {
     case TLR_OP_INPUT:
@@ -552,24 +624,11 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     case TLR_OP_CONV: case TLR_OP_DEPTHWISE_CONV: case TLR_OP_SEPARABLE_CONV:
     case TLR_OP_CONV_TRANSPOSE:
         return shape_conv(&C, &in[0], out);
-    case TLR_OP_DENSE:
-        if (in[0].ndim < 2)
-            return fail_shape(&C, "needs at least a 2D input, got", &in[0]);
-        *out = in[0];
-        out->d[out->ndim - 1] = l->cfg.dense.units;
-        return TLR_OK;
+    case TLR_OP_DENSE: return shape_dense(&C, &in[0], out);
     case TLR_OP_MAXPOOL: case TLR_OP_AVGPOOL: case TLR_OP_GLOBAL_AVGPOOL:
     case TLR_OP_GLOBAL_MAXPOOL:
         return shape_pool(&C, &in[0], out);
-    case TLR_OP_IDENTITY: {
-        int h, w, crop = tlr_shape_random_crop(l, &h, &w);
-        if (crop < 0)
-            return fail(&C, TLR_E_FORMAT, "height and width must be integers from 1 to 65536");
-        if (crop)
-            return shape_resize(&C, &in[0], h, w, out);
-        *out = in[0];
-        return TLR_OK;
-    }
+    case TLR_OP_IDENTITY: return shape_identity(&C, &in[0], out);
     case TLR_OP_BATCHNORM: case TLR_OP_ACTIVATION: case TLR_OP_RELU: case TLR_OP_PRELU:
     case TLR_OP_RESCALING: case TLR_OP_NORMALIZATION:
         *out = in[0];
@@ -583,42 +642,13 @@ tlr_status tlr_shape_of_call(const tlr_layer *l, const tlr_shape *in, int n_in, 
     case TLR_OP_MERGE: case TLR_OP_CONCAT: return shape_merge(&C, in, n_in, out);
     case TLR_OP_RESIZING:
         return shape_resize(&C, &in[0], l->cfg.resizing.height, l->cfg.resizing.width, out);
-    case TLR_OP_REPEAT_VECTOR:
-        if (in[0].ndim != 2)
-            return fail_shape(&C, "expects a 2D input, got", &in[0]);
-        out->ndim = 3;
-        out->d[0] = in[0].d[0];
-        out->d[1] = l->cfg.repeat_n;
-        out->d[2] = in[0].d[1];
-        return TLR_OK;
-    case TLR_OP_EMBEDDING:
-        *out = in[0];
-        if (out->ndim >= 8)
-            return fail_shape(&C, "input rank too high:", &in[0]);
-        out->d[out->ndim++] = l->cfg.embed.output_dim;
-        return TLR_OK;
+    case TLR_OP_REPEAT_VECTOR: return shape_repeat_vector(&C, &in[0], out);
+    case TLR_OP_EMBEDDING: return shape_embedding(&C, &in[0], out);
     case TLR_OP_RNN: case TLR_OP_BIDIRECTIONAL:
         return shape_rnn(&C, in, n_in, out, n_out);
     case TLR_OP_MODEL:
         return fail(&C, TLR_E_UNSUPPORTED, "nested models are shaped by tlr_shape_model");
-    case TLR_OP_LAMBDA:
-        if (l->lambda && n_in == 1) {
-            /* an elementwise formula keeps the shape; a declared output_shape must agree */
-            const tlr_json *os = tlr_json_get(l->config, "output_shape");
-            if (tlr_json_is_array(os)) {
-                int same = (int)tlr_json_size(os) == in[0].ndim - 1;
-                int k = 1;
-                for (const tlr_json *e = tlr_json_first(os); e && same; e = tlr_json_next(e), k++)
-                    same = tlr_json_is_null(e) || in[0].d[k] < 0 ||
-                           (int64_t)tlr_json_number(e, -2) == in[0].d[k];
-                if (!same)
-                    return tlr_err_set(err, TLR_E_UNSUPPORTED, "its output_shape differs from its "
-                                       "input, so it is not an elementwise formula");
-            }
-            *out = in[0];
-            return TLR_OK;
-        }
-        return tlr_err_set(err, TLR_E_UNSUPPORTED, "Lambda layers run Python code");
+    case TLR_OP_LAMBDA: return shape_lambda(&C, in, n_in, out);
     default:
         if (l->cannot_run) /* a known class with a setting tlreport does not know */
             return tlr_err_set(err, TLR_E_UNSUPPORTED, "%s", l->cannot_run);
@@ -674,98 +704,98 @@ static void rnn_weights(tlr_layer *l, const tlr_rnn_cfg *r, int64_t feat)
     }
 }
 
+/* The four convolution classes: kernels in Keras's (kh, kw, in, out) layout. */
+static void conv_weights(tlr_layer *l, const tlr_shape *in)
+{
+    const tlr_conv_cfg *k = &l->cfg.conv;
+    int64_t cin = channels_of(l, in);
+    switch (l->op) {
+    case TLR_OP_CONV:
+        if (k->rank == 1)
+            W("kernel", k->kernel[1], cin / k->groups, k->filters);
+        else
+            W("kernel", k->kernel[0], k->kernel[1], cin / k->groups, k->filters);
+        break;
+    case TLR_OP_DEPTHWISE_CONV:
+        W("depthwise_kernel", k->kernel[0], k->kernel[1], cin, k->depth_multiplier);
+        if (k->use_bias)
+            W("bias", cin * k->depth_multiplier);
+        return;
+    case TLR_OP_SEPARABLE_CONV:
+        W("depthwise_kernel", k->kernel[0], k->kernel[1], cin, k->depth_multiplier);
+        W("pointwise_kernel", 1, 1, cin * k->depth_multiplier, k->filters);
+        break;
+    default: /* TLR_OP_CONV_TRANSPOSE: (kh, kw, out, in) */
+        W("kernel", k->kernel[0], k->kernel[1], k->filters, cin);
+        break;
+    }
+    if (k->use_bias)
+        W("bias", k->filters);
+}
+
+static void batchnorm_weights(tlr_layer *l, const tlr_shape *in)
+{
+    int ax = norm_axis(l->cfg.bn.axis, in->ndim);
+    int64_t c = ax > 0 && ax < in->ndim ? in->d[ax] : -1;
+    if (l->cfg.bn.scale)
+        W("gamma", c);
+    if (l->cfg.bn.center)
+        W("beta", c);
+    W("moving_mean", c);
+    W("moving_variance", c);
+}
+
+/* alpha has the input's shape without the batch, with shared axes set to 1. */
+static void prelu_weights(tlr_layer *l, const tlr_shape *in)
+{
+    tlr_shape a = { in->ndim - 1, { 0 } };
+    for (int i = 1; i < in->ndim; i++)
+        a.d[i - 1] = in->d[i];
+    const tlr_json *sh = tlr_json_get(l->config, "shared_axes");
+    if (tlr_json_is_number(sh) && tlr_json_number(sh, 0) >= 1 && tlr_json_number(sh, 0) < in->ndim)
+        a.d[tlr_json_int(sh, 0) - 1] = 1;
+    for (const tlr_json *e = tlr_json_first(sh); e; e = tlr_json_next(e)) {
+        int ax = tlr_json_int(e, 0);
+        if (ax >= 1 && ax < in->ndim)
+            a.d[ax - 1] = 1;
+    }
+    add_weight(l, "alpha", a.ndim, a.d);
+}
+
 /* The weights Layer.build() creates for input shape 'in'.  Sets weights_known. */
 static void expected_weights(tlr_layer *l, const tlr_shape *in)
 {
     clear_weights(l);
     l->weights_known = 1;
-    const tlr_conv_cfg *k = &l->cfg.conv;
+    int64_t feat = in->ndim > 0 ? in->d[in->ndim - 1] : NONE; /* last axis: features */
     switch (l->op) {
-    case TLR_OP_CONV: {
-        int64_t cin = channels_of(l, in) / k->groups;
-        if (k->rank == 1)
-            W("kernel", k->kernel[1], cin, k->filters);
-        else
-            W("kernel", k->kernel[0], k->kernel[1], cin, k->filters);
-        if (k->use_bias)
-            W("bias", k->filters);
-        break;
-    }
-    case TLR_OP_DEPTHWISE_CONV: {
-        int64_t cin = channels_of(l, in);
-        W("depthwise_kernel", k->kernel[0], k->kernel[1], cin, k->depth_multiplier);
-        if (k->use_bias)
-            W("bias", cin * k->depth_multiplier);
-        break;
-    }
-    case TLR_OP_SEPARABLE_CONV: {
-        int64_t cin = channels_of(l, in);
-        W("depthwise_kernel", k->kernel[0], k->kernel[1], cin, k->depth_multiplier);
-        W("pointwise_kernel", 1, 1, cin * k->depth_multiplier, k->filters);
-        if (k->use_bias)
-            W("bias", k->filters);
-        break;
-    }
+    case TLR_OP_CONV: case TLR_OP_DEPTHWISE_CONV: case TLR_OP_SEPARABLE_CONV:
     case TLR_OP_CONV_TRANSPOSE:
-        W("kernel", k->kernel[0], k->kernel[1], k->filters, channels_of(l, in));
-        if (k->use_bias)
-            W("bias", k->filters);
+        conv_weights(l, in);
         break;
     case TLR_OP_DENSE:
-        W("kernel", in->d[in->ndim - 1], l->cfg.dense.units);
+        W("kernel", feat, l->cfg.dense.units);
         if (l->cfg.dense.use_bias)
             W("bias", l->cfg.dense.units);
         break;
-    case TLR_OP_BATCHNORM: {
-        int ax = norm_axis(l->cfg.bn.axis, in->ndim);
-        int64_t c = ax > 0 && ax < in->ndim ? in->d[ax] : -1;
-        if (l->cfg.bn.scale)
-            W("gamma", c);
-        if (l->cfg.bn.center)
-            W("beta", c);
-        W("moving_mean", c);
-        W("moving_variance", c);
-        break;
-    }
-    case TLR_OP_PRELU: {
-        /* alpha has the input's shape without the batch, with shared axes set to 1 */
-        tlr_shape a = { in->ndim - 1, { 0 } };
-        for (int i = 1; i < in->ndim; i++)
-            a.d[i - 1] = in->d[i];
-        const tlr_json *sh = tlr_json_get(l->config, "shared_axes");
-        if (tlr_json_is_number(sh) && tlr_json_number(sh, 0) >= 1 && tlr_json_number(sh, 0) < in->ndim)
-            a.d[tlr_json_int(sh, 0) - 1] = 1;
-        for (const tlr_json *e = tlr_json_first(sh); e; e = tlr_json_next(e)) {
-            int ax = tlr_json_int(e, 0);
-            if (ax >= 1 && ax < in->ndim)
-                a.d[ax - 1] = 1;
-        }
-        add_weight(l, "alpha", a.ndim, a.d);
-        break;
-    }
+    case TLR_OP_BATCHNORM: batchnorm_weights(l, in); break;
+    case TLR_OP_PRELU: prelu_weights(l, in); break;
     case TLR_OP_EMBEDDING:
         W("embeddings", l->cfg.embed.input_dim, l->cfg.embed.output_dim);
         break;
-    case TLR_OP_RNN:
-        rnn_weights(l, &l->cfg.rnn, in->d[in->ndim - 1]);
-        break;
+    case TLR_OP_RNN: rnn_weights(l, &l->cfg.rnn, feat); break;
     case TLR_OP_BIDIRECTIONAL: /* the forward layer's weights, then the backward layer's */
-        rnn_weights(l, &l->rnn_inner, in->d[in->ndim - 1]);
-        rnn_weights(l, l->has_backward ? &l->rnn_backward : &l->rnn_inner, in->d[in->ndim - 1]);
+        rnn_weights(l, &l->rnn_inner, feat);
+        rnn_weights(l, l->has_backward ? &l->rnn_backward : &l->rnn_inner, feat);
         break;
     case TLR_OP_NORMALIZATION:
         /* Shapes vary across versions (C) vs (1,1,1,C); weights.c takes the stored ones. */
         if (!l->cfg.norm.has_values)
             l->weights_known = 0;
         break;
-    case TLR_OP_UNKNOWN:
-        l->weights_known = 0;
-        break;
-    case TLR_OP_LAMBDA:
-        l->weights_known = l->lambda != NULL; /* a formula has no weights */
-        break;
-    default:
-        break;
+    case TLR_OP_UNKNOWN: l->weights_known = 0; break;
+    case TLR_OP_LAMBDA: l->weights_known = l->lambda != NULL; break; /* a formula: none */
+    default: break;
     }
 }
 

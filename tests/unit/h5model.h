@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/h5file.h"
+#include "h5write.h"
 #include "harness.h"
 #include "base/xalloc.h"
 

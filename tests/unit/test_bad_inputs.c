@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "base/buf.h"
-#include "io/h5file.h"
+#include "h5write.h"
 #include "harness.h"
 #include "base/xalloc.h"
 #include "keras/kfile.h"

@@ -386,6 +386,93 @@ static const tlr_json *storage_group_of(const tlr_json *storage, const char *wpa
     return NULL;
 }
 
+/* The stored layer_names (legacy layouts): the count, then the groups in that order. */
+static void check_storage_layer_names(const char *file, const tlr_json *wj, const tlr_json *ex)
+{
+    const tlr_json *ln = tlr_json_get(ex, "layer_names");
+    if (ln && tlr_json_get(wj, "layer_names")) {
+        INT_EQ(tlr_json_get_number(wj, "layer_names", -1), (long long)tlr_json_size(ln),
+               "layer_names count");
+        const tlr_json *a = tlr_json_first(tlr_json_get(wj, "groups")), *b = tlr_json_first(ln);
+        for (; a && b; a = tlr_json_next(a), b = tlr_json_next(b))
+            STR_EQ(tlr_json_get_string(a, "name", ""), tlr_json_string(b, ""),
+                   "group in layer_names order");
+        CHECK(!a && !b, "%s: storage lists %s groups than layer_names", file, a ? "more" : "fewer");
+    } else if (ln) {
+        CHECK(0, "%s: storage JSON has no layer_names", file);
+    }
+}
+
+/* Weights-only files: each expected layer has its storage group, holding its parameters. */
+static void check_storage_groups(const char *file, const tlr_json *wj, const tlr_json *ex)
+{
+    const tlr_json *groups = tlr_json_get(wj, "groups");
+    for (const tlr_json *e = tlr_json_first(tlr_json_get(ex, "layers")); e;
+         e = tlr_json_next(e)) {
+        const char *name = tlr_json_get_string(e, "name", "");
+        const char *grp = tlr_json_get_string(e, "group", NULL);
+        const tlr_json *g = NULL;
+        for (const tlr_json *c = tlr_json_first(groups); c && !g; c = tlr_json_next(c)) {
+            const char *gn = tlr_json_get_string(c, grp ? "group" : "name", "");
+            if (strcmp(strip_slash(gn), grp ? grp : name) == 0)
+                g = c;
+        }
+        if (!g && tlr_json_get_number(e, "params", 0) == 0 && grp)
+            continue; /* a weightless Keras 3 layer has no weights group to list */
+        CHECK(g != NULL, "%s: no storage group for layer '%s'", file, name);
+        if (!g)
+            continue;
+        if (grp) {
+            /* Keras >= 3.6 names the layer in the vars group's 'name' attribute */
+            const char *gname = tlr_json_get_string(g, "name", NULL);
+            KCHECK(file, "vars-name", gname && strcmp(gname, name) == 0,
+                   "%s: group %s: layer name %s, want %s", file, grp,
+                   gname ? gname : "(none)", name);
+        }
+        int64_t params = 0;
+        for (const tlr_json *w = tlr_json_first(tlr_json_get(g, "weights")); w;
+             w = tlr_json_next(w)) {
+            int64_t d[8];
+            params += numel_of(json_shape(tlr_json_get(w, "shape"), d), d);
+        }
+        INT_EQ(params, tlr_json_get_number(e, "params", -1), name);
+    }
+}
+
+/* Weights-only files: every recorded weight is listed under its layer with its shape, and
+ * its values read back from the file. */
+static void check_storage_weights(const char *file, tlr_kfile *f, const tlr_json *s,
+                                  const tlr_json *recs, double fill)
+{
+    tlr_err err = { 0 };
+    for (const tlr_json *r = tlr_json_first(recs); r; r = tlr_json_next(r)) {
+        const char *path = tlr_json_get_string(r, "path", "");
+        const tlr_json *w = NULL;
+        const tlr_json *g = storage_group_of(s, path, &w);
+        CHECK(g != NULL, "%s: weight %s not listed in the storage JSON", file, path);
+        if (!g)
+            continue;
+        const char *gname = tlr_json_get_string(g, "name", NULL);
+        const char *layer = tlr_json_get_string(r, "layer", "");
+        if (gname)
+            STR_EQ(gname, layer, "weight's layer group");
+        int64_t want[8], got[8];
+        int nd = json_shape(tlr_json_get(r, "shape"), want);
+        int ng = json_shape(tlr_json_get(w, "shape"), got);
+        CHECK(ng == nd && memcmp(got, want, (size_t)nd * sizeof *got) == 0,
+              "%s: weight %s: shape differs", file, path);
+        int64_t n = numel_of(nd, want);
+        float *v = tlr_xmalloc((size_t)n * sizeof *v + 4);
+        char h5path[1024];
+        snprintf(h5path, sizeof h5path, "/%s", path);
+        tlr_status st = tlr_h5_dataset_read_f32(f->h5, h5path, v, n, &err);
+        CHECK(st == TLR_OK, "%s: read %s: %s", file, path, err.msg);
+        if (!st)
+            check_values(file, path, v, n, r, fill, 1);
+        free(v);
+    }
+}
+
 static void check_storage(const char *file, tlr_kfile *f, const tlr_json *ex, const tlr_json *recs,
                           int weights_only, double fill)
 {
@@ -414,79 +501,10 @@ static void check_storage(const char *file, tlr_kfile *f, const tlr_json *ex, co
     const char *opt = tlr_json_get_string(ex, "optimizer", NULL);
     if (opt)
         STR_EQ(tlr_json_get_string(tc, "optimizer", NULL), opt, file);
-    /* stored layer_names (legacy layouts) */
-    const tlr_json *ln = tlr_json_get(ex, "layer_names");
-    if (ln && tlr_json_get(wj, "layer_names")) {
-        /* the count, then the groups in layer_names order */
-        INT_EQ(tlr_json_get_number(wj, "layer_names", -1), (long long)tlr_json_size(ln),
-               "layer_names count");
-        const tlr_json *a = tlr_json_first(tlr_json_get(wj, "groups")), *b = tlr_json_first(ln);
-        for (; a && b; a = tlr_json_next(a), b = tlr_json_next(b))
-            STR_EQ(tlr_json_get_string(a, "name", ""), tlr_json_string(b, ""),
-                   "group in layer_names order");
-        CHECK(!a && !b, "%s: storage lists %s groups than layer_names", file, a ? "more" : "fewer");
-    } else if (ln) {
-        CHECK(0, "%s: storage JSON has no layer_names", file);
-    }
-    /* weights-only: each group's layer and every dataset, values read from the file */
+    check_storage_layer_names(file, wj, ex);
     if (weights_only) {
-        const tlr_json *groups = tlr_json_get(wj, "groups");
-        for (const tlr_json *e = tlr_json_first(tlr_json_get(ex, "layers")); e;
-             e = tlr_json_next(e)) {
-            const char *name = tlr_json_get_string(e, "name", "");
-            const char *grp = tlr_json_get_string(e, "group", NULL);
-            const tlr_json *g = NULL;
-            for (const tlr_json *c = tlr_json_first(groups); c && !g; c = tlr_json_next(c)) {
-                const char *gn = tlr_json_get_string(c, grp ? "group" : "name", "");
-                if (strcmp(strip_slash(gn), grp ? grp : name) == 0)
-                    g = c;
-            }
-            if (!g && tlr_json_get_number(e, "params", 0) == 0 && grp)
-                continue; /* a weightless Keras 3 layer has no weights group to list */
-            CHECK(g != NULL, "%s: no storage group for layer '%s'", file, name);
-            if (!g)
-                continue;
-            if (grp) {
-                /* Keras >= 3.6 names the layer in the vars group's 'name' attribute */
-                const char *gname = tlr_json_get_string(g, "name", NULL);
-                KCHECK(file, "vars-name", gname && strcmp(gname, name) == 0,
-                       "%s: group %s: layer name %s, want %s", file, grp,
-                       gname ? gname : "(none)", name);
-            }
-            int64_t params = 0;
-            for (const tlr_json *w = tlr_json_first(tlr_json_get(g, "weights")); w;
-                 w = tlr_json_next(w)) {
-                int64_t d[8];
-                params += numel_of(json_shape(tlr_json_get(w, "shape"), d), d);
-            }
-            INT_EQ(params, tlr_json_get_number(e, "params", -1), name);
-        }
-        for (const tlr_json *r = tlr_json_first(recs); r; r = tlr_json_next(r)) {
-            const char *path = tlr_json_get_string(r, "path", "");
-            const tlr_json *w = NULL;
-            const tlr_json *g = storage_group_of(s, path, &w);
-            CHECK(g != NULL, "%s: weight %s not listed in the storage JSON", file, path);
-            if (!g)
-                continue;
-            const char *gname = tlr_json_get_string(g, "name", NULL);
-            const char *layer = tlr_json_get_string(r, "layer", "");
-            if (gname)
-                STR_EQ(gname, layer, "weight's layer group");
-            int64_t want[8], got[8];
-            int nd = json_shape(tlr_json_get(r, "shape"), want);
-            int ng = json_shape(tlr_json_get(w, "shape"), got);
-            CHECK(ng == nd && memcmp(got, want, (size_t)nd * sizeof *got) == 0,
-                  "%s: weight %s: shape differs", file, path);
-            int64_t n = numel_of(nd, want);
-            float *v = tlr_xmalloc((size_t)n * sizeof *v + 4);
-            char h5path[1024];
-            snprintf(h5path, sizeof h5path, "/%s", path);
-            tlr_status st = tlr_h5_dataset_read_f32(f->h5, h5path, v, n, &err);
-            CHECK(st == TLR_OK, "%s: read %s: %s", file, path, err.msg);
-            if (!st)
-                check_values(file, path, v, n, r, fill, 1);
-            free(v);
-        }
+        check_storage_groups(file, wj, ex);
+        check_storage_weights(file, f, s, recs, fill);
     }
     tlr_json_free(s);
 }

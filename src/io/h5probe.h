@@ -1,0 +1,18 @@
+/* h5probe.h - tries a file on libhdf5 in a child process before tlreport itself opens it.
+ *
+ * libhdf5 1.10 trusts heap IDs and attribute tables stored in the file; a crafted file can make
+ * it crash or read out of bounds while decoding attributes (tests/fuzz/README.md, H7/H8), and
+ * only libhdf5 decodes those structures.  So before the file is used, a child process reads
+ * every attribute of every object the way the loader will; if that child dies, the file is
+ * refused with an error instead of taking tlreport down.  TLR_NO_FORK=1 skips the probe. */
+#ifndef TLR_H5PROBE_H
+#define TLR_H5PROBE_H
+
+#include <stddef.h>
+
+/* Opens the file ('path', or the image 'buf' of 'len' bytes when buf is set) in a child and
+ * reads all its attributes.  1 when the child finished, 0 when it crashed or met a length no
+ * real file has, -1 when there is no child to ask (TLR_NO_FORK, fork failed). */
+int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const char *label);
+
+#endif
