@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -177,8 +179,12 @@ static void cap_probe_memory(const char *path, size_t len)
 
 /* The child's side: open, walk, and answer with the exit status alone. */
 static _Noreturn void probe_child(const char *path, const void *buf, size_t len,
-                                  const char *label)
+                                  const char *label, pid_t parent)
 {
+    /* the probe never outlives the process that asked (even one killed outright) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0)
         dup2(devnull, 2); /* a sanitizer's report of a libhdf5 fault is the parent's answer */
@@ -203,11 +209,12 @@ int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const ch
         return -1;
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0)
-        probe_child(path, buf, len, label);
+        probe_child(path, buf, len, label, parent);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
