@@ -1,0 +1,294 @@
+/* test_grad_ops.c - the input gradients of grad.h, by expectations that do not come from
+ * the code under test:
+ *   - linear ops: the adjoint identity <dy, op(x)> = <grad(dy), x> in double, with the
+ *     forward op (its plain _ref loop where there is one) on random x and dy;
+ *   - the fast conv gradient against its plain scatter loop over many shapes;
+ *   - nonlinear ops: central differences of double-precision forward formulas written
+ *     here, and derivatives worked out by hand at chosen points. */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "engine/grad.h"
+#include "engine/ops.h"
+
+/* Fixed-seed LCG (Knuth's MMIX constants): uniform floats in [-1, 1). */
+static float next_float(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)(*s >> 40) / (float)(1 << 23) - 1.0f;
+}
+
+static float *rand_floats(uint64_t *s, int64_t n)
+{
+    float *x = malloc((size_t)(n > 0 ? n : 1) * sizeof *x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = next_float(s);
+    return x;
+}
+
+static float *zeros(int64_t n)
+{
+    return calloc((size_t)(n > 0 ? n : 1), sizeof(float));
+}
+
+/* <a, b> in double, and the sum of |a_i b_i|: the scale its rounding error is measured by. */
+static double dot(const float *a, const float *b, int64_t n, double *abs_sum)
+{
+    double s = 0.0, m = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double t = (double)a[i] * (double)b[i];
+        s += t;
+        m += fabs(t);
+    }
+    if (abs_sum)
+        *abs_sum = m;
+    return s;
+}
+
+/* The adjoint identity <dy, y> = <dx, x>: difference over the larger absolute-product sum
+ * (the cancellation-free scale of both sides) at most 1e-5. */
+static void adjoint_ok(const float *dy, const float *y, int64_t ny, const float *dx,
+                       const float *x, int64_t nx, const char *what)
+{
+    double sy, sx;
+    double lhs = dot(dy, y, ny, &sy), rhs = dot(dx, x, nx, &sx);
+    double scale = sy > sx ? sy : sx;
+    double rel = scale > 0 ? fabs(lhs - rhs) / scale : fabs(lhs - rhs);
+    CHECK(rel <= 1e-5, "%s: adjoint <dy, op(x)> = %.9g, <grad(dy), x> = %.9g (rel %.3g)", what,
+          lhs, rhs, rel);
+}
+
+/* max |a - b| / max |b| */
+static double rel_err(const float *a, const float *b, int64_t n)
+{
+    double d = 0, m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - (double)b[i]), v = fabs((double)b[i]);
+        d = e > d ? e : d;
+        m = v > m ? v : m;
+    }
+    return m > 0 ? d / m : d;
+}
+
+/* ---- convolutions ------------------------------------------------------------------------ */
+
+/* One Conv2D shape; 'same' is TensorFlow's: out = ceil(in / s), the padding total split with
+ * the odd cell after; else 'valid' with explicit extra padding before (pad_extra). */
+typedef struct {
+    int64_t n, h, w, cin, cout;
+    int kh, kw, sh, sw, dh, dw, groups, same;
+    int pad_extra;
+} conv_case;
+
+static void axis_geometry(int64_t in, int k, int s, int d, int same, int extra, int64_t *out,
+                          int *pad)
+{
+    int64_t reach = (int64_t)(k - 1) * d + 1;
+    if (same) {
+        *out = (in + s - 1) / s;
+        int64_t total = (*out - 1) * s + reach - in;
+        *pad = (int)(total > 0 ? total / 2 : 0);
+        return;
+    }
+    /* explicit padding 'extra' before and after, then valid */
+    int64_t padded = in + 2 * extra;
+    *out = padded >= reach ? (padded - reach) / s + 1 : 0;
+    *pad = extra;
+}
+
+static tlr_conv2d_params conv_params(const conv_case *c)
+{
+    tlr_conv2d_params p = { .n = c->n, .h = c->h, .w = c->w, .cin = c->cin, .cout = c->cout,
+                            .kh = c->kh, .kw = c->kw, .sh = c->sh, .sw = c->sw, .dh = c->dh,
+                            .dw = c->dw, .groups = c->groups };
+    axis_geometry(c->h, c->kh, c->sh, c->dh, c->same, c->pad_extra, &p.oh, &p.pad_top);
+    axis_geometry(c->w, c->kw, c->sw, c->dw, c->same, c->pad_extra, &p.ow, &p.pad_left);
+    return p;
+}
+
+static const conv_case CONV_CASES[] = {
+    /* n  h   w  cin cout kh kw sh sw dh dw g same extra */
+    { 1, 7, 7, 3, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0 },    /* 'same' 3x3, RGB */
+    { 2, 9, 8, 5, 6, 3, 3, 1, 1, 1, 1, 1, 0, 0 },    /* 'valid', batch */
+    { 1, 20, 19, 16, 24, 3, 3, 1, 1, 1, 1, 1, 1, 0 }, /* Winograd-sized */
+    { 1, 8, 8, 6, 5, 5, 3, 1, 1, 1, 1, 1, 1, 0 },    /* 5x3 kernel, 'same' */
+    { 1, 8, 8, 6, 5, 4, 4, 1, 1, 1, 1, 1, 1, 0 },    /* even kernel: asymmetric 'same' */
+    { 1, 10, 10, 4, 6, 3, 3, 2, 2, 1, 1, 1, 1, 0 },  /* stride 2, even size: pad after only */
+    { 1, 11, 9, 4, 6, 3, 3, 2, 2, 1, 1, 1, 1, 0 },   /* stride 2, odd sizes */
+    { 1, 11, 9, 4, 6, 3, 3, 2, 2, 1, 1, 1, 0, 0 },   /* stride 2 'valid', odd sizes */
+    { 1, 12, 12, 3, 8, 7, 7, 2, 2, 1, 1, 1, 1, 0 },  /* a ResNet-like stem */
+    { 1, 13, 12, 4, 5, 3, 3, 1, 1, 2, 2, 1, 1, 0 },  /* dilation 2 */
+    { 1, 13, 12, 4, 5, 3, 2, 1, 1, 2, 3, 1, 0, 0 },  /* dilation 2 x 3, 'valid' */
+    { 1, 9, 9, 4, 6, 3, 3, 1, 1, 1, 1, 2, 1, 0 },    /* groups 2 */
+    { 1, 9, 9, 4, 6, 3, 3, 2, 2, 1, 1, 2, 1, 0 },    /* groups 2, stride 2 */
+    { 1, 9, 9, 6, 3, 3, 3, 1, 1, 1, 1, 3, 1, 0 },    /* groups == cout */
+    { 1, 9, 9, 3, 6, 3, 3, 1, 1, 1, 1, 3, 1, 0 },    /* groups == cin: depthwise, dm 2 */
+    { 1, 9, 9, 4, 4, 3, 3, 2, 1, 1, 1, 4, 1, 0 },    /* depthwise route, stride (2, 1) */
+    { 2, 6, 5, 7, 9, 1, 1, 1, 1, 1, 1, 1, 0, 0 },    /* pointwise */
+    { 1, 7, 7, 5, 6, 1, 1, 2, 2, 1, 1, 1, 0, 0 },    /* 1x1 stride 2 */
+    { 1, 6, 7, 3, 4, 3, 3, 1, 1, 1, 1, 1, 0, 3 },    /* padding past the kernel's reach */
+    { 1, 5, 5, 2, 3, 3, 3, 3, 2, 1, 1, 1, 0, 1 },    /* stride 3 x 2, explicit padding */
+    { 1, 2, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 0 },    /* kernel larger than the image */
+};
+
+#define N_CONV_CASES ((int)(sizeof CONV_CASES / sizeof CONV_CASES[0]))
+
+static void conv_adjoint_case(const conv_case *c, uint64_t *seed)
+{
+    tlr_conv2d_params p = conv_params(c);
+    int64_t nx = p.n * p.h * p.w * p.cin, ny = p.n * p.oh * p.ow * p.cout;
+    int64_t nk = (int64_t)p.kh * p.kw * (p.cin / p.groups) * p.cout;
+    float *x = rand_floats(seed, nx), *k = rand_floats(seed, nk), *dy = rand_floats(seed, ny);
+    float *y = zeros(ny), *dx = zeros(nx), *dx_ref = zeros(nx);
+    tlr_op_conv2d_ref(&p, x, k, NULL, y);
+    tlr_grad_conv2d(&p, dy, k, dx);
+    tlr_grad_conv2d_ref(&p, dy, k, dx_ref);
+    char what[160];
+    snprintf(what, sizeof what, "conv2d %lldx%lld cin %lld cout %lld k %dx%d s %dx%d d %dx%d g %d %s",
+             (long long)p.h, (long long)p.w, (long long)p.cin, (long long)p.cout, p.kh, p.kw,
+             p.sh, p.sw, p.dh, p.dw, p.groups, c->same ? "same" : "valid");
+    adjoint_ok(dy, y, ny, dx, x, nx, what);
+    adjoint_ok(dy, y, ny, dx_ref, x, nx, what);
+    double e = rel_err(dx, dx_ref, nx);
+    CHECK(e <= 1e-4, "%s: fast vs reference rel %.3g", what, e);
+    free(x), free(k), free(dy), free(y), free(dx), free(dx_ref);
+}
+
+/* The flipped kernel given by the caller gives the same result as the one made inside. */
+static void conv_prepared(uint64_t *seed)
+{
+    conv_case c = { 1, 10, 9, 6, 4, 3, 3, 1, 1, 1, 1, 2, 1, 0 };
+    tlr_conv2d_params p = conv_params(&c);
+    int64_t nx = p.n * p.h * p.w * p.cin, ny = p.n * p.oh * p.ow * p.cout;
+    float *k = rand_floats(seed, (int64_t)9 * 3 * 4), *dy = rand_floats(seed, ny);
+    float *a = zeros(nx), *b = zeros(nx);
+    float *f = tlr_grad_conv2d_kernel(&p, k);
+    /* flipped[ky', kx', co, g*cin_g + ci] = kernel[2-ky', 2-kx', ci, g*cout_g + co] */
+    NEAR(f[((0 * 3 + 1) * 2 + 1) * 6 + 3 + 2], k[((2 * 3 + 1) * 3 + 2) * 4 + 2 + 1], 0,
+         "flipped kernel layout");
+    tlr_grad_conv2d_prepared(&p, dy, k, f, a);
+    tlr_grad_conv2d(&p, dy, k, b);
+    CHECK(memcmp(a, b, (size_t)nx * sizeof *a) == 0, "prepared kernel: same dx");
+    free(f), free(k), free(dy), free(a), free(b);
+}
+
+/* Fast vs reference over a sweep of random shapes. */
+static void conv_fast_vs_ref(uint64_t *seed)
+{
+    int bad = 0, runs = 0;
+    for (int i = 0; i < 120; i++) {
+        uint64_t r = (uint64_t)(next_float(seed) * 1e6f + 1e6f);
+        conv_case c = { 1 + (int64_t)(r % 2), 3 + (int64_t)(r / 2 % 12), 3 + (int64_t)(r / 24 % 12),
+                        0, 0, 1 + (int)(r / 288 % 5), 1 + (int)(r / 1440 % 4),
+                        1 + (int)(r / 5760 % 3), 1 + (int)(r / 17280 % 2), 1 + (int)(r / 34560 % 2),
+                        1, 1 + (int)(r / 69120 % 2), (int)(r / 138240 % 2), 0 };
+        c.dw = c.dh;
+        int g = c.groups;
+        c.cin = g * (1 + (int64_t)(r / 7 % 5));
+        c.cout = g * (1 + (int64_t)(r / 11 % 6));
+        tlr_conv2d_params p = conv_params(&c);
+        if (p.oh <= 0 || p.ow <= 0)
+            continue;
+        int64_t nx = p.n * p.h * p.w * p.cin, ny = p.n * p.oh * p.ow * p.cout;
+        float *k = rand_floats(seed, (int64_t)p.kh * p.kw * (p.cin / g) * p.cout);
+        float *dy = rand_floats(seed, ny), *a = zeros(nx), *b = zeros(nx);
+        tlr_grad_conv2d(&p, dy, k, a);
+        tlr_grad_conv2d_ref(&p, dy, k, b);
+        runs++;
+        if (rel_err(a, b, nx) > 1e-4)
+            bad++;
+        free(k), free(dy), free(a), free(b);
+    }
+    CHECK(bad == 0 && runs > 60, "conv2d fast vs reference: %d of %d shapes off", bad, runs);
+}
+
+static void depthwise_adjoint(uint64_t *seed)
+{
+    static const conv_case cases[] = {
+        { 1, 9, 9, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 0 },
+        { 2, 10, 9, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 0 }, /* dm 2 */
+        { 1, 10, 10, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 0 },
+        { 1, 11, 9, 3, 9, 5, 5, 2, 2, 1, 1, 1, 1, 0 }, /* dm 3, stride 2, odd */
+        { 1, 12, 12, 4, 4, 3, 3, 1, 1, 2, 2, 1, 1, 0 },
+        { 1, 7, 8, 4, 4, 3, 3, 1, 1, 1, 1, 1, 0, 2 },  /* padding past the reach */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tlr_conv2d_params p = conv_params(&cases[i]);
+        int dm = (int)(p.cout / p.cin);
+        int64_t nx = p.n * p.h * p.w * p.cin, ny = p.n * p.oh * p.ow * p.cout;
+        float *x = rand_floats(seed, nx), *k = rand_floats(seed, (int64_t)p.kh * p.kw * p.cout);
+        float *dy = rand_floats(seed, ny), *y = zeros(ny), *dx = zeros(nx);
+        tlr_op_depthwise_conv2d_ref(&p, dm, x, k, NULL, y);
+        tlr_grad_depthwise_conv2d(&p, dm, dy, k, dx);
+        char what[96];
+        snprintf(what, sizeof what, "depthwise case %zu (dm %d, stride %d)", i, dm, p.sh);
+        adjoint_ok(dy, y, ny, dx, x, nx, what);
+        free(x), free(k), free(dy), free(y), free(dx);
+    }
+}
+
+static void transpose_conv_adjoint(uint64_t *seed)
+{
+    /* h w cin cout k s d pad_top pad_left oh ow (full size (h-1)*s + (k-1)*d + 1) */
+    static const int cases[][11] = {
+        { 4, 5, 3, 2, 3, 2, 1, 1, 1, 8, 10 },  /* 'same' stride 2: full 9 x 11 cropped */
+        { 5, 4, 4, 3, 3, 1, 1, 0, 0, 7, 6 },   /* 'valid' stride 1 */
+        { 3, 3, 2, 5, 4, 2, 1, 1, 1, 6, 6 },   /* even kernel */
+        { 3, 4, 3, 3, 3, 2, 2, 0, 0, 9, 12 },  /* dilation 2, output_padding past the edge */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *c = cases[i];
+        tlr_conv2d_params p = { .n = 1, .h = c[0], .w = c[1], .cin = c[2], .cout = c[3],
+                                .kh = c[4], .kw = c[4], .sh = c[5], .sw = c[5], .dh = c[6],
+                                .dw = c[6], .pad_top = c[7], .pad_left = c[8], .oh = c[9],
+                                .ow = c[10], .groups = 1 };
+        int64_t nx = p.h * p.w * p.cin, ny = p.oh * p.ow * p.cout;
+        float *x = rand_floats(seed, nx), *k = rand_floats(seed, (int64_t)c[4] * c[4] * c[2] * c[3]);
+        float *dy = rand_floats(seed, ny), *y = zeros(ny), *dx = zeros(nx);
+        tlr_op_conv2d_transpose(&p, x, k, NULL, y);
+        tlr_grad_conv2d_transpose(&p, dy, k, dx);
+        char what[64];
+        snprintf(what, sizeof what, "conv2d_transpose case %zu", i);
+        adjoint_ok(dy, y, ny, dx, x, nx, what);
+        free(x), free(k), free(dy), free(y), free(dx);
+    }
+}
+
+static void dense_adjoint(uint64_t *seed)
+{
+    static const int64_t cases[][3] = { { 1, 7, 5 }, { 3, 33, 17 }, { 5, 128, 10 }, { 2, 1, 9 } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t rows = cases[i][0], nin = cases[i][1], nout = cases[i][2];
+        float *x = rand_floats(seed, rows * nin), *k = rand_floats(seed, nin * nout);
+        float *dy = rand_floats(seed, rows * nout), *y = zeros(rows * nout), *dx = zeros(rows * nin);
+        tlr_op_dense_ref(rows, nin, nout, x, k, NULL, y);
+        tlr_grad_dense(rows, nin, nout, dy, k, dx);
+        char what[64];
+        snprintf(what, sizeof what, "dense %lld x %lld -> %lld", (long long)rows,
+                 (long long)nin, (long long)nout);
+        adjoint_ok(dy, y, rows * nout, dx, x, rows * nin, what);
+        free(x), free(k), free(dy), free(y), free(dx);
+    }
+    /* by hand: x (1, 2), W = [[1, 2, 3], [4, 5, 6]], dy = (1, 0, -1) -> dx = (1-3, 4-6) */
+    const float w[6] = { 1, 2, 3, 4, 5, 6 }, d[3] = { 1, 0, -1 };
+    float g[2];
+    tlr_grad_dense(1, 2, 3, d, w, g);
+    OK(g[0] == -2.0f && g[1] == -2.0f, "dense gradient by hand");
+}
+
+static void conv_grads(void)
+{
+    uint64_t seed = 12345;
+    for (int i = 0; i < N_CONV_CASES; i++)
+        conv_adjoint_case(&CONV_CASES[i], &seed);
+    conv_prepared(&seed);
+    conv_fast_vs_ref(&seed);
+    depthwise_adjoint(&seed);
+    transpose_conv_adjoint(&seed);
+    dense_adjoint(&seed);
+}
+
+void test_grad_ops(void)
+{
+    conv_grads();
+}
