@@ -288,7 +288,119 @@ static void conv_grads(void)
     dense_adjoint(&seed);
 }
 
+/* ---- pooling -------------------------------------------------------------------------- */
+
+/* A 4x4 one-channel image with ties: 3 at (0,1) and (1,0), 2 three times, 5 three times. */
+static const float POOL_X[16] = { 1, 3, 2, 2,
+                                  3, 0, 1, 2,
+                                  5, 5, -1, -4,
+                                  5, 6, -2, -3 };
+
+static void maxpool_routing(void)
+{
+    /* 2x2 stride 2: window maxima at (0,1) (the first 3), (0,2) (the first 2), (3,1), (2,2) */
+    tlr_pool2d_params p = { .n = 1, .h = 4, .w = 4, .c = 1, .oh = 2, .ow = 2, .kh = 2, .kw = 2,
+                            .sh = 2, .sw = 2 };
+    const float dy[4] = { 10, 20, 30, 40 };
+    float dx[16];
+    tlr_grad_maxpool2d(&p, POOL_X, dy, dx);
+    const float want[16] = { 0, 10, 20, 0, 0, 0, 0, 0, 0, 0, 40, 0, 0, 30, 0, 0 };
+    CHECK(memcmp(dx, want, sizeof want) == 0, "maxpool 2x2/2 routes to the first maximum");
+
+    /* 3x3 stride 2 'same' (pad after only): windows rows/cols [0,3) and [2,4); maxima
+     * (2,0) (first of three 5s), (0,2), (3,1), (2,2) */
+    tlr_pool2d_params q = p;
+    q.kh = q.kw = 3;
+    const float dy2[4] = { 1, 2, 3, 4 };
+    tlr_grad_maxpool2d(&q, POOL_X, dy2, dx);
+    const float want2[16] = { 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 4, 0, 0, 3, 0, 0 };
+    CHECK(memcmp(dx, want2, sizeof want2) == 0, "maxpool 3x3/2 'same' routing");
+
+    /* overlapping windows add up: 3x3 stride 1 'valid' on 4x4 gives 2x2 windows whose
+     * maxima are (2,0) and (2,1) (both 5, each its window's first) above and (3,1) = 6 for
+     * both lower ones */
+    tlr_pool2d_params r = q;
+    r.sh = r.sw = 1;
+    tlr_grad_maxpool2d(&r, POOL_X, dy2, dx);
+    const float want3[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 7, 0, 0 };
+    CHECK(memcmp(dx, want3, sizeof want3) == 0, "maxpool overlapping windows accumulate");
+
+    /* two channels route independently; channel 1 is the negated image */
+    float x2[32], dxx[32];
+    for (int i = 0; i < 16; i++) {
+        x2[2 * i] = POOL_X[i];
+        x2[2 * i + 1] = -POOL_X[i];
+    }
+    tlr_pool2d_params p2 = p;
+    p2.c = 2;
+    const float dyc[8] = { 1, -1, 1, -1, 1, -1, 1, -1 };
+    tlr_grad_maxpool2d(&p2, x2, dyc, dxx);
+    /* channel 1 maxima (minima of the image): (1,1) 0, (1,2) 1, (2,0) -5 first, (2,3) -4 */
+    OK(dxx[2 * 5 + 1] == -1 && dxx[2 * 6 + 1] == -1 && dxx[2 * 8 + 1] == -1 &&
+       dxx[2 * 11 + 1] == -1 && dxx[2 * 1] == 1 && dxx[2 * 13] == 1, "maxpool per channel");
+}
+
+static void global_max_routing(void)
+{
+    /* (1, 4 pixels, 2 channels): channel 0 ties at pixels 1 and 3, channel 1 max at 0 */
+    const float x[8] = { 0, 9, 4, 1, -2, 3, 4, 8 }, dy[2] = { 5, 7 };
+    float dx[8];
+    tlr_grad_global_maxpool(1, 4, 2, x, dy, dx);
+    const float want[8] = { 0, 7, 5, 0, 0, 0, 0, 0 };
+    CHECK(memcmp(dx, want, sizeof want) == 0, "global max pool routes to the first maximum");
+}
+
+static void avgpool_adjoint(uint64_t *seed)
+{
+    /* h w c k s pad_top pad_left oh ow */
+    static const int cases[][9] = {
+        { 4, 4, 1, 2, 2, 0, 0, 2, 2 },
+        { 7, 6, 3, 3, 2, 1, 0, 4, 3 },  /* 'same': corner windows hold fewer real cells */
+        { 5, 5, 2, 3, 1, 1, 1, 5, 5 },  /* 3x3 stride 1 'same', overlapping */
+        { 9, 8, 2, 2, 3, 0, 0, 3, 3 },  /* stride past the window: cells left out */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *c = cases[i];
+        tlr_pool2d_params p = { .n = 2, .h = c[0], .w = c[1], .c = c[2], .kh = c[3], .kw = c[3],
+                                .sh = c[4], .sw = c[4], .pad_top = c[5], .pad_left = c[6],
+                                .oh = c[7], .ow = c[8] };
+        int64_t nx = p.n * p.h * p.w * p.c, ny = p.n * p.oh * p.ow * p.c;
+        float *x = rand_floats(seed, nx), *dy = rand_floats(seed, ny);
+        float *y = zeros(ny), *dx = zeros(nx);
+        tlr_op_avgpool2d(&p, x, y);
+        tlr_grad_avgpool2d(&p, dy, dx);
+        char what[48];
+        snprintf(what, sizeof what, "avgpool case %zu", i);
+        adjoint_ok(dy, y, ny, dx, x, nx, what);
+        free(x), free(dy), free(y), free(dx);
+    }
+    /* by hand: 3x3 stride 2 on 3x3 with 1 cell of padding before: the first window holds 4
+     * real cells, so dy = 1 there gives 0.25 in each of them */
+    tlr_pool2d_params q = { .n = 1, .h = 3, .w = 3, .c = 1, .kh = 3, .kw = 3, .sh = 2, .sw = 2,
+                            .pad_top = 1, .pad_left = 1, .oh = 2, .ow = 2 };
+    const float dy[4] = { 1, 0, 0, 0 };
+    float dx[9];
+    tlr_grad_avgpool2d(&q, dy, dx);
+    const float want[9] = { 0.25f, 0.25f, 0, 0.25f, 0.25f, 0, 0, 0, 0 };
+    CHECK(memcmp(dx, want, sizeof want) == 0, "avgpool divides by the real cells");
+    float *x = rand_floats(seed, 2 * 9 * 5), *gy = rand_floats(seed, 2 * 5);
+    float y[10], *gx = zeros(2 * 9 * 5);
+    tlr_op_global_avgpool_ref(2, 9, 5, x, y);
+    tlr_grad_global_avgpool(2, 9, 5, gy, gx);
+    adjoint_ok(gy, y, 10, gx, x, 90, "global average pool");
+    free(x), free(gy), free(gx);
+}
+
+static void pool_grads(void)
+{
+    uint64_t seed = 777;
+    maxpool_routing();
+    global_max_routing();
+    avgpool_adjoint(&seed);
+}
+
 void test_grad_ops(void)
 {
     conv_grads();
+    pool_grads();
 }
