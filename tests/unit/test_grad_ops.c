@@ -399,8 +399,259 @@ static void pool_grads(void)
     avgpool_adjoint(&seed);
 }
 
+/* ---- activations ------------------------------------------------------------------------ */
+
+/* The Keras formulas in double, written from their definitions (not from ops_act.c). */
+static double act_ref(tlr_act kind, double alpha, double v)
+{
+    double r6 = fmin(fmax(v + 3.0, 0.0), 6.0) / 6.0;
+    double sp = log1p(exp(v));
+    switch (kind) {
+    case TLR_ACT_LINEAR: return v;
+    case TLR_ACT_RELU: return fmax(v, 0.0);
+    case TLR_ACT_RELU6: return fmin(fmax(v, 0.0), 6.0);
+    case TLR_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case TLR_ACT_HARD_SIGMOID: return fmin(fmax(0.2 * v + 0.5, 0.0), 1.0);
+    case TLR_ACT_HARD_SIGMOID_K3: return r6;
+    case TLR_ACT_HARD_SWISH: return v * r6;
+    case TLR_ACT_TANH: return tanh(v);
+    case TLR_ACT_ELU: return v > 0 ? v : alpha * (exp(v) - 1.0);
+    case TLR_ACT_SELU:
+        return 1.0507009873554804934 * (v > 0 ? v : 1.6732632423543772848 * (exp(v) - 1.0));
+    case TLR_ACT_SOFTPLUS: return sp;
+    case TLR_ACT_SOFTSIGN: return v / (1.0 + fabs(v));
+    case TLR_ACT_SWISH: return v / (1.0 + exp(-v));
+    case TLR_ACT_GELU: return 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+    case TLR_ACT_GELU_TANH:
+        return 0.5 * v * (1.0 + tanh(sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+    case TLR_ACT_EXPONENTIAL: return exp(v);
+    case TLR_ACT_LEAKY_RELU: return v > 0 ? v : alpha * v;
+    case TLR_ACT_MISH: return v * tanh(sp);
+    default: return NAN;
+    }
+}
+
+/* Points away from every kink (0, 6, +-2.5, +-3), and past the softplus cut-offs. */
+static const float ACT_PTS[] = { -15.5f, -4.1f, -2.7f, -1.3f, -0.45f, -0.05f, 0.35f, 1.2f, 2.8f,
+                                 4.4f, 6.9f, 15.5f };
+#define N_ACT_PTS ((int64_t)(sizeof ACT_PTS / sizeof ACT_PTS[0]))
+
+/* dx = dy * f'(x) against central differences of act_ref (step 1e-5). */
+static void act_central_differences(uint64_t *seed)
+{
+    for (int k = 0; k < TLR_ACT_COUNT; k++) {
+        if (k == TLR_ACT_SOFTMAX || k == TLR_ACT_LOG_SOFTMAX)
+            continue;
+        float alpha = k == TLR_ACT_ELU ? 0.7f : k == TLR_ACT_LEAKY_RELU ? 0.3f : 0.0f;
+        tlr_act_params p = { .kind = (tlr_act)k, .alpha = alpha, .max_value = -1.0f };
+        float *dy = rand_floats(seed, N_ACT_PTS), dx[N_ACT_PTS];
+        tlr_grad_activation(&p, ACT_PTS, NULL, dy, dx, N_ACT_PTS, N_ACT_PTS);
+        double worst = 0;
+        for (int64_t i = 0; i < N_ACT_PTS; i++) {
+            double v = ACT_PTS[i], h = 1e-5;
+            double fd = (act_ref(p.kind, alpha, v + h) - act_ref(p.kind, alpha, v - h)) / (2 * h);
+            double want = (double)dy[i] * fd, e = fabs((double)dx[i] - want);
+            e /= fabs(want) > 1 ? fabs(want) : 1;
+            worst = e > worst ? e : worst;
+        }
+        CHECK(worst <= 2e-5, "%s': central differences off by %.3g", tlr_act_name(p.kind), worst);
+        free(dy);
+    }
+}
+
+static float act_d_at(tlr_act kind, float alpha, float v)
+{
+    tlr_act_params p = { .kind = kind, .alpha = alpha, .max_value = -1.0f };
+    float one = 1.0f, d;
+    tlr_grad_activation(&p, &v, NULL, &one, &d, 1, 1);
+    return d;
+}
+
+/* Derivatives worked out by hand at chosen points. */
+static void act_by_hand(void)
+{
+    NEAR(act_d_at(TLR_ACT_SIGMOID, 0, 0), 0.25, 1e-7, "sigmoid'(0) = 1/4");
+    NEAR(act_d_at(TLR_ACT_TANH, 0, 0), 1.0, 1e-7, "tanh'(0) = 1");
+    NEAR(act_d_at(TLR_ACT_GELU, 0, 0), 0.5, 1e-7, "gelu'(0) = Phi(0) = 1/2");
+    NEAR(act_d_at(TLR_ACT_GELU_TANH, 0, 0), 0.5, 1e-7, "gelu tanh'(0) = 1/2");
+    /* gelu'(1) = Phi(1) + phi(1) = 0.841344746 + 0.241970725 */
+    NEAR(act_d_at(TLR_ACT_GELU, 0, 1), 1.083315471, 1e-6, "gelu'(1)");
+    NEAR(act_d_at(TLR_ACT_SWISH, 0, 0), 0.5, 1e-7, "swish'(0) = 1/2");
+    NEAR(act_d_at(TLR_ACT_SOFTPLUS, 0, 0), 0.5, 1e-7, "softplus'(0) = 1/2");
+    NEAR(act_d_at(TLR_ACT_SOFTSIGN, 0, 1), 0.25, 1e-7, "softsign'(1) = 1/(1+1)^2");
+    NEAR(act_d_at(TLR_ACT_MISH, 0, 0), 0.6, 1e-6, "mish'(0) = tanh(ln 2) = 3/5");
+    NEAR(act_d_at(TLR_ACT_EXPONENTIAL, 0, 0), 1.0, 1e-7, "exp'(0) = 1");
+    NEAR(act_d_at(TLR_ACT_ELU, 0.5f, -1), 0.5 * exp(-1.0), 1e-7, "elu'(-1) = alpha/e");
+    NEAR(act_d_at(TLR_ACT_SELU, 0, 1), 1.0507009873554805, 1e-6, "selu'(1) = scale");
+    NEAR(act_d_at(TLR_ACT_HARD_SIGMOID, 0, 0), 0.2, 1e-7, "hard_sigmoid (Keras 2)'(0) = 0.2");
+    NEAR(act_d_at(TLR_ACT_HARD_SIGMOID, 0, 2.6f), 0.0, 0, "hard_sigmoid (Keras 2) flat past 2.5");
+    NEAR(act_d_at(TLR_ACT_HARD_SIGMOID_K3, 0, 0), 1.0 / 6, 1e-7, "hard_sigmoid (Keras 3)'(0) = 1/6");
+    NEAR(act_d_at(TLR_ACT_HARD_SIGMOID_K3, 0, 2.6f), 1.0 / 6, 1e-7, "hard_sigmoid (Keras 3) still rising at 2.6");
+    NEAR(act_d_at(TLR_ACT_HARD_SWISH, 0, 0), 0.5, 1e-7, "hard_swish'(0) = relu6(3)/6");
+    NEAR(act_d_at(TLR_ACT_HARD_SWISH, 0, 1), 5.0 / 6, 1e-6, "hard_swish'(1) = relu6(4)/6 + 1 * 1/6");
+    NEAR(act_d_at(TLR_ACT_RELU, 0, 0), 0.0, 0, "relu'(0) = 0 (the flat side)");
+    NEAR(act_d_at(TLR_ACT_RELU6, 0, 6), 0.0, 0, "relu6'(6) = 0");
+    NEAR(act_d_at(TLR_ACT_LEAKY_RELU, 0.2f, -3), 0.2, 1e-7, "leaky_relu'(-3) = alpha");
+    OK(tlr_grad_act_needs_output(TLR_ACT_SOFTMAX) && !tlr_grad_act_needs_output(TLR_ACT_GELU),
+       "softmax reads y, the rest x");
+}
+
+/* A ReLU layer's forward, step by step as Keras writes it, in double; leaky when only a
+ * slope is set (max(alpha*x, x) past alpha 1, as ops.h's op says). */
+static double relu_layer_ref(double v, double max_value, double slope, double t)
+{
+    if (slope != 0 && max_value < 0 && t == 0)
+        return slope > 1 ? fmax(slope * v, v) : (v > 0 ? v : slope * v);
+    double neg = fmax(t - v, 0.0);
+    double y = t != 0 ? (v > t ? v : 0.0) : fmax(v, 0.0);
+    if (max_value >= 0)
+        y = fmin(fmax(y, 0.0), max_value);
+    return y - slope * neg;
+}
+
+static void relu_layer_grads(void)
+{
+    /* max_value, slope, threshold */
+    static const float cfgs[][3] = { { 6, 0, 0 }, { -1, 0.1f, 0 }, { -1, 2.0f, 0 },
+                                     { 6, 0.2f, 0.5f }, { 4, 0, -1 }, { -1, 0.3f, 1.5f } };
+    static const float pts[] = { -3.3f, -1.4f, -0.6f, -0.2f, 0.3f, 0.8f, 1.9f, 3.7f, 5.1f, 7.2f };
+    const int64_t np = (int64_t)(sizeof pts / sizeof pts[0]);
+    for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++) {
+        float ones[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, dx[10];
+        tlr_grad_relu_layer(pts, ones, dx, np, cfgs[c][0], cfgs[c][1], cfgs[c][2]);
+        int bad = -1;
+        for (int64_t i = 0; i < np && bad < 0; i++) {
+            double v = pts[i], h = 1e-6;
+            double fd = (relu_layer_ref(v + h, cfgs[c][0], cfgs[c][1], cfgs[c][2]) -
+                         relu_layer_ref(v - h, cfgs[c][0], cfgs[c][1], cfgs[c][2])) / (2 * h);
+            if (fabs(fd - (double)dx[i]) > 1e-5)
+                bad = (int)i;
+        }
+        CHECK(bad < 0, "ReLU layer (max %g, slope %g, threshold %g): derivative off at x = %g",
+              (double)cfgs[c][0], (double)cfgs[c][1], (double)cfgs[c][2],
+              bad < 0 ? 0.0 : (double)pts[bad]);
+    }
+    /* the activation form: relu with max_value 6 routes to the layer */
+    tlr_act_params p = { .kind = TLR_ACT_RELU, .max_value = 6.0f };
+    float x[2] = { 3, 7 }, one[2] = { 1, 1 }, d[2];
+    tlr_grad_activation(&p, x, NULL, one, d, 2, 2);
+    OK(d[0] == 1 && d[1] == 0, "relu with max_value through the activation");
+    /* PReLU by hand: alpha (0.1, 0.2) repeats over pairs */
+    const float xp[4] = { -2, 3, 1, -0.5f }, al[2] = { 0.1f, 0.2f }, dy[4] = { 1, 2, 3, 4 };
+    float dp[4];
+    tlr_grad_prelu(xp, dy, dp, 4, al, 2);
+    OK(dp[0] == 0.1f && dp[1] == 2 && dp[2] == 3 && dp[3] == 0.2f * 4, "PReLU by hand");
+}
+
+/* softmax in double over one row */
+static void softmax_ref(const double *x, int64_t n, double *y)
+{
+    double m = x[0], s = 0;
+    for (int64_t i = 1; i < n; i++)
+        m = fmax(m, x[i]);
+    for (int64_t i = 0; i < n; i++)
+        s += exp(x[i] - m);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = exp(x[i] - m) / s;
+}
+
+/* d/dx_j of L = <dy, softmax(x)> (log-softmax when take_log), central differences. */
+static double softmax_fd(const float *x, const float *dy, int64_t n, int64_t j, int take_log)
+{
+    double xd[8], y[8], l[2];
+    for (int side = 0; side < 2; side++) {
+        for (int64_t i = 0; i < n; i++)
+            xd[i] = x[i];
+        xd[j] += side ? -1e-6 : 1e-6;
+        softmax_ref(xd, n, y);
+        l[side] = 0;
+        for (int64_t i = 0; i < n; i++)
+            l[side] += (double)dy[i] * (take_log ? log(y[i]) : y[i]);
+    }
+    return (l[0] - l[1]) / 2e-6;
+}
+
+static void softmax_grads(uint64_t *seed)
+{
+    /* by hand: x = (0, 0, ln 2) gives y = (1/4, 1/4, 1/2); J_ij = y_i (delta_ij - y_j);
+     * dy = (1, 0, 0): dx = y * (dy - 1/4) = (3/16, -1/16, -1/8) */
+    const float y3[3] = { 0.25f, 0.25f, 0.5f }, dy3[3] = { 1, 0, 0 };
+    float dx3[3];
+    tlr_act_params sm = { .kind = TLR_ACT_SOFTMAX };
+    tlr_grad_activation(&sm, NULL, y3, dy3, dx3, 3, 3);
+    OK(dx3[0] == 0.1875f && dx3[1] == -0.0625f && dx3[2] == -0.125f, "softmax Jacobian by hand");
+    /* log-softmax: dx = dy - softmax * sum(dy); dy = (1, 1, 1) gives 1 - 3y = (1/4, 1/4, -1/2) */
+    const float ly[3] = { logf(0.25f), logf(0.25f), logf(0.5f) }, ones[3] = { 1, 1, 1 };
+    tlr_act_params lsm = { .kind = TLR_ACT_LOG_SOFTMAX };
+    tlr_grad_activation(&lsm, NULL, ly, ones, dx3, 3, 3);
+    NEAR(dx3[0], 0.25, 1e-7, "log-softmax by hand [0]");
+    NEAR(dx3[2], -0.5, 1e-7, "log-softmax by hand [2]");
+    /* random rows of 5 (two rows), both kinds, against central differences */
+    for (int take_log = 0; take_log < 2; take_log++) {
+        float *x = rand_floats(seed, 10), *dy = rand_floats(seed, 10), y[10], dx[10];
+        for (int r = 0; r < 2; r++) {
+            double xd[5], yd[5];
+            for (int i = 0; i < 5; i++)
+                xd[i] = 3.0 * (double)x[r * 5 + i];
+            softmax_ref(xd, 5, yd);
+            for (int i = 0; i < 5; i++) {
+                x[r * 5 + i] = (float)xd[i];
+                y[r * 5 + i] = (float)(take_log ? log(yd[i]) : yd[i]);
+            }
+        }
+        tlr_act_params p = { .kind = take_log ? TLR_ACT_LOG_SOFTMAX : TLR_ACT_SOFTMAX };
+        tlr_grad_activation(&p, x, y, dy, dx, 10, 5);
+        double worst = 0;
+        for (int r = 0; r < 2; r++)
+            for (int j = 0; j < 5; j++) {
+                double e = fabs((double)dx[r * 5 + j] - softmax_fd(x + r * 5, dy + r * 5, 5, j, take_log));
+                worst = e > worst ? e : worst;
+            }
+        CHECK(worst <= 1e-5, "%s rows: central differences off by %.3g",
+              take_log ? "log-softmax" : "softmax", worst);
+        free(x), free(dy);
+    }
+    /* a middle axis: (outer 2, len 3, inner 4), each (o, j) column a softmax over 3 */
+    float *x = rand_floats(seed, 24), *dy = rand_floats(seed, 24), y[24], dx[24];
+    for (int o = 0; o < 2; o++)
+        for (int j = 0; j < 4; j++) {
+            double xd[3], yd[3];
+            for (int l = 0; l < 3; l++)
+                xd[l] = x[(o * 3 + l) * 4 + j];
+            softmax_ref(xd, 3, yd);
+            for (int l = 0; l < 3; l++)
+                y[(o * 3 + l) * 4 + j] = (float)yd[l];
+        }
+    tlr_grad_softmax_axis(y, dy, dx, 2, 3, 4);
+    double worst = 0;
+    for (int o = 0; o < 2; o++)
+        for (int j = 0; j < 4; j++) {
+            float xc[3], dc[3];
+            for (int l = 0; l < 3; l++) {
+                xc[l] = x[(o * 3 + l) * 4 + j];
+                dc[l] = dy[(o * 3 + l) * 4 + j];
+            }
+            for (int l = 0; l < 3; l++) {
+                double e = fabs((double)dx[(o * 3 + l) * 4 + j] - softmax_fd(xc, dc, 3, l, 0));
+                worst = e > worst ? e : worst;
+            }
+        }
+    CHECK(worst <= 1e-5, "softmax over a middle axis: central differences off by %.3g", worst);
+    free(x), free(dy);
+}
+
+static void act_grads(void)
+{
+    uint64_t seed = 4242;
+    act_central_differences(&seed);
+    act_by_hand();
+    relu_layer_grads();
+    softmax_grads(&seed);
+}
+
 void test_grad_ops(void)
 {
     conv_grads();
     pool_grads();
+    act_grads();
 }
