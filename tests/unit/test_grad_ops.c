@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "base/tensor.h"
 #include "engine/grad.h"
 #include "engine/ops.h"
 
@@ -649,9 +650,169 @@ static void act_grads(void)
     softmax_grads(&seed);
 }
 
+/* ---- normalisation ------------------------------------------------------------------------ */
+
+/* An affine op y = A x + b is checked on its linear part: <dy, op(x) - op(0)> = <dx, x>. */
+static void affine_adjoint(const float *dy, const float *y, const float *y0, int64_t n,
+                           const float *dx, const float *x, const char *what)
+{
+    float *lin = zeros(n);
+    for (int64_t i = 0; i < n; i++)
+        lin[i] = (float)((double)y[i] - (double)y0[i]);
+    adjoint_ok(dy, lin, n, dx, x, n, what);
+    free(lin);
+}
+
+static void norm_grads(uint64_t *seed)
+{
+    /* (outer 3, C 4, inner 5): a channel axis in the middle */
+    const int64_t outer = 3, c = 4, inner = 5, n = outer * c * inner;
+    const float gamma[4] = { 1.5f, -0.5f, 2.0f, 0.25f }, beta[4] = { 0.1f, 0.2f, -0.3f, 0.4f };
+    const float mean[4] = { 0.5f, -1.0f, 0.0f, 2.0f }, var[4] = { 3.0f, 0.5f, 1.0f, 8.0f };
+    float *x = rand_floats(seed, n), *dy = rand_floats(seed, n);
+    float *y = zeros(n), *y0 = zeros(n), *dx = zeros(n);
+    memcpy(y, x, (size_t)n * sizeof *y);
+    tlr_op_batchnorm(y, outer, c, inner, gamma, beta, mean, var, 1e-3f);
+    tlr_op_batchnorm(y0, outer, c, inner, gamma, beta, mean, var, 1e-3f);
+    tlr_grad_batchnorm(dy, dx, outer, c, inner, gamma, var, 1e-3f);
+    affine_adjoint(dy, y, y0, n, dx, x, "batchnorm");
+    /* by hand: var 3, eps 1, gamma 1.5: dx = dy * 1.5 / sqrt(4) = 0.75 dy */
+    const float one = 1.0f, v3 = 3.0f, g15 = 1.5f;
+    float d;
+    tlr_grad_batchnorm(&one, &d, 1, 1, 1, &g15, &v3, 1.0f);
+    NEAR(d, 0.75, 1e-7, "batchnorm by hand");
+    tlr_grad_batchnorm(&one, &d, 1, 1, 1, NULL, &v3, 1.0f);
+    NEAR(d, 0.5, 1e-7, "batchnorm without gamma");
+    /* channel affine (Normalization's scale 1/sd, shift -mean/sd) over the last axis */
+    memcpy(y, x, (size_t)n * sizeof *y);
+    memset(y0, 0, (size_t)n * sizeof *y0);
+    tlr_op_channel_affine(y, outer * inner, c, 1, gamma, beta);
+    tlr_op_channel_affine(y0, outer * inner, c, 1, gamma, beta);
+    tlr_grad_channel_affine(dy, dx, outer * inner, c, 1, gamma);
+    affine_adjoint(dy, y, y0, n, dx, x, "channel affine");
+    /* Rescaling: a scalar scale (C = 1), and a shift only */
+    const float k = 1.0f / 255.0f;
+    tlr_grad_channel_affine(dy, dx, n, 1, 1, &k);
+    NEAR(dx[7], (double)dy[7] / 255.0, 1e-9, "rescaling scales dy");
+    tlr_grad_channel_affine(dy, dx, outer, c, inner, NULL);
+    CHECK(memcmp(dx, dy, (size_t)n * sizeof *dx) == 0, "a shift alone passes dy through");
+    free(x), free(dy), free(y), free(y0), free(dx);
+}
+
+/* ---- layout ------------------------------------------------------------------------------ */
+
+static void pad_crop_adjoint(uint64_t *seed)
+{
+    const int64_t n = 2, h = 5, w = 4, c = 3;
+    const int top = 1, bottom = 2, left = 0, right = 3;
+    const int64_t np = n * (h + top + bottom) * (w + left + right) * c, nx = n * h * w * c;
+    float *x = rand_floats(seed, nx), *dyp = rand_floats(seed, np);
+    float *yp = zeros(np), *dx = zeros(nx);
+    tlr_op_pad2d(n, h, w, c, top, bottom, left, right, x, yp);
+    tlr_grad_pad2d(n, h, w, c, top, bottom, left, right, dyp, dx);
+    adjoint_ok(dyp, yp, np, dx, x, nx, "pad2d");
+    /* crop the padded size back down: input (n, 8, 7, c) -> (n, 5, 4, c) */
+    float *xc = rand_floats(seed, np), *dyc = rand_floats(seed, nx);
+    float *yc = zeros(nx), *dxc = zeros(np);
+    tlr_op_crop2d(n, h + top + bottom, w + left + right, c, top, bottom, left, right, xc, yc);
+    tlr_grad_crop2d(n, h + top + bottom, w + left + right, c, top, bottom, left, right, dyc, dxc);
+    adjoint_ok(dyc, yc, nx, dxc, xc, np, "crop2d");
+    free(x), free(dyp), free(yp), free(dx), free(xc), free(dyc), free(yc), free(dxc);
+}
+
+static void resize_adjoint(uint64_t *seed)
+{
+    /* h w oh ow: up, down, non-integer ratios, one axis only, same size */
+    static const int64_t sizes[][4] = { { 3, 4, 6, 8 }, { 5, 7, 9, 4 }, { 7, 7, 3, 3 },
+                                        { 4, 5, 4, 11 }, { 1, 3, 2, 5 }, { 6, 5, 6, 5 } };
+    for (int mode = 0; mode < 2; mode++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            const int64_t n = 2, c = 3, h = sizes[i][0], w = sizes[i][1];
+            const int64_t oh = sizes[i][2], ow = sizes[i][3];
+            int64_t nx = n * h * w * c, ny = n * oh * ow * c;
+            float *x = rand_floats(seed, nx), *dy = rand_floats(seed, ny);
+            float *y = zeros(ny), *dx = zeros(nx);
+            tlr_resize_mode m = mode ? TLR_RESIZE_BILINEAR : TLR_RESIZE_NEAREST;
+            tlr_op_resize2d(m, n, h, w, c, oh, ow, x, y);
+            tlr_grad_resize2d(m, n, h, w, c, oh, ow, dy, dx);
+            char what[80];
+            snprintf(what, sizeof what, "resize %s %lldx%lld -> %lldx%lld",
+                     mode ? "bilinear" : "nearest", (long long)h, (long long)w, (long long)oh,
+                     (long long)ow);
+            adjoint_ok(dy, y, ny, dx, x, nx, what);
+            free(x), free(dy), free(y), free(dx);
+        }
+    /* by hand, bilinear 1x2 -> 1x4: source positions -0.25, 0.25, 0.75, 1.25 give weights on
+     * (x0, x1) of (1, 0), (0.75, 0.25), (0.25, 0.75), (0, 1); dy = 1 everywhere: (2, 2) */
+    const float ones[4] = { 1, 1, 1, 1 }, dyb[4] = { 0, 1, 0, 0 };
+    float g[2];
+    tlr_grad_resize2d(TLR_RESIZE_BILINEAR, 1, 1, 2, 1, 1, 4, ones, g);
+    OK(g[0] == 2 && g[1] == 2, "bilinear 1x2 -> 1x4: each cell gets weight 2 in all");
+    tlr_grad_resize2d(TLR_RESIZE_BILINEAR, 1, 1, 2, 1, 1, 4, dyb, g);
+    OK(g[0] == 0.75f && g[1] == 0.25f, "bilinear 1x2 -> 1x4: the second output's weights");
+}
+
+static void upsample_transpose_concat(uint64_t *seed)
+{
+    const int64_t n = 2, h = 3, w = 4, c = 2, nx = n * h * w * c, ny = nx * 2 * 3;
+    float *x = rand_floats(seed, nx), *dy = rand_floats(seed, ny), *y = zeros(ny), *dx = zeros(nx);
+    tlr_op_upsample_nearest(n, h, w, c, 2, 3, x, y);
+    tlr_grad_upsample_nearest(n, h, w, c, 2, 3, dy, dx);
+    adjoint_ok(dy, y, ny, dx, x, nx, "upsample nearest 2x3");
+    float ones[24 * 6], g[24];
+    for (int i = 0; i < 24 * 6; i++)
+        ones[i] = 1;
+    tlr_grad_upsample_nearest(1, 3, 4, 2, 2, 3, ones, g);
+    OK(g[0] == 6 && g[23] == 6, "upsample 2x3: each cell sums a block of 6");
+    free(x), free(dy), free(y), free(dx);
+
+    /* transpose (2, 3, 4, 5) by (0, 3, 1, 2), and a rank-3 (2, 0, 1) */
+    const int64_t shape[4] = { 2, 3, 4, 5 }, shape3[3] = { 3, 4, 5 };
+    const int perm[4] = { 0, 3, 1, 2 }, perm3[3] = { 2, 0, 1 };
+    float *xt = rand_floats(seed, 120), *dyt = rand_floats(seed, 120);
+    float *yt = zeros(120), *dxt = zeros(120);
+    tlr_tensor_transpose(4, shape, perm, xt, yt);
+    tlr_grad_transpose(4, shape, perm, dyt, dxt);
+    adjoint_ok(dyt, yt, 120, dxt, xt, 120, "transpose (0, 3, 1, 2)");
+    tlr_tensor_transpose(3, shape3, perm3, xt, yt);
+    tlr_grad_transpose(3, shape3, perm3, dyt, dxt);
+    adjoint_ok(dyt, yt, 60, dxt, xt, 60, "transpose (2, 0, 1)");
+    free(xt), free(dyt), free(yt), free(dxt);
+
+    /* concat of three inputs along a middle axis: (outer 2, len 1/3/2, inner 4) */
+    const int64_t len[3] = { 1, 3, 2 }, outer = 2, inner = 4, total = 6 * 2 * 4;
+    float *xs[3], *gs[3];
+    for (int k = 0; k < 3; k++) {
+        xs[k] = rand_floats(seed, outer * len[k] * inner);
+        gs[k] = zeros(outer * len[k] * inner);
+    }
+    float *dyc = rand_floats(seed, total), *yc = zeros(total);
+    tlr_op_concat((const float *const *)xs, len, 3, outer, inner, yc);
+    tlr_grad_concat(dyc, len, 3, outer, inner, gs);
+    double lhs = dot(dyc, yc, total, NULL), rhs = 0;
+    for (int k = 0; k < 3; k++)
+        rhs += dot(gs[k], xs[k], outer * len[k] * inner, NULL);
+    NEAR(lhs, rhs, 1e-9, "concat: <dy, concat(x)> = sum of <dx_k, x_k>");
+    OK(gs[1][0] == dyc[4] && gs[2][inner * 2] == dyc[6 * inner + 4 * inner],
+       "concat splits dy in order");
+    for (int k = 0; k < 3; k++)
+        free(xs[k]), free(gs[k]);
+    free(dyc), free(yc);
+}
+
+static void layout_grads(void)
+{
+    uint64_t seed = 999;
+    norm_grads(&seed);
+    pad_crop_adjoint(&seed);
+    resize_adjoint(&seed);
+    upsample_transpose_concat(&seed);
+}
+
 void test_grad_ops(void)
 {
     conv_grads();
     pool_grads();
     act_grads();
+    layout_grads();
 }
