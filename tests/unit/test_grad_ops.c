@@ -809,10 +809,129 @@ static void layout_grads(void)
     upsample_transpose_concat(&seed);
 }
 
+/* ---- merges ------------------------------------------------------------------------------- */
+
+/* sum over inputs of <dx_k, x_k>; input k has numel[k] elements */
+static double dot_inputs(float *const *dx, float *const *x, const int64_t *numel, int n_in)
+{
+    double s = 0;
+    for (int k = 0; k < n_in; k++)
+        s += dot(dx[k], x[k], numel[k], NULL);
+    return s;
+}
+
+/* Add, Subtract and Average are linear (so sum_k <dx_k, x_k> = <dy, y>), Maximum and
+ * Minimum homogeneous of degree 1 (the same identity, by Euler's theorem), Multiply of
+ * n_in inputs homogeneous of degree n_in (sum_k <dx_k, x_k> = n_in <dy, y>).  This checks
+ * every merge, plain or broadcast, with one identity. */
+static void merge_identity(tlr_merge kind, int n_in, int ndim, const int64_t *in_shapes,
+                           const int64_t *out_shape, uint64_t *seed, const char *what)
+{
+    float *x[3], *dx[3];
+    int64_t numel[3], total = 1;
+    for (int d = 0; d < ndim; d++)
+        total *= out_shape[d];
+    for (int k = 0; k < n_in; k++) {
+        numel[k] = 1;
+        for (int d = 0; d < ndim; d++)
+            numel[k] *= in_shapes[k * ndim + d];
+        x[k] = rand_floats(seed, numel[k]);
+        dx[k] = zeros(numel[k]);
+    }
+    float *dy = rand_floats(seed, total), *y = zeros(total);
+    int plain = 1;
+    for (int k = 0; k < n_in; k++)
+        plain = plain && numel[k] == total;
+    if (plain) {
+        tlr_op_merge(kind, (const float *const *)x, n_in, total, y);
+        tlr_grad_merge(kind, (const float *const *)x, n_in, total, dy, dx);
+    } else {
+        tlr_op_merge_broadcast(kind, (const float *const *)x, n_in, ndim, in_shapes, out_shape, y);
+        tlr_grad_merge_broadcast(kind, (const float *const *)x, n_in, ndim, in_shapes, out_shape,
+                                 dy, dx);
+    }
+    double sy, lhs = dot(dy, y, total, &sy) * (kind == TLR_MERGE_MULTIPLY ? n_in : 1);
+    double rhs = dot_inputs(dx, x, numel, n_in);
+    double rel = fabs(lhs - rhs) / (sy > 0 ? sy : 1);
+    CHECK(rel <= 1e-5, "%s: <dy, y> identity %.9g vs %.9g (rel %.3g)", what, lhs, rhs, rel);
+    for (int k = 0; k < n_in; k++)
+        free(x[k]), free(dx[k]);
+    free(dy), free(y);
+}
+
+static void merge_identities(uint64_t *seed)
+{
+    static const char *names[TLR_MERGE_COUNT] = { "add", "subtract", "multiply", "average",
+                                                  "maximum", "minimum" };
+    /* plain (2, 3, 4) with 2 and 3 inputs; broadcast SE gate (2, 3, 4, 5) x (2, 1, 1, 5);
+     * both sides broadcast (1, 3) x (4, 1) */
+    const int64_t plain3[9] = { 2, 3, 4, 2, 3, 4, 2, 3, 4 };
+    const int64_t se[8] = { 2, 3, 4, 5, 2, 1, 1, 5 }, se_out[4] = { 2, 3, 4, 5 };
+    const int64_t two[4] = { 1, 3, 4, 1 }, two_out[2] = { 4, 3 };
+    for (int m = 0; m < TLR_MERGE_COUNT; m++) {
+        char what[64];
+        for (int n_in = 2; n_in <= 3; n_in++) {
+            if (m == TLR_MERGE_SUBTRACT && n_in == 3)
+                continue;
+            snprintf(what, sizeof what, "%s of %d inputs", names[m], n_in);
+            merge_identity((tlr_merge)m, n_in, 3, plain3, plain3, seed, what);
+        }
+        snprintf(what, sizeof what, "%s broadcast (N, H, W, C) x (N, 1, 1, C)", names[m]);
+        merge_identity((tlr_merge)m, 2, 4, se, se_out, seed, what);
+        snprintf(what, sizeof what, "%s broadcast (1, 3) x (4, 1)", names[m]);
+        merge_identity((tlr_merge)m, 2, 2, two, two_out, seed, what);
+    }
+}
+
+static void merges_by_hand(void)
+{
+    /* Multiply (2, 3, -4), dy 1: (3 * -4, 2 * -4, 2 * 3); Maximum of (1, 3, 3) ties to the
+     * first 3; Minimum of (NaN, 0) keeps the NaN in front (nothing compares smaller) */
+    const float a[3] = { 2, 1, NAN }, b[3] = { 3, 3, 0 }, c[3] = { -4, 3, 1 }, dy[3] = { 1, 1, 1 };
+    const float *in[3] = { a, b, c };
+    float ga[3], gb[3], gc[3];
+    float *g[3] = { ga, gb, gc };
+    tlr_grad_merge(TLR_MERGE_MULTIPLY, in, 3, 1, dy, g);
+    OK(ga[0] == -12 && gb[0] == -8 && gc[0] == 6, "multiply by hand");
+    const float *in1[3] = { a + 1, b + 1, c + 1 };
+    tlr_grad_merge(TLR_MERGE_MAXIMUM, in1, 3, 1, dy, g);
+    OK(ga[0] == 0 && gb[0] == 1 && gc[0] == 0, "maximum ties go to the first");
+    const float *in2[2] = { a + 2, b + 2 };
+    tlr_grad_merge(TLR_MERGE_MINIMUM, in2, 2, 1, dy, g);
+    OK(ga[0] == 1 && gb[0] == 0, "minimum keeps a leading NaN");
+    tlr_grad_merge(TLR_MERGE_AVERAGE, in, 3, 1, dy, g);
+    NEAR(gc[0], 1.0 / 3, 1e-7, "average gives dy / n");
+    tlr_grad_merge(TLR_MERGE_SUBTRACT, in, 2, 1, dy, g);
+    OK(ga[0] == 1 && gb[0] == -1, "subtract");
+
+    /* broadcast (1, 3) with (2, 1) to (2, 3), dy = [[1, 2, 3], [4, 5, 6]]:
+     * Add: column sums (5, 7, 9) and row sums (6, 15);
+     * Maximum of a = [1, 5, 2] and b = [2; 5]: winners [[b, a, a (tie)], [b, a (tie), b]] */
+    const float va[3] = { 1, 5, 2 }, vb[2] = { 2, 5 }, d6[6] = { 1, 2, 3, 4, 5, 6 };
+    const float *bin[2] = { va, vb };
+    const int64_t shapes[4] = { 1, 3, 2, 1 }, out[2] = { 2, 3 };
+    float da[3], db[2];
+    float *bd[2] = { da, db };
+    tlr_grad_merge_broadcast(TLR_MERGE_ADD, bin, 2, 2, shapes, out, d6, bd);
+    OK(da[0] == 5 && da[1] == 7 && da[2] == 9 && db[0] == 6 && db[1] == 15,
+       "broadcast add sums over the broadcast axes");
+    tlr_grad_merge_broadcast(TLR_MERGE_MAXIMUM, bin, 2, 2, shapes, out, d6, bd);
+    OK(da[0] == 0 && da[1] == 7 && da[2] == 3 && db[0] == 1 && db[1] == 10,
+       "broadcast maximum routes per element, ties to the first input");
+}
+
+static void merge_grads(void)
+{
+    uint64_t seed = 31337;
+    merge_identities(&seed);
+    merges_by_hand();
+}
+
 void test_grad_ops(void)
 {
     conv_grads();
     pool_grads();
     act_grads();
     layout_grads();
+    merge_grads();
 }
