@@ -53,7 +53,8 @@ void tlr_grad_conv2d_ref(const tlr_conv2d_params *p, const float *dy, const floa
 
 /* DepthwiseConv2D: dx (N, H, W, Cin) from dy (N, OH, OW, Cin*dm), kernel (kh, kw, cin, dm);
  * p->cout = cin * dm as in the forward op.  Stride 1 with dm 1 is the fast depthwise
- * forward kernel on the flipped taps; anything else a scatter loop over channels. */
+ * forward kernel on the flipped taps; anything else a loop in which each dx row gathers from
+ * the outputs that read it (rows split between threads). */
 void tlr_grad_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier,
                                const float *dy, const float *kernel, float *dx);
 
@@ -151,8 +152,8 @@ void tlr_grad_concat(const float *dy, const int64_t *len, int n_in, int64_t oute
 
 /* tlr_op_merge: one dx[k] (n) per input in[k] (n): Add dy; Subtract dy, -dy; Average
  * dy / n_in; Multiply dy times the product of the other inputs; Maximum / Minimum dy to the
- * input the forward fold kept, 0 to the rest.  dx[k] may be dy only for Add/Average/Subtract
- * with dx[0] == dy. */
+ * input the forward fold kept, 0 to the rest.  Any dx[k] may be dy or in[k] (each element's
+ * values are all read before any is written). */
 void tlr_grad_merge(tlr_merge kind, const float *const *in, int n_in, int64_t n,
                     const float *dy, float *const *dx);
 
