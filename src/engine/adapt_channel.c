@@ -127,17 +127,21 @@ tlr_status tlr_adapt_rescaling(tlr_exec *X, const tlr_layer *l, const char *path
 
 /* ---- Normalization ------------------------------------------------------------------------- */
 
+/* Entry i of a statistic the config gives (see tlr_norm_cfg). */
+static float given_value(const float *v, int64_t n, int64_t i, float dflt)
+{
+    return n == 0 ? dflt : n == 1 ? v[0] : i < n ? v[i] : dflt;
+}
+
 /* The mean and variance of each of 'c' channels, from the config or the weights. */
 static tlr_status norm_stats(tlr_exec *X, const tlr_layer *l, const char *path, int64_t c,
                              float *mean, float *var)
 {
-    if (l->cfg.norm.has_values) {
-        const tlr_json *mj = tlr_json_get(l->config, "mean"), *vj = tlr_json_get(l->config, "variance");
+    const tlr_norm_cfg *n = &l->cfg.norm;
+    if (n->has_values) {
         for (int64_t i = 0; i < c; i++) {
-            const tlr_json *m1 = tlr_json_is_array(mj) ? tlr_json_at(mj, (size_t)(tlr_json_size(mj) == 1 ? 0 : i)) : mj;
-            const tlr_json *v1 = tlr_json_is_array(vj) ? tlr_json_at(vj, (size_t)(tlr_json_size(vj) == 1 ? 0 : i)) : vj;
-            mean[i] = (float)tlr_json_number(m1, 0);
-            var[i] = (float)tlr_json_number(v1, 1);
+            mean[i] = given_value(n->mean, n->n_mean, i, 0.0f);
+            var[i] = given_value(n->variance, n->n_variance, i, 1.0f);
         }
         return TLR_OK;
     }

@@ -12,8 +12,7 @@ tlr_status tlr_adapt_flatten(tlr_exec *X, const tlr_layer *l, const char *path,
                              tlr_tensor *const *in, int n_in, tlr_tensor *y)
 {
     const tlr_tensor *x = in[0];
-    if (x->ndim > 2 && strcmp(tlr_json_get_string(l->config, "data_format", "channels_last"),
-                              "channels_first") == 0) {
+    if (x->ndim > 2 && l->cfg.flatten.channels_first) {
         tlr_tensor *xc = tlr_exec_to_channels_last(X, x, path);
         if (!xc)
             return X->err->code;

@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-#include "keras/shape.h"
-
 /* View of a channels-last tensor as (N, H, W, C); rank-1 layers get H = 1. */
 typedef struct {
     int64_t n, h, w, c;
@@ -296,29 +294,23 @@ static void aspect_window(int64_t h, int64_t w, int th, int tw, int64_t *ch, int
  * bilinearly to (height, width), whatever the input's size.  Not reproduced: tf.keras 2.6
  * and older resized the shorter side first and cropped after; the Keras 3 releases whose
  * RandomCrop derives from BaseImagePreprocessingLayer return the input unchanged at
- * inference although the layer's output shape says (height, width) (keras-team/keras#21868). */
+ * inference although the layer's output shape says (height, width) (keras-team/keras#21868).
+ * The keras stage gives RandomCrop the settings of such a Resizing. */
 static tlr_status resize_cl(tlr_exec *X, const tlr_layer *l, const char *path,
                             const tlr_tensor *x, tlr_tensor *y)
 {
-    tlr_resize_mode mode = TLR_RESIZE_BILINEAR;
-    int crop = 1;
-    if (l->op == TLR_OP_RESIZING) {
-        const tlr_resizing_cfg *r = &l->cfg.resizing;
-        if (!r->interpolation_ok)
-            return tlr_err_set(X->err, TLR_E_UNSUPPORTED, "layer '%s': Resizing interpolation "
-                               "'%s' is not supported", path,
-                               tlr_json_get_string(l->config, "interpolation", "?"));
-        if (tlr_json_get_bool(l->config, "pad_to_aspect_ratio", 0))
-            return tlr_err_set(X->err, TLR_E_UNSUPPORTED, "layer '%s': Resizing with "
-                               "pad_to_aspect_ratio is not supported", path);
-        mode = r->mode;
-        crop = r->crop_to_aspect_ratio;
-    }
+    const tlr_resizing_cfg *r = &l->cfg.resizing;
+    if (!r->interpolation_ok) /* the keras stage marks it cannot_run: a guard */
+        return tlr_err_set(X->err, TLR_E_UNSUPPORTED, "layer '%s': Resizing interpolation "
+                           "'%s' is not supported", path, r->interpolation);
+    if (r->pad_to_aspect_ratio)
+        return tlr_err_set(X->err, TLR_E_UNSUPPORTED, "layer '%s': Resizing with "
+                           "pad_to_aspect_ratio is not supported", path);
     int64_t n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
     int64_t oh = y->shape[1], ow = y->shape[2];
     const tlr_tensor *src = x;
     tlr_tensor *win = NULL;
-    if (crop) {
+    if (r->crop_to_aspect_ratio) {
         int64_t ch, cw, top, left;
         aspect_window(h, w, (int)oh, (int)ow, &ch, &cw, &top, &left);
         tlr_shape cs = { 4, { n, ch, cw, c } };
@@ -329,7 +321,7 @@ static tlr_status resize_cl(tlr_exec *X, const tlr_layer *l, const char *path,
                       x->data, win->data);
         src = win;
     }
-    tlr_op_resize2d(mode, n, src->shape[1], src->shape[2], c, oh, ow, src->data, y->data);
+    tlr_op_resize2d(r->mode, n, src->shape[1], src->shape[2], c, oh, ow, src->data, y->data);
     tlr_exec_drop(X, win);
     return TLR_OK;
 }
@@ -337,16 +329,15 @@ static tlr_status resize_cl(tlr_exec *X, const tlr_layer *l, const char *path,
 tlr_status tlr_adapt_resizing(tlr_exec *X, const tlr_layer *l, const char *path,
                               tlr_tensor *const *in, int n_in, tlr_tensor *y)
 {
-    return run_cl(X, l, path, tlr_shape_channels_first(l), in[0], y, resize_cl);
+    return run_cl(X, l, path, l->cfg.resizing.channels_first, in[0], y, resize_cl);
 }
 
 /* Dropout, noise and augmentation layers pass their input on; RandomCrop resizes. */
 tlr_status tlr_adapt_identity(tlr_exec *X, const tlr_layer *l, const char *path,
                               tlr_tensor *const *in, int n_in, tlr_tensor *y)
 {
-    int h, w;
-    if (tlr_shape_random_crop(l, &h, &w) == 1)
-        return run_cl(X, l, path, tlr_shape_channels_first(l), in[0], y, resize_cl);
+    if (l->cfg.resizing.random_crop == 1)
+        return run_cl(X, l, path, l->cfg.resizing.channels_first, in[0], y, resize_cl);
     memcpy(y->data, in[0]->data, tlr_exec_bytes(y));
     return TLR_OK;
 }

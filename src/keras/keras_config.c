@@ -623,6 +623,23 @@ static tlr_status parse_rescaling(parser *P, tlr_layer *l)
     return TLR_OK;
 }
 
+/* A Normalization statistic given in the config: a number or a list of them; 'dflt' for
+ * entries that are not numbers. */
+static void norm_values(const tlr_json *v, double dflt, float **out, int64_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (tlr_json_is_number(v)) {
+        *out = tlr_xmalloc(sizeof **out);
+        (*out)[0] = (float)tlr_json_number(v, dflt);
+        *n = 1;
+    } else if (tlr_json_is_array(v) && tlr_json_size(v) > 0) {
+        *out = tlr_xmalloc(tlr_json_size(v) * sizeof **out);
+        for (const tlr_json *e = tlr_json_first(v); e; e = tlr_json_next(e))
+            (*out)[(*n)++] = (float)tlr_json_number(e, dflt);
+    }
+}
+
 static tlr_status parse_normalization(parser *P, tlr_layer *l)
 {
     tlr_norm_cfg *n = &l->cfg.norm;
@@ -641,6 +658,10 @@ static tlr_status parse_normalization(parser *P, tlr_layer *l)
     }
     const tlr_json *mean = tlr_json_get(l->config, "mean");
     n->has_values = mean && !tlr_json_is_null(mean);
+    if (n->has_values) {
+        norm_values(mean, 0.0, &n->mean, &n->n_mean);
+        norm_values(tlr_json_get(l->config, "variance"), 1.0, &n->variance, &n->n_variance);
+    }
     return TLR_OK;
 }
 
@@ -663,8 +684,24 @@ static tlr_status parse_resizing(parser *P, tlr_layer *l)
         r->interpolation_ok = 0;
         set_cannot_run(l, tlr_xasprintf("interpolation '%.100s' is not supported", interp));
     }
+    r->interpolation = interp;
     r->crop_to_aspect_ratio = get_bool(l->config, "crop_to_aspect_ratio", NULL, 0);
+    r->pad_to_aspect_ratio = get_bool(l->config, "pad_to_aspect_ratio", NULL, 0);
+    r->channels_first = tlr_shape_channels_first(l);
     return TLR_OK;
+}
+
+/* RandomCrop runs at inference as a Resizing that crops to the aspect ratio (adapt_spatial.c);
+ * its settings are read by shape.c's rule, which the shapes follow too. */
+static void parse_random_crop(tlr_layer *l)
+{
+    tlr_resizing_cfg *r = &l->cfg.resizing;
+    r->random_crop = tlr_shape_random_crop(l, &r->height, &r->width);
+    r->mode = TLR_RESIZE_BILINEAR;
+    r->crop_to_aspect_ratio = 1;
+    r->interpolation_ok = 1;
+    r->interpolation = "bilinear";
+    r->channels_first = tlr_shape_channels_first(l);
 }
 
 /* The settings of a recurrent layer (or of a Bidirectional's inner layer) 'c' of layer 'l'. */
@@ -840,6 +877,15 @@ static tlr_status parse_layer_settings(parser *P, tlr_layer *l)
     case TLR_OP_RESCALING: return parse_rescaling(P, l);
     case TLR_OP_NORMALIZATION: return parse_normalization(P, l);
     case TLR_OP_RESIZING: return parse_resizing(P, l);
+    case TLR_OP_IDENTITY:
+        if (strcmp(cls, "RandomCrop") == 0)
+            parse_random_crop(l);
+        return TLR_OK;
+    case TLR_OP_FLATTEN: /* Keras's own spelling only, as Flatten always read it */
+        l->cfg.flatten.channels_first =
+            strcmp(tlr_json_get_string(l->config, "data_format", "channels_last"),
+                   "channels_first") == 0;
+        return TLR_OK;
     case TLR_OP_RNN: return parse_rnn_cfg(P, l, cls, l->config, &l->cfg.rnn);
     case TLR_OP_BIDIRECTIONAL: return parse_bidirectional(P, l);
     case TLR_OP_EMBEDDING:
