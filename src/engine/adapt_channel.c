@@ -125,7 +125,7 @@ tlr_status tlr_adapt_rescaling(tlr_exec *X, const tlr_layer *l, const char *path
     return TLR_OK;
 }
 
-/* ---- Normalization ------------------------------------------------------------------------- */
+/* ---- Normalization --------------------------------------------------------------------------- */
 
 /* Entry i of a statistic the config gives (see tlr_norm_cfg). */
 static float given_value(const float *v, int64_t n, int64_t i, float dflt)
@@ -147,9 +147,10 @@ static tlr_status norm_stats(tlr_exec *X, const tlr_layer *l, const char *path, 
     }
     const tlr_weight *wm = NULL, *wv = NULL;
     for (int i = 0; i < l->n_weights; i++) {
-        if (strcmp(l->weights[i].role, "mean") == 0 || strcmp(l->weights[i].role, "vars/0") == 0)
+        const char *role = l->weights[i].role;
+        if (strcmp(role, "mean") == 0 || strcmp(role, "vars/0") == 0)
             wm = &l->weights[i];
-        if (strcmp(l->weights[i].role, "variance") == 0 || strcmp(l->weights[i].role, "vars/1") == 0)
+        if (strcmp(role, "variance") == 0 || strcmp(role, "vars/1") == 0)
             wv = &l->weights[i];
     }
     int64_t nm = 1, nv = 1;
@@ -185,7 +186,8 @@ tlr_status tlr_adapt_normalization(tlr_exec *X, const tlr_layer *l, const char *
     float *mean = tlr_xcalloc((size_t)c, sizeof *mean), *var = tlr_xcalloc((size_t)c, sizeof *var);
     tlr_status st = norm_stats(X, l, path, c, mean, var);
     if (!st) {
-        float *scale = tlr_xmalloc((size_t)c * sizeof *scale), *shift = tlr_xmalloc((size_t)c * sizeof *shift);
+        float *scale = tlr_xmalloc((size_t)c * sizeof *scale);
+        float *shift = tlr_xmalloc((size_t)c * sizeof *shift);
         for (int64_t i = 0; i < c; i++) {
             float sd = sqrtf(var[i]);
             if (sd < 1e-7f)
@@ -204,7 +206,7 @@ tlr_status tlr_adapt_normalization(tlr_exec *X, const tlr_layer *l, const char *
     return st;
 }
 
-/* ---- Lambda, Embedding ------------------------------------------------------------------------ */
+/* ---- Lambda, Embedding ----------------------------------------------------------------------- */
 
 tlr_status tlr_adapt_lambda(tlr_exec *X, const tlr_layer *l, const char *path,
                             tlr_tensor *const *in, int n_in, tlr_tensor *y)

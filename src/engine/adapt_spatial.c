@@ -270,7 +270,7 @@ tlr_status tlr_adapt_upsample(tlr_exec *X, const tlr_layer *l, const char *path,
     return run_cl(X, l, path, l->cfg.up.channels_first, in[0], y, upsample_cl);
 }
 
-/* ---- resizing --------------------------------------------------------------------------------- */
+/* ---- resizing -------------------------------------------------------------------------------- */
 
 /* The largest centred window with the target's aspect ratio, cut as Keras cuts it for
  * Resizing(crop_to_aspect_ratio=True) and smart_resize (keras/src/backend/tensorflow/

@@ -104,8 +104,10 @@ void tlr_exec_skip(tlr_exec *X, const char *path, const tlr_layer *l, int input_
     tlr_skip_reason reason = input_missing ? TLR_SKIP_INPUT
                            : l->op == TLR_OP_LAMBDA ? TLR_SKIP_LAMBDA
                            : l->op == TLR_OP_UNKNOWN && !l->cannot_run ? TLR_SKIP_UNKNOWN_CLASS
-                           : l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL ? TLR_SKIP_RECURRENT
-                           : l->op == TLR_OP_EMBEDDING ? TLR_SKIP_EMBEDDING : TLR_SKIP_OTHER;
+                           : l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL
+                               ? TLR_SKIP_RECURRENT
+                           : l->op == TLR_OP_EMBEDDING ? TLR_SKIP_EMBEDDING
+                                                       : TLR_SKIP_OTHER;
     r->skips[r->n_skipped] = (tlr_skip){ tlr_xstrdup(path), l->class_name, reason,
                                          tlr_xstrdup(why) };
     r->skipped[r->n_skipped++] = tlr_xasprintf("%s (%s): %s", path, l->class_name, why);

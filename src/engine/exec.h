@@ -40,7 +40,7 @@ typedef struct {
     int pad_top, pad_left;      /* and its padding, added by the convolution reading it */
 } tlr_exec;
 
-/* ---- activations, weights, layouts (exec_tensor.c) ----------------------------------------- */
+/* ---- activations, weights, layouts (exec_tensor.c) ------------------------------------------- */
 
 /* A new tensor of shape 's', counted against the memory budget; NULL + X->err when the shape
  * is not fully known or the budget is exceeded.  Free with tlr_exec_drop. */
@@ -142,7 +142,7 @@ tlr_status tlr_adapt_repeat(tlr_exec *, const tlr_layer *, const char *, tlr_ten
 tlr_status tlr_adapt_recurrent(tlr_exec *, const tlr_layer *, const char *, tlr_tensor *const *,
                                int, tlr_tensor *);
 
-/* ---- the plan (plan.c) ------------------------------------------------------------------------ */
+/* ---- the plan (plan.c) ----------------------------------------------------------------------- */
 
 /* What a step does. */
 typedef enum {
@@ -227,7 +227,7 @@ void tlr_plan_build(const tlr_exec *X, const tlr_model *m, const char *prefix,
                     int want_outputs, tlr_plan *p);
 void tlr_plan_free(tlr_plan *p);
 
-/* ---- fusion (fusion.c) ------------------------------------------------------------------------ */
+/* ---- fusion (fusion.c) ----------------------------------------------------------------------- */
 
 /* Scratch for planning: where (layer, call 0, tensor 0) is first read, for each layer. */
 typedef struct {

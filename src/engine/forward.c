@@ -48,7 +48,7 @@ static void release_ref(const walk *W, const tlr_ref *r)
     release(W->X, slot_of(W, r), r->tensor);
 }
 
-/* ---- one step ----------------------------------------------------------------------------- */
+/* ---- one step -------------------------------------------------------------------------------- */
 
 static tlr_status run_input(const walk *W, const tlr_step *st)
 {
@@ -136,7 +136,8 @@ static tlr_status run_step_call(const walk *W, const tlr_step *st, const tlr_ten
     tlr_status rc = TLR_OK;
     const char *why = tlr_exec_cannot_run(l);
     if (missing || why)
-        tlr_exec_skip(X, st->path, l, missing && !why, why ? why : "an input could not be computed");
+        tlr_exec_skip(X, st->path, l, missing && !why,
+                      why ? why : "an input could not be computed");
     else
         rc = run_call(W, st, in, made);
     X->in0_shape = NULL;
@@ -219,7 +220,7 @@ static tlr_status run_step(const walk *W, const tlr_step *st)
     return TLR_OK;
 }
 
-/* ---- one model ---------------------------------------------------------------------------- */
+/* ---- one model ------------------------------------------------------------------------------- */
 
 /* The model's outputs move to the caller (copied when a later read remains). */
 static void take_outputs(const walk *W, tlr_tensor **outputs)
