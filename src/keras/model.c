@@ -48,6 +48,10 @@ static void free_layer(tlr_layer *l)
     free(l->weights);
     tlr_model_free(l->inner);
     tlr_expr_free(l->lambda);
+    if (l->op == TLR_OP_NORMALIZATION) {
+        free(l->cfg.norm.mean);
+        free(l->cfg.norm.variance);
+    }
 }
 
 void tlr_model_free(tlr_model *m)

@@ -138,14 +138,28 @@ typedef struct {
     int n_axis;
     int invert;
     int has_values;          /* mean/variance given in the config, not as weights */
+    float *mean, *variance;  /* with has_values: as the config lists them, owned; entries
+                                that are not numbers read as 0 (mean) and 1 (variance) */
+    int64_t n_mean, n_variance; /* 1: one value for every channel; 0: none given (mean 0,
+                                   variance 1); n: one per channel, beyond n as none */
 } tlr_norm_cfg;
 
 typedef struct {
     int height, width;
     tlr_resize_mode mode;
     int crop_to_aspect_ratio;
+    int pad_to_aspect_ratio; /* the forward pass does not compute this one */
     int interpolation_ok;    /* 0 when the interpolation is one we cannot run */
+    const char *interpolation; /* as configured, for messages (borrowed from the JSON) */
+    int channels_first;
+    int random_crop;         /* RandomCrop, a TLR_OP_IDENTITY layer: 1 when its height and
+                                width are valid (then it resizes with crop_to_aspect_ratio at
+                                inference, and the fields above say so), -1 when not */
 } tlr_resizing_cfg;
+
+typedef struct {
+    int channels_first;      /* data_format spelled exactly "channels_first" */
+} tlr_flatten_cfg;
 
 typedef struct {
     int units;
@@ -231,7 +245,8 @@ typedef struct {
         tlr_merge_cfg merge;
         tlr_rescale_cfg rescale;
         tlr_norm_cfg norm;
-        tlr_resizing_cfg resizing;
+        tlr_resizing_cfg resizing;  /* Resizing, and RandomCrop (TLR_OP_IDENTITY) */
+        tlr_flatten_cfg flatten;
         tlr_rnn_cfg rnn;
         tlr_embedding_cfg embed;
         int repeat_n;
