@@ -503,6 +503,21 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
 
 /* ---- the report ------------------------------------------------------------------------------ */
 
+/* The report stage's share of the options. */
+static tlr_report_request report_request(const tlr_options *o)
+{
+    tlr_report_request rq = {
+        .title = o->title, .author = o->author, .date = o->date, .lang = o->lang,
+        .summary_style = o->summary_style, .kernels_layer = o->kernels_layer,
+        .kernel_rows = o->kernel_rows, .kernel_cols = o->kernel_cols,
+        .kernel_norm = o->kernel_norm, .features_layer = o->features_layer,
+        .max_images = o->max_images, .cmap_viridis = o->cmap_viridis,
+        .labels_path = o->labels_path, .top_k = o->top_k, .max_memory = o->max_memory,
+        .progress = o->progress,
+    };
+    return rq;
+}
+
 static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log,
                              tlr_err *err)
 {
@@ -525,7 +540,8 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
         fprintf(log, "tlreport: %s: %d image%s found, %d in the report\n", f->path, n_in,
                 n_in == 1 ? "" : "s", n_in < o->max_images ? n_in : o->max_images);
     tlr_report_content c;
-    st = tlr_reportdata_build(f, o, in, n_in, &io, &notes, log, &c, err);
+    tlr_report_request rq = report_request(o);
+    st = tlr_reportdata_build(f, &rq, in, n_in, &io, &notes, log, &c, err);
     tlr_strlist_free(&notes);
     free_inputs(in, n_in);
     if (!st) {

@@ -521,7 +521,7 @@ static void count_batchnorm(const tlr_model *m, int *n, int64_t *stats)
     }
 }
 
-static void summary_section(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
+static void summary_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *o,
                             const tlr_summary *s)
 {
     tlr_json *out = tlr_json_add_object(d, "summary");
@@ -561,7 +561,7 @@ static void summary_section(tlr_json *d, const tlr_kfile *f, const tlr_options *
 
 /* ---- kernels ------------------------------------------------------------------------------ */
 
-static tlr_status kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
+static tlr_status kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *o,
                                   tlr_report_content *c, found_layer *chosen, tlr_err *err)
 {
     tlr_json *k = tlr_json_add_object(d, "kernels");
@@ -718,7 +718,7 @@ static float *activation_hwc(const tlr_layer *l, const tlr_tensor *t, int64_t *h
 }
 
 typedef struct {
-    const tlr_options *o;
+    const tlr_report_request *o;
     tlr_report_content *c;
     tlr_err *err;
 } feat_ctx;
@@ -759,7 +759,7 @@ static tlr_status one_feature_grid(feat_ctx *F, const tlr_layer *l, const char *
 /* The top classes of one image's output y (batch item, 2-D) as the report lists them; a
  * labels file that does not fit the output is an error naming it. */
 static tlr_status prediction_entry(tlr_json *images, const char *source, const tlr_tensor *y,
-                                   const tlr_strlist *labels, int binary, const tlr_options *o,
+                                   const tlr_strlist *labels, int binary, const tlr_report_request *o,
                                    tlr_err *err)
 {
     int64_t n = tlr_tensor_numel(y) / (y->shape[0] ? y->shape[0] : 1);
@@ -856,7 +856,7 @@ static tlr_tensor batch_item(const tlr_tensor *t, int b)
 }
 
 /* Figures and predictions of image 'i', item 'b' of the batch result 'r'. */
-static tlr_status image_results(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
+static tlr_status image_results(tlr_json *d, const tlr_kfile *f, const tlr_report_request *o,
                                 feat_ctx *F, const tlr_input *in, int i, int b,
                                 const tlr_forward_result *r, const tlr_strlist *paths,
                                 tlr_json **lay_json, const tlr_strlist *labels, tlr_json *pimgs,
@@ -898,7 +898,7 @@ static tlr_status image_results(tlr_json *d, const tlr_kfile *f, const tlr_optio
     return st;
 }
 
-static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_options *o,
+static tlr_status features_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *o,
                                    const tlr_input *inputs, int n_inputs,
                                    const found_layer *kern_layer, tlr_report_content *c,
                                    FILE *log, tlr_err *err)
@@ -1007,7 +1007,7 @@ static void note_lambdas(tlr_json *d, const tlr_model *m, const char *prefix)
 
 /* ---- the whole content -------------------------------------------------------------------- */
 
-tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_options *o, const tlr_input *inputs,
+tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *o, const tlr_input *inputs,
                                 int n_inputs, const tlr_input_opts *io,
                                 const tlr_strlist *input_notes, FILE *log,
                                 tlr_report_content *out, tlr_err *err)
