@@ -4,10 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <errno.h>
-#include <sys/stat.h>
-
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/strlist.h"
 #include "base/threads.h"
@@ -251,23 +249,6 @@ static void print_profile(const tlr_forward_result *r, FILE *log)
 
 /* ---- --dump -------------------------------------------------------------------------------- */
 
-/* mkdir -p for the directories of 'path'. */
-static tlr_status make_dirs(const char *path, tlr_err *err)
-{
-    char *p = tlr_xstrdup(path);
-    tlr_status st = TLR_OK;
-    for (char *s = p + 1; *s && !st; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            st = tlr_err_set(err, TLR_E_IO, "%s: cannot create directory", p);
-        *s = '/';
-    }
-    free(p);
-    return st;
-}
-
 /* A layer path as a relative file path: components kept, anything unsafe replaced. */
 static char *safe_rel_path(const char *path)
 {
@@ -351,7 +332,7 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
             char *rel = safe_rel_path(paths.items[k]);
             char *file = stem ? tlr_xasprintf("%s/%s/%s.npy", o->out_dir, stem, rel)
                               : tlr_xasprintf("%s/%s.npy", o->out_dir, rel);
-            st = make_dirs(file, err);
+            st = tlr_file_mkdirs_for(file, err);
             if (!st)
                 st = tlr_npy_write(file, r.captured[k]->ndim, r.captured[k]->shape,
                                    r.captured[k]->data, err);
@@ -378,18 +359,11 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
 static void print_ranked(tlr_json *img, const tlr_tensor *y, int64_t n, const tlr_strlist *labels,
                          int binary, const tlr_options *o, FILE *out)
 {
-    tlr_ranked *rk = tlr_xcalloc((size_t)o->top_k + 2, sizeof *rk);
-    int m = tlr_labels_rank(y->data, n, labels, o->top_k, binary, rk);
-    tlr_json *top = tlr_json_add_array(img, "top");
-    for (int a = 0; a < m; a++) {
-        const char *name = rk[a].label ? rk[a].label : "?";
-        tlr_json *t = tlr_json_push_object(top);
-        tlr_json_add_number(t, "index", rk[a].index);
-        tlr_json_add_string(t, "label", name);
-        tlr_json_add_number(t, "probability", (double)rk[a].p);
-        if (!o->json)
-            fprintf(out, "%s %s %.4f", a ? "," : "", name, (double)rk[a].p);
-    }
+    int m;
+    tlr_ranked *rk = tlr_reportdata_top(tlr_json_add_array(img, "top"), y->data, n, labels,
+                                        o->top_k, binary, TLR_TOP_PREDICT, &m);
+    for (int a = 0; a < m && !o->json; a++)
+        fprintf(out, "%s %s %.4f", a ? "," : "", rk[a].label ? rk[a].label : "?", (double)rk[a].p);
     free(rk);
 }
 

@@ -47,6 +47,20 @@ tlr_prep_mode tlr_input_default_mode(const tlr_model *m)
     return scales_input_first(m, 0) == 1 ? TLR_PREP_NONE : TLR_PREP_RESCALE;
 }
 
+int tlr_input_channels_first(const tlr_shape *in, int64_t *h, int64_t *w, int64_t *c)
+{
+    if (in->ndim != 4)
+        return 0;
+    int cf = (in->d[1] == 1 || in->d[1] == 3) && in->d[3] != 1 && in->d[3] != 3;
+    if (h)
+        *h = cf ? in->d[2] : in->d[1];
+    if (w)
+        *w = cf ? in->d[3] : in->d[2];
+    if (c)
+        *c = cf ? in->d[1] : in->d[3];
+    return cf;
+}
+
 char *tlr_input_describe(const tlr_input_opts *o, const tlr_shape *in)
 {
     static const char *const what[TLR_PREP_COUNT] = {
@@ -58,9 +72,8 @@ char *tlr_input_describe(const tlr_input_opts *o, const tlr_shape *in)
     };
     char size[64] = "its own size";
     if (in->ndim == 4) {
-        int cf = in->d[1] == 1 || in->d[1] == 3;
-        int64_t h = cf && in->d[3] != 1 && in->d[3] != 3 ? in->d[2] : in->d[1];
-        int64_t w = cf && in->d[3] != 1 && in->d[3] != 3 ? in->d[3] : in->d[2];
+        int64_t h, w;
+        tlr_input_channels_first(in, &h, &w, NULL);
         if (h > 0 && w > 0)
             snprintf(size, sizeof size, "target_size=(%lld, %lld)", (long long)h, (long long)w);
     }
@@ -125,10 +138,7 @@ static tlr_status image_target(const char *path, const tlr_shape *in, int *cf, i
     if (in->ndim != 4)
         return tlr_err_set(err, TLR_E_SHAPE, "%s: the model's input has rank %d, not an image "
                            "(give a .npy array instead)", path, in->ndim);
-    *cf = (in->d[1] == 1 || in->d[1] == 3) && in->d[3] != 1 && in->d[3] != 3;
-    *c = *cf ? in->d[1] : in->d[3];
-    *h = *cf ? in->d[2] : in->d[1];
-    *w = *cf ? in->d[3] : in->d[2];
+    *cf = tlr_input_channels_first(in, h, w, c);
     if (*c != 1 && *c != 3)
         return tlr_err_set(err, TLR_E_SHAPE, "%s: the model's input has %lld channels; images give "
                            "1 or 3 (give a .npy array instead)", path, (long long)*c);

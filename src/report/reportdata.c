@@ -80,6 +80,32 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+tlr_ranked *tlr_reportdata_top(tlr_json *arr, const float *y, int64_t n,
+                               const tlr_strlist *labels, int k, int binary, tlr_top_form form,
+                               int *m)
+{
+    tlr_ranked *rk = tlr_xcalloc((size_t)k + 2, sizeof *rk);
+    *m = tlr_labels_rank(y, n, labels, k, binary, rk);
+    for (int a = 0; a < *m; a++) {
+        tlr_json *t = tlr_json_push_object(arr);
+        if (form == TLR_TOP_PREDICT) {
+            tlr_json_add_number(t, "index", rk[a].index);
+            tlr_json_add_string(t, "label", rk[a].label ? rk[a].label : "?");
+            tlr_json_add_number(t, "probability", (double)rk[a].p);
+            continue;
+        }
+        char ps[32];
+        tlr_json_add_number(t, "rank", a + 1);
+        if (rk[a].label)
+            tlr_json_add_string(t, "label", rk[a].label);
+        tlr_json_add_number(t, "index", rk[a].index);
+        snprintf(ps, sizeof ps, "%.4f", (double)rk[a].p);
+        tlr_json_add_string(t, "probability_str", ps);
+        tlr_json_add_number(t, "value", (double)rk[a].p);
+    }
+    return rk;
+}
+
 /* ---- figures ------------------------------------------------------------------------------- */
 
 /* Keeps a copy of the image; every figure is encoded at the end, on all threads (PNG
@@ -770,22 +796,9 @@ static tlr_status prediction_entry(tlr_json *images, const char *source, const t
         return st;
     tlr_json *e = tlr_json_push_object(images);
     tlr_json_add_string(e, "source", base_name(source));
-    tlr_json *top = tlr_json_add_array(e, "top");
-    tlr_ranked *rk = tlr_xcalloc((size_t)o->top_k + 2, sizeof *rk);
-    int m = tlr_labels_rank(y->data, n, labels, o->top_k, binary, rk);
-    for (int a = 0; a < m; a++) {
-        tlr_json *t = tlr_json_push_object(top);
-        char ps[32];
-        tlr_json_add_number(t, "rank", a + 1);
-        /* unnamed classes are worded by the template, in the report's language */
-        if (rk[a].label)
-            tlr_json_add_string(t, "label", rk[a].label);
-        tlr_json_add_number(t, "index", rk[a].index);
-        snprintf(ps, sizeof ps, "%.4f", (double)rk[a].p);
-        tlr_json_add_string(t, "probability_str", ps);
-        tlr_json_add_number(t, "value", (double)rk[a].p);
-    }
-    free(rk);
+    int m;
+    free(tlr_reportdata_top(tlr_json_add_array(e, "top"), y->data, n, labels, o->top_k, binary,
+                            TLR_TOP_REPORT, &m));
     return TLR_OK;
 }
 
@@ -1075,8 +1088,8 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *o, const
     tlr_json_add_string(pp, "resize", tlr_resize_method_name(io->resize));
     tlr_json_add_bool(pp, "crop", io->crop_center);
     if (in.ndim == 4) {
-        int cf = (in.d[1] == 1 || in.d[1] == 3) && in.d[3] != 1 && in.d[3] != 3;
-        int64_t h = cf ? in.d[2] : in.d[1], w = cf ? in.d[3] : in.d[2], ch = cf ? in.d[1] : in.d[3];
+        int64_t h, w, ch;
+        tlr_input_channels_first(&in, &h, &w, &ch);
         if (h > 0 && w > 0) {
             char ts[64];
             snprintf(ts, sizeof ts, "(%lld, %lld)", (long long)h, (long long)w);

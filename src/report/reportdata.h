@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "base/strlist.h"
 #include "input/input.h"
+#include "io/labels.h"
 #include "keras/kfile.h"
 
 /* What the caller asks of the report: only the choices this stage reads (the CLI fills it
@@ -57,6 +58,20 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
                                 const tlr_strlist *input_notes, FILE *log,
                                 tlr_report_content *out, tlr_err *err);
 void tlr_report_content_free(tlr_report_content *c);
+
+/* The JSON forms of a ranked output. */
+typedef enum {
+    TLR_TOP_PREDICT, /* --predict --json: {"index", "label" ("?" when unnamed), "probability"} */
+    TLR_TOP_REPORT,  /* report data: {"rank", "label" (left out when unnamed), "index",
+                      * "probability_str" ("%.4f"), "value"}; templates word unnamed classes */
+} tlr_top_form;
+
+/* Ranks output 'y' (n values; a single sigmoid unit when 'binary', see tlr_labels_rank) and
+ * pushes its top 'k' classes onto the array 'arr' in 'form'.  Returns the ranking (*m
+ * entries, best first) for a text rendering of the same classes; free() it. */
+tlr_ranked *tlr_reportdata_top(tlr_json *arr, const float *y, int64_t n,
+                               const tlr_strlist *labels, int k, int binary, tlr_top_form form,
+                               int *m);
 
 /* "15,321,281" */
 void tlr_format_thousands(int64_t v, char *out, size_t cap);
