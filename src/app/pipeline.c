@@ -20,6 +20,7 @@
 #include "report/inspect.h"
 #include "report/report.h"
 #include "report/reportdata.h"
+#include "report/storage.h"
 
 static tlr_status need_model(const tlr_kfile *f, const char *what, tlr_err *err)
 {
@@ -37,22 +38,28 @@ static void print_json(tlr_json *j, FILE *out)
     free(s);
 }
 
+/* Prints 'j' (then frees it), or the text in 'b' (then frees it). */
+static void print_out(tlr_json *j, tlr_buf *b, FILE *out)
+{
+    if (j) {
+        print_json(j, out);
+        tlr_json_free(j);
+    } else {
+        fputs(tlr_buf_cstr(b), out);
+    }
+    tlr_buf_free(b);
+}
+
 static tlr_status cmd_summary(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
     tlr_status st = need_model(f, "--summary", err);
     if (st)
         return st;
     tlr_summary *s = tlr_inspect_summary(f, o->summary_style, o->expand_nested, o->show_trainable);
-    if (o->json) {
-        tlr_json *j = tlr_inspect_summary_json(s);
-        print_json(j, out);
-        tlr_json_free(j);
-    } else {
-        tlr_buf b = TLR_BUF_INIT;
+    tlr_buf b = TLR_BUF_INIT;
+    if (!o->json)
         tlr_summary_format(s, &b);
-        fputs(tlr_buf_cstr(&b), out);
-        tlr_buf_free(&b);
-    }
+    print_out(o->json ? tlr_summary_to_json(s) : NULL, &b, out);
     tlr_inspect_summary_free(s);
     return TLR_OK;
 }
@@ -62,50 +69,43 @@ static tlr_status cmd_layers(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_
     tlr_status st = need_model(f, "--layers", err);
     if (st)
         return st;
-    tlr_json *j = tlr_inspect_layers(f, o->expand_nested);
-    if (o->json) {
-        print_json(j, out);
-    } else {
-        tlr_buf b = TLR_BUF_INIT;
-        tlr_inspect_layers_text(j, &b);
-        fputs(tlr_buf_cstr(&b), out);
-        tlr_buf_free(&b);
-    }
-    tlr_json_free(j);
+    tlr_layer_table *t = tlr_inspect_layer_table(f, o->expand_nested);
+    tlr_buf b = TLR_BUF_INIT;
+    if (!o->json)
+        tlr_layer_table_text(t, &b);
+    print_out(o->json ? tlr_layer_table_to_json(t) : NULL, &b, out);
+    tlr_layer_table_free(t);
     return TLR_OK;
 }
 
 static tlr_status cmd_storage(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
-    tlr_json *j = tlr_inspect_storage(f, err);
-    if (!j)
+    tlr_storage *s = tlr_inspect_storage_build(f, err);
+    if (!s)
         return err->code;
-    if (o->json) {
-        print_json(j, out);
-    } else {
-        tlr_buf b = TLR_BUF_INIT;
-        tlr_inspect_storage_text(j, &b);
-        fputs(tlr_buf_cstr(&b), out);
-        tlr_buf_free(&b);
-    }
-    tlr_json_free(j);
+    tlr_buf b = TLR_BUF_INIT;
+    if (!o->json)
+        tlr_storage_text(s, &b);
+    print_out(o->json ? tlr_storage_to_json(s) : NULL, &b, out);
+    tlr_storage_free(s);
     return TLR_OK;
 }
 
 /* --json alone: storage, layers and summary in one document. */
 static tlr_status cmd_info(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
-    tlr_json *j = tlr_json_new_object();
-    tlr_json *storage = tlr_inspect_storage(f, err);
-    if (!storage) {
-        tlr_json_free(j);
+    tlr_storage *storage = tlr_inspect_storage_build(f, err);
+    if (!storage)
         return err->code;
-    }
-    tlr_json_add_item(j, "storage", storage);
+    tlr_json *j = tlr_json_new_object();
+    tlr_json_add_item(j, "storage", tlr_storage_to_json(storage));
+    tlr_storage_free(storage);
     if (f->model) {
-        tlr_json_add_item(j, "layers", tlr_inspect_layers(f, o->expand_nested));
+        tlr_layer_table *t = tlr_inspect_layer_table(f, o->expand_nested);
+        tlr_json_add_item(j, "layers", tlr_layer_table_to_json(t));
+        tlr_layer_table_free(t);
         tlr_summary *s = tlr_inspect_summary(f, o->summary_style, o->expand_nested, o->show_trainable);
-        tlr_json *sj = tlr_inspect_summary_json(s);
+        tlr_json *sj = tlr_summary_to_json(s);
         tlr_buf b = TLR_BUF_INIT;
         tlr_summary_format(s, &b);
         tlr_json_add_string(sj, "text", tlr_buf_cstr(&b));
