@@ -145,6 +145,24 @@ static tlr_status image_target(const char *path, const tlr_shape *in, int *cf, i
     return TLR_OK;
 }
 
+/* A None height or width (-1) becomes the image's own, scaled down so that its longer side
+ * is at most 'max_side'. */
+static void free_size(const tlr_image *img, int max_side, int64_t *h, int64_t *w)
+{
+    if (*h >= 0 && *w >= 0)
+        return;
+    double scale = 1.0;
+    int side = img->w > img->h ? img->w : img->h;
+    if (side > max_side)
+        scale = (double)max_side / side;
+    *h = *h < 0 ? (int64_t)(img->h * scale + 0.5) : *h;
+    *w = *w < 0 ? (int64_t)(img->w * scale + 0.5) : *w;
+    if (*h < 1)
+        *h = 1;
+    if (*w < 1)
+        *w = 1;
+}
+
 tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input_opts *o,
                           tlr_input *out, tlr_err *err)
 {
@@ -171,20 +189,7 @@ tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input
     /* Keras load_img: convert to RGB (or L) first, then resize. */
     tlr_image *conv = c == 1 ? tlr_preprocess_to_gray(img) : tlr_preprocess_to_rgb(img);
     tlr_image_free(img);
-    int max_side = o->max_side > 0 ? o->max_side : 1024;
-    if (h < 0 || w < 0) {
-        /* None spatial input: the image's own size, capped */
-        double scale = 1.0;
-        int side = conv->w > conv->h ? conv->w : conv->h;
-        if (side > max_side)
-            scale = (double)max_side / side;
-        h = h < 0 ? (int64_t)(conv->h * scale + 0.5) : h;
-        w = w < 0 ? (int64_t)(conv->w * scale + 0.5) : w;
-        if (h < 1)
-            h = 1;
-        if (w < 1)
-            w = 1;
-    }
+    free_size(conv, o->max_side > 0 ? o->max_side : 1024, &h, &w);
     if (h > 16384 || w > 16384) {
         tlr_image_free(conv);
         tlr_input_free(out);
