@@ -151,10 +151,12 @@ static tlr_status set_command(tlr_options *o, tlr_command c, const char *arg, tl
     return TLR_OK;
 }
 
-static tlr_status parse_value_opt(tlr_options *o, const char *arg, const char *name,
-                                  const char *v, tlr_err *err)
+/* Each group below sets the option 'name' to 'v' and returns 1, or returns 0 when 'name'
+ * belongs to another group; *st receives the result of the parse. */
+
+static int model_opt(tlr_options *o, const char *name, const char *v, tlr_status *st,
+                     tlr_err *err)
 {
-    int n;
     if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
         o->out_dir = v;
     } else if (strcmp(name, "--config") == 0) {
@@ -164,72 +166,127 @@ static tlr_status parse_value_opt(tlr_options *o, const char *arg, const char *n
     } else if (strcmp(name, "--summary-style") == 0) {
         o->summary_style = tlr_summary_style_parse(v);
         if (o->summary_style < 0)
-            return tlr_err_set(err, TLR_E_USAGE, "--summary-style: unknown style '%s' (keras1, "
-                               "keras2, tf27, tf213, keras3)", v);
-    } else if (strcmp(name, "--resize") == 0) {
+            *st = tlr_err_set(err, TLR_E_USAGE, "--summary-style: unknown style '%s' (keras1, "
+                              "keras2, tf27, tf213, keras3)", v);
+    } else if (strcmp(name, "--lambda") == 0) {
+        if (o->n_lambdas == TLR_MAX_DUMPS)
+            *st = tlr_err_set(err, TLR_E_USAGE, "--lambda: at most %d layers", TLR_MAX_DUMPS);
+        else if (!strchr(v, '=') || v[0] == '=')
+            *st = tlr_err_set(err, TLR_E_USAGE, "--lambda: expected LAYER=FORMULA like "
+                              "lambda_1='x/127.5-1', got '%s'", v);
+        else
+            o->lambdas[o->n_lambdas++] = v;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int image_opt(tlr_options *o, const char *name, const char *v, tlr_status *st,
+                     tlr_err *err)
+{
+    if (strcmp(name, "--resize") == 0) {
         if (strcmp(v, "nearest") && strcmp(v, "bilinear"))
-            return tlr_err_set(err, TLR_E_USAGE, "--resize: expected nearest or bilinear, got '%s'", v);
-        o->resize_bilinear = strcmp(v, "bilinear") == 0;
+            *st = tlr_err_set(err, TLR_E_USAGE, "--resize: expected nearest or bilinear, got '%s'", v);
+        else
+            o->resize_bilinear = strcmp(v, "bilinear") == 0;
     } else if (strcmp(name, "--crop") == 0) {
         if (strcmp(v, "center") && strcmp(v, "centre") && strcmp(v, "none"))
-            return tlr_err_set(err, TLR_E_USAGE, "--crop: expected center or none, got '%s'", v);
-        o->crop_center = strcmp(v, "none") != 0;
+            *st = tlr_err_set(err, TLR_E_USAGE, "--crop: expected center or none, got '%s'", v);
+        else
+            o->crop_center = strcmp(v, "none") != 0;
     } else if (strcmp(name, "--preprocess") == 0) {
         tlr_prep_mode m;
         if (tlr_prep_mode_parse(v, &m, NULL))
-            return tlr_err_set(err, TLR_E_USAGE, "--preprocess: unknown mode '%s' (rescale, caffe, "
-                               "tf, torch, none)", v);
-        o->preprocess = (int)m;
-    } else if (strcmp(name, "--labels") == 0) {
+            *st = tlr_err_set(err, TLR_E_USAGE, "--preprocess: unknown mode '%s' (rescale, caffe, "
+                              "tf, torch, none)", v);
+        else
+            o->preprocess = (int)m;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int output_opt(tlr_options *o, const char *arg, const char *name, const char *v,
+                      tlr_status *st, tlr_err *err)
+{
+    if (strcmp(name, "--labels") == 0) {
         o->labels_path = v;
     } else if (strcmp(name, "--top") == 0) {
         if (parse_int(v, 1, 1000000, &o->top_k))
-            return tlr_err_set(err, TLR_E_USAGE, "--top: expected a positive number, got '%s'", v);
+            *st = tlr_err_set(err, TLR_E_USAGE, "--top: expected a positive number, got '%s'", v);
     } else if (strcmp(name, "--dump") == 0) {
-        if (o->n_dumps == TLR_MAX_DUMPS)
-            return tlr_err_set(err, TLR_E_USAGE, "--dump: at most %d layers", TLR_MAX_DUMPS);
-        o->dumps[o->n_dumps++] = v;
-        return set_command(o, TLR_CMD_DUMP, arg, err);
-    } else if (strcmp(name, "--lambda") == 0) {
-        if (o->n_lambdas == TLR_MAX_DUMPS)
-            return tlr_err_set(err, TLR_E_USAGE, "--lambda: at most %d layers", TLR_MAX_DUMPS);
-        if (!strchr(v, '=') || v[0] == '=')
-            return tlr_err_set(err, TLR_E_USAGE, "--lambda: expected LAYER=FORMULA like "
-                               "lambda_1='x/127.5-1', got '%s'", v);
-        o->lambdas[o->n_lambdas++] = v;
-    } else if (strcmp(name, "--kernels") == 0) {
+        if (o->n_dumps == TLR_MAX_DUMPS) {
+            *st = tlr_err_set(err, TLR_E_USAGE, "--dump: at most %d layers", TLR_MAX_DUMPS);
+        } else {
+            o->dumps[o->n_dumps++] = v;
+            *st = set_command(o, TLR_CMD_DUMP, arg, err);
+        }
+    } else if (strcmp(name, "--threads") == 0) {
+        if (parse_int(v, 1, 256, &o->threads))
+            *st = tlr_err_set(err, TLR_E_USAGE, "--threads: expected 1..256, got '%s'", v);
+    } else if (strcmp(name, "--max-memory") == 0) {
+        if (parse_size(v, &o->max_memory))
+            *st = tlr_err_set(err, TLR_E_USAGE, "--max-memory: expected a size like 512M or 4G, "
+                              "got '%s'", v);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* The figures: which layers, how the grids look. */
+static int figure_opt(tlr_options *o, const char *name, const char *v, tlr_status *st,
+                      tlr_err *err)
+{
+    if (strcmp(name, "--kernels") == 0) {
         o->kernels_layer = v;
     } else if (strcmp(name, "--kernel-grid") == 0) {
         int r, c;
         char tail;
-        if (sscanf(v, "%dx%d%c", &r, &c, &tail) != 2 || r < 1 || c < 1 || r > 1024 || c > 1024)
-            return tlr_err_set(err, TLR_E_USAGE, "--kernel-grid: expected ROWSxCOLS like 10x20, "
-                               "got '%s'", v);
-        o->kernel_rows = r;
-        o->kernel_cols = c;
+        if (sscanf(v, "%dx%d%c", &r, &c, &tail) != 2 || r < 1 || c < 1 || r > 1024 || c > 1024) {
+            *st = tlr_err_set(err, TLR_E_USAGE, "--kernel-grid: expected ROWSxCOLS like 10x20, "
+                              "got '%s'", v);
+        } else {
+            o->kernel_rows = r;
+            o->kernel_cols = c;
+        }
     } else if (strcmp(name, "--kernel-norm") == 0) {
-        if (strcmp(v, "kernel") == 0)
-            o->kernel_norm = 0;
-        else if (strcmp(v, "layer") == 0)
-            o->kernel_norm = 1;
-        else if (strcmp(v, "symmetric") == 0)
-            o->kernel_norm = 2;
+        static const char *const norms[] = { "kernel", "layer", "symmetric" };
+        int k = 0;
+        while (k < 3 && strcmp(v, norms[k]) != 0)
+            k++;
+        if (k == 3)
+            *st = tlr_err_set(err, TLR_E_USAGE, "--kernel-norm: expected kernel, layer or "
+                              "symmetric, got '%s'", v);
         else
-            return tlr_err_set(err, TLR_E_USAGE, "--kernel-norm: expected kernel, layer or "
-                               "symmetric, got '%s'", v);
+            o->kernel_norm = k;
     } else if (strcmp(name, "--features") == 0) {
         o->features_layer = v;
     } else if (strcmp(name, "--max-images") == 0) {
         if (parse_int(v, 1, 10000, &o->max_images))
-            return tlr_err_set(err, TLR_E_USAGE, "--max-images: expected 1..10000, got '%s'", v);
+            *st = tlr_err_set(err, TLR_E_USAGE, "--max-images: expected 1..10000, got '%s'", v);
     } else if (strcmp(name, "--cmap") == 0) {
         if (strcmp(v, "gray") && strcmp(v, "grey") && strcmp(v, "viridis"))
-            return tlr_err_set(err, TLR_E_USAGE, "--cmap: expected gray or viridis, got '%s'", v);
-        o->cmap_viridis = strcmp(v, "viridis") == 0;
-    } else if (strcmp(name, "--lang") == 0) {
+            *st = tlr_err_set(err, TLR_E_USAGE, "--cmap: expected gray or viridis, got '%s'", v);
+        else
+            o->cmap_viridis = strcmp(v, "viridis") == 0;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* The page: language, templates and the words on it. */
+static int page_opt(tlr_options *o, const char *name, const char *v, tlr_status *st,
+                    tlr_err *err)
+{
+    if (strcmp(name, "--lang") == 0) {
         if (strcmp(v, "es") && strcmp(v, "en"))
-            return tlr_err_set(err, TLR_E_USAGE, "--lang: expected es or en, got '%s'", v);
-        o->lang = v;
+            *st = tlr_err_set(err, TLR_E_USAGE, "--lang: expected es or en, got '%s'", v);
+        else
+            o->lang = v;
     } else if (strcmp(name, "--template-dir") == 0) {
         o->template_dir = v;
     } else if (strcmp(name, "--title") == 0) {
@@ -238,18 +295,21 @@ static tlr_status parse_value_opt(tlr_options *o, const char *arg, const char *n
         o->author = v;
     } else if (strcmp(name, "--date") == 0) {
         o->date = v;
-    } else if (strcmp(name, "--threads") == 0) {
-        if (parse_int(v, 1, 256, &o->threads))
-            return tlr_err_set(err, TLR_E_USAGE, "--threads: expected 1..256, got '%s'", v);
-    } else if (strcmp(name, "--max-memory") == 0) {
-        if (parse_size(v, &o->max_memory))
-            return tlr_err_set(err, TLR_E_USAGE, "--max-memory: expected a size like 512M or 4G, "
-                               "got '%s'", v);
     } else {
-        (void)n;
-        return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s'", arg);
+        return 0;
     }
-    return TLR_OK;
+    return 1;
+}
+
+static tlr_status parse_value_opt(tlr_options *o, const char *arg, const char *name,
+                                  const char *v, tlr_err *err)
+{
+    tlr_status st = TLR_OK;
+    if (model_opt(o, name, v, &st, err) || image_opt(o, name, v, &st, err) ||
+        output_opt(o, arg, name, v, &st, err) || figure_opt(o, name, v, &st, err) ||
+        page_opt(o, name, v, &st, err))
+        return st;
+    return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s'", arg);
 }
 
 static const char *const value_opts[] = {
@@ -259,75 +319,56 @@ static const char *const value_opts[] = {
     "--date", "--threads", "--max-memory",
 };
 
-tlr_status tlr_cli_parse(int argc, char **argv, tlr_options *o, tlr_err *err)
+/* An option without a value: a command or a switch. */
+static tlr_status parse_flag(tlr_options *o, const char *a, tlr_err *err)
 {
-    defaults(o);
-    o->inputs = tlr_xcalloc((size_t)argc + 1, sizeof *o->inputs);
-    o->exe_path = argc > 0 ? argv[0] : NULL;
-    int no_more_opts = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        tlr_status st = TLR_OK;
-        if (no_more_opts || a[0] != '-' || strcmp(a, "-") == 0) {
-            if (!o->model)
-                o->model = a;
-            else
-                o->inputs[o->n_inputs++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            no_more_opts = 1;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            o->cmd = TLR_CMD_HELP;
-            return TLR_OK;
-        }
-        if (strcmp(a, "--version") == 0) {
-            o->cmd = TLR_CMD_VERSION;
-            return TLR_OK;
-        }
-        const char *name = NULL;
-        for (size_t k = 0; k < sizeof value_opts / sizeof value_opts[0]; k++)
-            if (is_opt(a, value_opts[k]))
-                name = value_opts[k];
-        if (name) {
-            const char *v = NULL;
-            if ((st = take_value(argc, argv, &i, a, name, &v, err)))
-                return st;
-            if ((st = parse_value_opt(o, a, name, v, err)))
-                return st;
-            continue;
-        }
-        if (strchr(a, '='))
-            return tlr_err_set(err, TLR_E_USAGE, "option '%s' takes no value", a);
-        if (strcmp(a, "--summary") == 0)
-            st = set_command(o, TLR_CMD_SUMMARY, a, err);
-        else if (strcmp(a, "--layers") == 0)
-            st = set_command(o, TLR_CMD_LAYERS, a, err);
-        else if (strcmp(a, "--storage") == 0)
-            st = set_command(o, TLR_CMD_STORAGE, a, err);
-        else if (strcmp(a, "--predict") == 0)
-            st = set_command(o, TLR_CMD_PREDICT, a, err);
-        else if (strcmp(a, "--json") == 0)
-            o->json = 1;
-        else if (strcmp(a, "--expand-nested") == 0)
-            o->expand_nested = 1;
-        else if (strcmp(a, "--show-trainable") == 0)
-            o->show_trainable = 1;
-        else if (strcmp(a, "--embed") == 0)
-            o->embed = 1;
-        else if (strcmp(a, "--force") == 0)
-            o->force = 1;
-        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
-            o->quiet = 1;
-        else if (strcmp(a, "--profile") == 0)
-            o->profile = 1;
-        else
-            return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s' (see tlreport --help)", a);
-        if (st)
-            return st;
+    static const struct { const char *name; tlr_command cmd; } commands[] = {
+        { "--summary", TLR_CMD_SUMMARY }, { "--layers", TLR_CMD_LAYERS },
+        { "--storage", TLR_CMD_STORAGE }, { "--predict", TLR_CMD_PREDICT },
+    };
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+        if (strcmp(a, commands[k].name) == 0)
+            return set_command(o, commands[k].cmd, a, err);
+    if (strcmp(a, "--json") == 0)
+        o->json = 1;
+    else if (strcmp(a, "--expand-nested") == 0)
+        o->expand_nested = 1;
+    else if (strcmp(a, "--show-trainable") == 0)
+        o->show_trainable = 1;
+    else if (strcmp(a, "--embed") == 0)
+        o->embed = 1;
+    else if (strcmp(a, "--force") == 0)
+        o->force = 1;
+    else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+        o->quiet = 1;
+    else if (strcmp(a, "--profile") == 0)
+        o->profile = 1;
+    else
+        return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s' (see tlreport --help)", a);
+    return TLR_OK;
+}
+
+/* One option argv[*i] (and its value, which may advance *i). */
+static tlr_status parse_option(int argc, char **argv, int *i, tlr_options *o, tlr_err *err)
+{
+    const char *a = argv[*i];
+    const char *name = NULL;
+    for (size_t k = 0; k < sizeof value_opts / sizeof value_opts[0]; k++)
+        if (is_opt(a, value_opts[k]))
+            name = value_opts[k];
+    if (name) {
+        const char *v = NULL;
+        tlr_status st = take_value(argc, argv, i, a, name, &v, err);
+        return st ? st : parse_value_opt(o, a, name, v, err);
     }
+    if (strchr(a, '='))
+        return tlr_err_set(err, TLR_E_USAGE, "option '%s' takes no value", a);
+    return parse_flag(o, a, err);
+}
+
+/* What no single option can check: the combination. */
+static tlr_status check_options(tlr_options *o, tlr_err *err)
+{
     if (o->json && o->cmd == TLR_CMD_REPORT && !o->out_dir && o->n_inputs == 0)
         o->cmd = TLR_CMD_INFO;
     if (!o->model)
@@ -340,6 +381,36 @@ tlr_status tlr_cli_parse(int argc, char **argv, tlr_options *o, tlr_err *err)
     if (o->config_path && o->weights_path)
         return tlr_err_set(err, TLR_E_USAGE, "--config and --weights cannot be used together");
     return TLR_OK;
+}
+
+tlr_status tlr_cli_parse(int argc, char **argv, tlr_options *o, tlr_err *err)
+{
+    defaults(o);
+    o->inputs = tlr_xcalloc((size_t)argc + 1, sizeof *o->inputs);
+    o->exe_path = argc > 0 ? argv[0] : NULL;
+    int no_more_opts = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (no_more_opts || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (!o->model)
+                o->model = a;
+            else
+                o->inputs[o->n_inputs++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            no_more_opts = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->cmd = TLR_CMD_HELP;
+            return TLR_OK;
+        } else if (strcmp(a, "--version") == 0) {
+            o->cmd = TLR_CMD_VERSION;
+            return TLR_OK;
+        } else {
+            tlr_status st = parse_option(argc, argv, &i, o, err);
+            if (st)
+                return st;
+        }
+    }
+    return check_options(o, err);
 }
 
 void tlr_cli_free(tlr_options *o)

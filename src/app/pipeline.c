@@ -4,10 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <errno.h>
-#include <sys/stat.h>
-
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/strlist.h"
 #include "base/threads.h"
@@ -22,6 +20,7 @@
 #include "report/inspect.h"
 #include "report/report.h"
 #include "report/reportdata.h"
+#include "report/storage.h"
 
 static tlr_status need_model(const tlr_kfile *f, const char *what, tlr_err *err)
 {
@@ -39,22 +38,28 @@ static void print_json(tlr_json *j, FILE *out)
     free(s);
 }
 
+/* Prints 'j' (then frees it), or the text in 'b' (then frees it). */
+static void print_out(tlr_json *j, tlr_buf *b, FILE *out)
+{
+    if (j) {
+        print_json(j, out);
+        tlr_json_free(j);
+    } else {
+        fputs(tlr_buf_cstr(b), out);
+    }
+    tlr_buf_free(b);
+}
+
 static tlr_status cmd_summary(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
     tlr_status st = need_model(f, "--summary", err);
     if (st)
         return st;
     tlr_summary *s = tlr_inspect_summary(f, o->summary_style, o->expand_nested, o->show_trainable);
-    if (o->json) {
-        tlr_json *j = tlr_inspect_summary_json(s);
-        print_json(j, out);
-        tlr_json_free(j);
-    } else {
-        tlr_buf b = TLR_BUF_INIT;
+    tlr_buf b = TLR_BUF_INIT;
+    if (!o->json)
         tlr_summary_format(s, &b);
-        fputs(tlr_buf_cstr(&b), out);
-        tlr_buf_free(&b);
-    }
+    print_out(o->json ? tlr_summary_to_json(s) : NULL, &b, out);
     tlr_inspect_summary_free(s);
     return TLR_OK;
 }
@@ -64,50 +69,43 @@ static tlr_status cmd_layers(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_
     tlr_status st = need_model(f, "--layers", err);
     if (st)
         return st;
-    tlr_json *j = tlr_inspect_layers(f, o->expand_nested);
-    if (o->json) {
-        print_json(j, out);
-    } else {
-        tlr_buf b = TLR_BUF_INIT;
-        tlr_inspect_layers_text(j, &b);
-        fputs(tlr_buf_cstr(&b), out);
-        tlr_buf_free(&b);
-    }
-    tlr_json_free(j);
+    tlr_layer_table *t = tlr_inspect_layer_table(f, o->expand_nested);
+    tlr_buf b = TLR_BUF_INIT;
+    if (!o->json)
+        tlr_layer_table_text(t, &b);
+    print_out(o->json ? tlr_layer_table_to_json(t) : NULL, &b, out);
+    tlr_layer_table_free(t);
     return TLR_OK;
 }
 
 static tlr_status cmd_storage(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
-    tlr_json *j = tlr_inspect_storage(f, err);
-    if (!j)
+    tlr_storage *s = tlr_inspect_storage_build(f, err);
+    if (!s)
         return err->code;
-    if (o->json) {
-        print_json(j, out);
-    } else {
-        tlr_buf b = TLR_BUF_INIT;
-        tlr_inspect_storage_text(j, &b);
-        fputs(tlr_buf_cstr(&b), out);
-        tlr_buf_free(&b);
-    }
-    tlr_json_free(j);
+    tlr_buf b = TLR_BUF_INIT;
+    if (!o->json)
+        tlr_storage_text(s, &b);
+    print_out(o->json ? tlr_storage_to_json(s) : NULL, &b, out);
+    tlr_storage_free(s);
     return TLR_OK;
 }
 
 /* --json alone: storage, layers and summary in one document. */
 static tlr_status cmd_info(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
-    tlr_json *j = tlr_json_new_object();
-    tlr_json *storage = tlr_inspect_storage(f, err);
-    if (!storage) {
-        tlr_json_free(j);
+    tlr_storage *storage = tlr_inspect_storage_build(f, err);
+    if (!storage)
         return err->code;
-    }
-    tlr_json_add_item(j, "storage", storage);
+    tlr_json *j = tlr_json_new_object();
+    tlr_json_add_item(j, "storage", tlr_storage_to_json(storage));
+    tlr_storage_free(storage);
     if (f->model) {
-        tlr_json_add_item(j, "layers", tlr_inspect_layers(f, o->expand_nested));
+        tlr_layer_table *t = tlr_inspect_layer_table(f, o->expand_nested);
+        tlr_json_add_item(j, "layers", tlr_layer_table_to_json(t));
+        tlr_layer_table_free(t);
         tlr_summary *s = tlr_inspect_summary(f, o->summary_style, o->expand_nested, o->show_trainable);
-        tlr_json *sj = tlr_inspect_summary_json(s);
+        tlr_json *sj = tlr_summary_to_json(s);
         tlr_buf b = TLR_BUF_INIT;
         tlr_summary_format(s, &b);
         tlr_json_add_string(sj, "text", tlr_buf_cstr(&b));
@@ -251,23 +249,6 @@ static void print_profile(const tlr_forward_result *r, FILE *log)
 
 /* ---- --dump -------------------------------------------------------------------------------- */
 
-/* mkdir -p for the directories of 'path'. */
-static tlr_status make_dirs(const char *path, tlr_err *err)
-{
-    char *p = tlr_xstrdup(path);
-    tlr_status st = TLR_OK;
-    for (char *s = p + 1; *s && !st; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            st = tlr_err_set(err, TLR_E_IO, "%s: cannot create directory", p);
-        *s = '/';
-    }
-    free(p);
-    return st;
-}
-
 /* A layer path as a relative file path: components kept, anything unsafe replaced. */
 static char *safe_rel_path(const char *path)
 {
@@ -351,7 +332,7 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
             char *rel = safe_rel_path(paths.items[k]);
             char *file = stem ? tlr_xasprintf("%s/%s/%s.npy", o->out_dir, stem, rel)
                               : tlr_xasprintf("%s/%s.npy", o->out_dir, rel);
-            st = make_dirs(file, err);
+            st = tlr_file_mkdirs_for(file, err);
             if (!st)
                 st = tlr_npy_write(file, r.captured[k]->ndim, r.captured[k]->shape,
                                    r.captured[k]->data, err);
@@ -378,18 +359,11 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
 static void print_ranked(tlr_json *img, const tlr_tensor *y, int64_t n, const tlr_strlist *labels,
                          int binary, const tlr_options *o, FILE *out)
 {
-    tlr_ranked *rk = tlr_xcalloc((size_t)o->top_k + 2, sizeof *rk);
-    int m = tlr_labels_rank(y->data, n, labels, o->top_k, binary, rk);
-    tlr_json *top = tlr_json_add_array(img, "top");
-    for (int a = 0; a < m; a++) {
-        const char *name = rk[a].label ? rk[a].label : "?";
-        tlr_json *t = tlr_json_push_object(top);
-        tlr_json_add_number(t, "index", rk[a].index);
-        tlr_json_add_string(t, "label", name);
-        tlr_json_add_number(t, "probability", (double)rk[a].p);
-        if (!o->json)
-            fprintf(out, "%s %s %.4f", a ? "," : "", name, (double)rk[a].p);
-    }
+    int m;
+    tlr_ranked *rk = tlr_reportdata_top(tlr_json_add_array(img, "top"), y->data, n, labels,
+                                        o->top_k, binary, TLR_TOP_PREDICT, &m);
+    for (int a = 0; a < m && !o->json; a++)
+        fprintf(out, "%s %s %.4f", a ? "," : "", rk[a].label ? rk[a].label : "?", (double)rk[a].p);
     free(rk);
 }
 
@@ -503,6 +477,21 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
 
 /* ---- the report ------------------------------------------------------------------------------ */
 
+/* The report stage's share of the options. */
+static tlr_report_request report_request(const tlr_options *o)
+{
+    tlr_report_request rq = {
+        .title = o->title, .author = o->author, .date = o->date, .lang = o->lang,
+        .summary_style = o->summary_style, .kernels_layer = o->kernels_layer,
+        .kernel_rows = o->kernel_rows, .kernel_cols = o->kernel_cols,
+        .kernel_norm = o->kernel_norm, .features_layer = o->features_layer,
+        .max_images = o->max_images, .cmap_viridis = o->cmap_viridis,
+        .labels_path = o->labels_path, .top_k = o->top_k, .max_memory = o->max_memory,
+        .progress = o->progress,
+    };
+    return rq;
+}
+
 static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log,
                              tlr_err *err)
 {
@@ -525,7 +514,8 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
         fprintf(log, "tlreport: %s: %d image%s found, %d in the report\n", f->path, n_in,
                 n_in == 1 ? "" : "s", n_in < o->max_images ? n_in : o->max_images);
     tlr_report_content c;
-    st = tlr_reportdata_build(f, o, in, n_in, &io, &notes, log, &c, err);
+    tlr_report_request rq = report_request(o);
+    st = tlr_reportdata_build(f, &rq, in, n_in, &io, &notes, log, &c, err);
     tlr_strlist_free(&notes);
     free_inputs(in, n_in);
     if (!st) {

@@ -47,6 +47,20 @@ tlr_prep_mode tlr_input_default_mode(const tlr_model *m)
     return scales_input_first(m, 0) == 1 ? TLR_PREP_NONE : TLR_PREP_RESCALE;
 }
 
+int tlr_input_channels_first(const tlr_shape *in, int64_t *h, int64_t *w, int64_t *c)
+{
+    if (in->ndim != 4)
+        return 0;
+    int cf = (in->d[1] == 1 || in->d[1] == 3) && in->d[3] != 1 && in->d[3] != 3;
+    if (h)
+        *h = cf ? in->d[2] : in->d[1];
+    if (w)
+        *w = cf ? in->d[3] : in->d[2];
+    if (c)
+        *c = cf ? in->d[1] : in->d[3];
+    return cf;
+}
+
 char *tlr_input_describe(const tlr_input_opts *o, const tlr_shape *in)
 {
     static const char *const what[TLR_PREP_COUNT] = {
@@ -58,9 +72,8 @@ char *tlr_input_describe(const tlr_input_opts *o, const tlr_shape *in)
     };
     char size[64] = "its own size";
     if (in->ndim == 4) {
-        int cf = in->d[1] == 1 || in->d[1] == 3;
-        int64_t h = cf && in->d[3] != 1 && in->d[3] != 3 ? in->d[2] : in->d[1];
-        int64_t w = cf && in->d[3] != 1 && in->d[3] != 3 ? in->d[3] : in->d[2];
+        int64_t h, w;
+        tlr_input_channels_first(in, &h, &w, NULL);
         if (h > 0 && w > 0)
             snprintf(size, sizeof size, "target_size=(%lld, %lld)", (long long)h, (long long)w);
     }
@@ -125,14 +138,29 @@ static tlr_status image_target(const char *path, const tlr_shape *in, int *cf, i
     if (in->ndim != 4)
         return tlr_err_set(err, TLR_E_SHAPE, "%s: the model's input has rank %d, not an image "
                            "(give a .npy array instead)", path, in->ndim);
-    *cf = (in->d[1] == 1 || in->d[1] == 3) && in->d[3] != 1 && in->d[3] != 3;
-    *c = *cf ? in->d[1] : in->d[3];
-    *h = *cf ? in->d[2] : in->d[1];
-    *w = *cf ? in->d[3] : in->d[2];
+    *cf = tlr_input_channels_first(in, h, w, c);
     if (*c != 1 && *c != 3)
         return tlr_err_set(err, TLR_E_SHAPE, "%s: the model's input has %lld channels; images give "
                            "1 or 3 (give a .npy array instead)", path, (long long)*c);
     return TLR_OK;
+}
+
+/* A None height or width (-1) becomes the image's own, scaled down so that its longer side
+ * is at most 'max_side'. */
+static void free_size(const tlr_image *img, int max_side, int64_t *h, int64_t *w)
+{
+    if (*h >= 0 && *w >= 0)
+        return;
+    double scale = 1.0;
+    int side = img->w > img->h ? img->w : img->h;
+    if (side > max_side)
+        scale = (double)max_side / side;
+    *h = *h < 0 ? (int64_t)(img->h * scale + 0.5) : *h;
+    *w = *w < 0 ? (int64_t)(img->w * scale + 0.5) : *w;
+    if (*h < 1)
+        *h = 1;
+    if (*w < 1)
+        *w = 1;
 }
 
 tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input_opts *o,
@@ -161,20 +189,7 @@ tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input
     /* Keras load_img: convert to RGB (or L) first, then resize. */
     tlr_image *conv = c == 1 ? tlr_preprocess_to_gray(img) : tlr_preprocess_to_rgb(img);
     tlr_image_free(img);
-    int max_side = o->max_side > 0 ? o->max_side : 1024;
-    if (h < 0 || w < 0) {
-        /* None spatial input: the image's own size, capped */
-        double scale = 1.0;
-        int side = conv->w > conv->h ? conv->w : conv->h;
-        if (side > max_side)
-            scale = (double)max_side / side;
-        h = h < 0 ? (int64_t)(conv->h * scale + 0.5) : h;
-        w = w < 0 ? (int64_t)(conv->w * scale + 0.5) : w;
-        if (h < 1)
-            h = 1;
-        if (w < 1)
-            w = 1;
-    }
+    free_size(conv, o->max_side > 0 ? o->max_side : 1024, &h, &w);
     if (h > 16384 || w > 16384) {
         tlr_image_free(conv);
         tlr_input_free(out);

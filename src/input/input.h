@@ -31,6 +31,12 @@ tlr_prep_mode tlr_input_default_mode(const tlr_model *m);
  * interpolation='nearest'), x / 255". Caller frees. */
 char *tlr_input_describe(const tlr_input_opts *o, const tlr_shape *in);
 
+/* How a rank-4 input (batch first) lays out an image: returns 1 for channels first, taken
+ * when dim 1 is 1 or 3 and the last dim is neither ((None, 3, 150, 150) from Theano-era
+ * Keras), else 0.  'h', 'w' and 'c' (each may be NULL) receive the image height, width and
+ * channels (-1 = None).  Any other rank returns 0 and sets nothing. */
+int tlr_input_channels_first(const tlr_shape *in, int64_t *h, int64_t *w, int64_t *c);
+
 /* 1 when the file starts with the .npy magic. */
 int tlr_input_is_npy(const char *path);
 

@@ -1,8 +1,11 @@
-/* inspect.h - what an opened Keras file holds, as data: the summary table (Pregunta 3),
- * the layer list (Pregunta 2) and the storage anatomy (Pregunta 1).  Each is built as JSON
- * for report.json / --json, and rendered as text for the terminal. */
+/* inspect.h - what an opened Keras file holds, as data: the summary table (Pregunta 3) and
+ * the layer table (Pregunta 2); the storage anatomy (Pregunta 1) is in storage.h.  Each is
+ * built once as a struct, then rendered as text for the terminal or as JSON for --json and
+ * report.json. */
 #ifndef TLR_INSPECT_H
 #define TLR_INSPECT_H
+
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/json.h"
@@ -17,18 +20,37 @@ void tlr_inspect_summary_free(tlr_summary *s);
 
 /* Summary facts as JSON: rows (name, class, shape, params, trainable, depth, connected_to)
  * and the totals. */
-tlr_json *tlr_inspect_summary_json(const tlr_summary *s);
+tlr_json *tlr_summary_to_json(const tlr_summary *s);
 
-/* Pregunta 2: {"count": N, "layers": [{"index", "name", "path", "class", "output_shape",
- * "params", "trainable", "depth"}...]}; nested layers included when 'expand_nested'. */
-tlr_json *tlr_inspect_layers(const tlr_kfile *f, int expand_nested);
+/* Pregunta 2: one row per layer as --layers lists it; nested layers follow their model when
+ * expanded.  Strings marked borrowed point into the file's model. */
+typedef struct {
+    int index;               /* position among the shown layers of its own model */
+    const char *name;        /* borrowed */
+    char *path;              /* "vgg16/block1_conv1" inside a nested model, else the name */
+    const char *class_name;  /* borrowed */
+    char *output_shape;      /* "(None, 4, 4, 512)", "[(None, 8)]", "multiple" or "?" */
+    int64_t params;
+    int trainable;
+    int depth;               /* 0 = top level */
+    const char *note;        /* why the shape is unknown, or NULL (borrowed) */
+} tlr_layer_row;
+
+typedef struct {
+    int count;               /* top-level layers */
+    tlr_layer_row *rows;
+    int n_rows;
+} tlr_layer_table;
+
+/* The layer table of the file's model.  Free with tlr_layer_table_free(). */
+tlr_layer_table *tlr_inspect_layer_table(const tlr_kfile *f, int expand_nested);
+void tlr_layer_table_free(tlr_layer_table *t);
+
+/* {"count": N, "layers": [{"index", "name", "path", "class", "output_shape", "params",
+ * "trainable", "depth", "note"?}...]} */
+tlr_json *tlr_layer_table_to_json(const tlr_layer_table *t);
 /* "Total de capas del Modelo: N" and "index name output_shape" lines. */
-void tlr_inspect_layers_text(const tlr_json *layers, tlr_buf *out);
-
-/* Pregunta 1: the file's anatomy (format, version, attributes, training config, weight
- * groups with every dataset, optimizer state, get_weights order). */
-tlr_json *tlr_inspect_storage(const tlr_kfile *f, tlr_err *err);
-void tlr_inspect_storage_text(const tlr_json *storage, tlr_buf *out);
+void tlr_layer_table_text(const tlr_layer_table *t, tlr_buf *out);
 
 /* Output shape of a layer as Keras prints it: "(None, 4, 4, 512)", "multiple" or "?". */
 void tlr_inspect_layer_shape(const tlr_layer *l, char *out, size_t cap);

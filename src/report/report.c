@@ -19,10 +19,11 @@
 #include <cmark-gfm-core-extensions.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/xalloc.h"
 #include "report/template.h"
 
-#define MAX_TEMPLATE_BYTES ((long)4 << 20)
+#define MAX_TEMPLATE_BYTES ((size_t)4 << 20)
 #define MAX_DIRS 12
 
 /* ---- where the templates are ---- */
@@ -96,31 +97,6 @@ static tlr_status dirs_init(tpl_dirs *d, const tlr_report_opts *o, tlr_err *err)
     return TLR_OK;
 }
 
-/* Reads a whole file; NULL with errno set when it cannot (EFBIG when too large). */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    tlr_buf b = TLR_BUF_INIT;
-    char chunk[8192];
-    size_t got;
-    int too_big = 0;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && !too_big) {
-        tlr_buf_append(&b, chunk, got);
-        too_big = b.len > (size_t)MAX_TEMPLATE_BYTES;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || too_big) {
-        tlr_buf_free(&b);
-        errno = too_big ? EFBIG : EIO;
-        return NULL;
-    }
-    *len = b.len;
-    return tlr_buf_detach(&b);
-}
-
 /* Finds 'rel' (e.g. "es/report.md") in the first directory that has it.  Returns its text and
  * sets *path (both freed by the caller); NULL with an error listing the places tried. */
 static char *find_template(const tpl_dirs *d, const char *rel, size_t *len, char **path,
@@ -128,17 +104,20 @@ static char *find_template(const tpl_dirs *d, const char *rel, size_t *len, char
 {
     for (int i = 0; i < d->n; i++) {
         char *p = tlr_xasprintf("%s/%s", d->dir[i], rel);
-        char *text = read_file(p, len);
-        if (text) {
-            *path = p;
-            return text;
+        struct stat st;
+        /* absent here: the next directory may have it */
+        if (stat(p, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+            free(p);
+            continue;
         }
-        if (errno != ENOENT && errno != ENOTDIR) {
-            tlr_err_set(err, TLR_E_IO, "%s: cannot read template: %s", p, strerror(errno));
+        char *text = tlr_file_read(p, MAX_TEMPLATE_BYTES, len, err);
+        if (!text) {
+            tlr_err_prefix(err, "cannot read template");
             free(p);
             return NULL;
         }
-        free(p);
+        *path = p;
+        return text;
     }
     tlr_buf b = TLR_BUF_INIT;
     tlr_buf_printf(&b, "template '%s' not found; looked in:", rel);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/stop.h"
 #include "base/xalloc.h"
 
@@ -98,28 +99,6 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 static void remove_tree(const char *path)
 {
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* mkdir -p for 'path' (already existing directories are fine). */
-static tlr_status make_dirs(const char *path, tlr_err *err)
-{
-    char *p = tlr_xstrdup(path);
-    tlr_status rc = TLR_OK;
-    for (char *s = p + 1; rc == TLR_OK; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char saved = *s;
-        *s = '\0';
-        struct stat st;
-        if (mkdir(p, 0777) != 0 && !(errno == EEXIST && stat(p, &st) == 0 && S_ISDIR(st.st_mode)))
-            rc = tlr_err_set(err, TLR_E_IO, "%s: cannot create directory: %s", p,
-                             strerror(errno == EEXIST ? ENOTDIR : errno));
-        *s = saved;
-        if (saved == '\0')
-            break;
-    }
-    free(p);
-    return rc;
 }
 
 static tlr_status write_file(const char *path, const void *data, size_t len, tlr_err *err)
@@ -381,7 +360,7 @@ tlr_status tlr_site_write(const char *out_dir, const tlr_site_file *files, int n
     if (rc == TLR_OK)
         rc = check_target(out, force, &state, err);
     if (rc == TLR_OK)
-        rc = make_dirs(parent, err);
+        rc = tlr_file_mkdirs(parent, err);
     if (rc != TLR_OK)
         goto out;
     const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;

@@ -3,12 +3,10 @@
  * Five printers share the cell texts (label, shape, params, connections):
  *   keras1/keras2  every cell is cut at the next column stop (Keras 1.x, 2.0-2.3, tf.keras <= 2.6)
  *   tf27/tf213     cells wrap onto extra lines, nested models are framed with '|' and macrons
- *   keras3         a rich Table (box drawing), re-done here: rich's column sizing
- *                  (ratio_reduce / ratio_distribute), its word wrapping (divide_line) with
- *                  ellipsis overflow, and left/right/center justification.
+ *   keras3         a rich Table (box drawing), in summary_keras3.c.
  * Text is handled as code points, one terminal cell each (wide CJK glyphs are not measured).
  * Version-dependent details and where they come from are noted at each use. */
-#include "report/summary.h"
+#include "report/summary_parts.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,12 +18,8 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Code-point strings: Python slices by code point, so the printers do too. */
 
-typedef struct {
-    uint32_t *c;
-    size_t n, cap;
-} ustr;
 
-static void us_reserve(ustr *u, size_t extra)
+static void us_reserve(tlr_ustr *u, size_t extra)
 {
     if (u->n + extra <= u->cap)
         return;
@@ -36,19 +30,19 @@ static void us_reserve(ustr *u, size_t extra)
     u->cap = cap;
 }
 
-static void us_push(ustr *u, uint32_t cp)
+void tlr_sum_us_push(tlr_ustr *u, uint32_t cp)
 {
     us_reserve(u, 1);
     u->c[u->n++] = cp;
 }
 
-static void us_repeat(ustr *u, uint32_t cp, long n)
+void tlr_sum_us_repeat(tlr_ustr *u, uint32_t cp, long n)
 {
     for (long i = 0; i < n; i++)
-        us_push(u, cp);
+        tlr_sum_us_push(u, cp);
 }
 
-static void us_cat(ustr *u, const uint32_t *c, size_t n)
+void tlr_sum_us_cat(tlr_ustr *u, const uint32_t *c, size_t n)
 {
     us_reserve(u, n);
     if (n)
@@ -57,14 +51,14 @@ static void us_cat(ustr *u, const uint32_t *c, size_t n)
 }
 
 /* Decodes UTF-8; a malformed byte becomes U+FFFD. */
-static void us_cat_utf8(ustr *u, const char *s)
+static void us_cat_utf8(tlr_ustr *u, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         uint32_t cp = *p;
         int more = cp < 0x80 ? 0 : (cp >> 5) == 6 ? 1 : (cp >> 4) == 14 ? 2 : (cp >> 3) == 30 ? 3 : -1;
         if (more < 0) {
-            us_push(u, 0xFFFD);
+            tlr_sum_us_push(u, 0xFFFD);
             p++;
             continue;
         }
@@ -78,24 +72,24 @@ static void us_cat_utf8(ustr *u, const char *s)
             cp = (cp << 6) | (p[i] & 0x3F);
         }
         if (!ok) {
-            us_push(u, 0xFFFD);
+            tlr_sum_us_push(u, 0xFFFD);
             p++;
             continue;
         }
-        us_push(u, cp);
+        tlr_sum_us_push(u, cp);
         p += more + 1;
     }
 }
 
-static ustr us_from(const char *s)
+tlr_ustr tlr_sum_us_from(const char *s)
 {
-    ustr u = {NULL, 0, 0};
+    tlr_ustr u = {NULL, 0, 0};
     us_reserve(&u, 1); /* never NULL, so offsets into it are always valid */
     us_cat_utf8(&u, s);
     return u;
 }
 
-static void us_free(ustr *u)
+void tlr_sum_us_free(tlr_ustr *u)
 {
     free(u->c);
     u->c = NULL;
@@ -131,10 +125,10 @@ static void buf_put_cps(tlr_buf *b, const uint32_t *c, size_t n)
     }
 }
 
-static void buf_put_us(tlr_buf *b, const ustr *u) { buf_put_cps(b, u->c, u->n); }
+void tlr_sum_buf_put_us(tlr_buf *b, const tlr_ustr *u) { buf_put_cps(b, u->c, u->n); }
 
 /* Python's str.isspace() for the code points that can occur here. */
-static int is_space(uint32_t c)
+int tlr_sum_is_space(uint32_t c)
 {
     return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x85 ||
            c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
@@ -144,15 +138,10 @@ static int is_space(uint32_t c)
 /* ------------------------------------------------------------------------------------------ */
 /* Versions and style names */
 
-typedef struct {
-    int known;
-    int v[3];
-    int tf; /* "-tf" suffix: the tf.keras copy bundled with TensorFlow 1.x/2.0-2.3 */
-} kver;
 
-static kver kver_parse(const char *s)
+static tlr_kver kver_parse(const char *s)
 {
-    kver k = {0, {0, 0, 0}, 0};
+    tlr_kver k = {0, {0, 0, 0}, 0};
     if (!s)
         return k;
     const char *p = s;
@@ -176,7 +165,7 @@ static kver kver_parse(const char *s)
 }
 
 /* 1 when the version is known and older than a.b.c. */
-static int kver_lt(kver k, int a, int b, int c)
+int tlr_sum_kver_lt(tlr_kver k, int a, int b, int c)
 {
     if (!k.known)
         return 0;
@@ -195,7 +184,7 @@ _Static_assert(TLR_SUMMARY_COUNT == 6, "update style_names");
 
 tlr_summary_style tlr_summary_style_for_version(const char *version)
 {
-    kver k = kver_parse(version);
+    tlr_kver k = kver_parse(version);
     if (!k.known)
         return TLR_SUMMARY_KERAS2;
     if (k.v[0] <= 1)
@@ -225,7 +214,7 @@ const char *tlr_summary_style_name(tlr_summary_style s)
 /* ------------------------------------------------------------------------------------------ */
 /* Cell texts */
 
-static void put_int(tlr_buf *b, int64_t v, int commas)
+void tlr_sum_put_int(tlr_buf *b, int64_t v, int commas)
 {
     char digits[32];
     snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
@@ -250,7 +239,7 @@ static void put_dims(tlr_buf *b, const int64_t *dims, int ndim, int keras3)
         if (dims[i] < 0)
             tlr_buf_puts(b, "None");
         else
-            put_int(b, dims[i], 0);
+            tlr_sum_put_int(b, dims[i], 0);
     }
     if (ndim == 1 && !keras3)
         tlr_buf_putc(b, ',');
@@ -259,7 +248,7 @@ static void put_dims(tlr_buf *b, const int64_t *dims, int ndim, int keras3)
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-static char *shape_text(const tlr_summary_row *r, int keras3)
+char *tlr_sum_shape_text(const tlr_summary_row *r, int keras3)
 {
     tlr_buf b = TLR_BUF_INIT;
     int n = clampi(r->n_outputs, 1, 4);
@@ -283,17 +272,17 @@ static char *shape_text(const tlr_summary_row *r, int keras3)
 }
 
 /* count_params(); an unbuilt layer is "0 (unused)" in tf.keras and "0 (unbuilt)" in Keras 3. */
-static char *params_text(int64_t params, int keras3)
+char *tlr_sum_params_text(int64_t params, int keras3)
 {
     tlr_buf b = TLR_BUF_INIT;
     if (params < 0)
         tlr_buf_puts(&b, keras3 ? "0 (unbuilt)" : "0 (unused)");
     else
-        put_int(&b, params, keras3);
+        tlr_sum_put_int(&b, params, keras3);
     return tlr_buf_detach(&b);
 }
 
-static char *label_text(const tlr_summary_row *r, int keras3_depth)
+char *tlr_sum_label_text(const tlr_summary_row *r, int keras3_depth)
 {
     tlr_buf b = TLR_BUF_INIT;
     if (keras3_depth > 0) {
@@ -305,7 +294,7 @@ static char *label_text(const tlr_summary_row *r, int keras3_depth)
     return tlr_buf_detach(&b);
 }
 
-static const char *link_at(const tlr_summary_row *r, int i)
+const char *tlr_sum_link_at(const tlr_summary_row *r, int i)
 {
     return (r->connected && i < r->n_connected && r->connected[i]) ? r->connected[i] : "";
 }
@@ -316,13 +305,13 @@ static char *connections_repr(const tlr_summary_row *r, int listed)
     tlr_buf b = TLR_BUF_INIT;
     tlr_buf_putc(&b, '[');
     for (int i = 0; listed && i < r->n_connected; i++)
-        tlr_buf_printf(&b, "%s'%s'", i ? ", " : "", link_at(r, i));
+        tlr_buf_printf(&b, "%s'%s'", i ? ", " : "", tlr_sum_link_at(r, i));
     tlr_buf_putc(&b, ']');
     return tlr_buf_detach(&b);
 }
 
 /* readable_memory_size(): 1024-based, two decimals ("Byte" in tf.keras, "B" in Keras 3). */
-static void put_size(tlr_buf *b, int64_t bytes, int keras3)
+void tlr_sum_put_size(tlr_buf *b, int64_t bytes, int keras3)
 {
     static const char *const units[] = {"Byte", "KB", "MB", "GB", "TB", "PB"};
     double v = (double)bytes;
@@ -337,7 +326,7 @@ static void put_size(tlr_buf *b, int64_t bytes, int keras3)
 }
 
 /* Rows the printer shows: nested rows only where Keras could expand them and was asked to. */
-static int visible_rows(const tlr_summary *s, int can_nest, int *idx)
+int tlr_sum_visible_rows(const tlr_summary *s, int can_nest, int *idx)
 {
     int n = 0;
     for (int i = 0; i < s->n_rows; i++)
@@ -346,7 +335,7 @@ static int visible_rows(const tlr_summary *s, int can_nest, int *idx)
     return n;
 }
 
-static void free_cells(char **cells, int n)
+void tlr_sum_free_cells(char **cells, int n)
 {
     for (int i = 0; i < n; i++)
         free(cells[i]);
@@ -363,28 +352,28 @@ static void put_line(tlr_buf *out, char c, int n)
 
 static void cut_row(tlr_buf *out, char *const *cells, int n, const int *stops, int separate)
 {
-    ustr line = {NULL, 0, 0};
+    tlr_ustr line = {NULL, 0, 0};
     for (int i = 0; i < n; i++) {
         if (i > 0 && separate && line.n > 0)
             line.c[line.n - 1] = ' '; /* the column's last char becomes a blank */
         us_cat_utf8(&line, cells[i]);
         if (line.n > (size_t)stops[i])
             line.n = (size_t)stops[i];
-        us_repeat(&line, ' ', stops[i] - (long)line.n);
+        tlr_sum_us_repeat(&line, ' ', stops[i] - (long)line.n);
     }
-    buf_put_us(out, &line);
+    tlr_sum_buf_put_us(out, &line);
     tlr_buf_putc(out, '\n');
-    us_free(&line);
+    tlr_sum_us_free(&line);
 }
 
 static void totals_commas(const tlr_summary *s, tlr_buf *out)
 {
     tlr_buf_puts(out, "Total params: ");
-    put_int(out, s->total_params, 1);
+    tlr_sum_put_int(out, s->total_params, 1);
     tlr_buf_puts(out, "\nTrainable params: ");
-    put_int(out, s->trainable_params, 1);
+    tlr_sum_put_int(out, s->trainable_params, 1);
     tlr_buf_puts(out, "\nNon-trainable params: ");
-    put_int(out, s->non_trainable_params, 1);
+    tlr_sum_put_int(out, s->non_trainable_params, 1);
     tlr_buf_putc(out, '\n');
 }
 
@@ -394,16 +383,16 @@ static void cut_layer_rows(const tlr_summary *s, const int *stops, int ncol, int
                            int links_shown, int width, tlr_buf *out)
 {
     int *idx = tlr_xmalloc(sizeof(int) * (size_t)(s->n_rows + 1));
-    int n = visible_rows(s, 0, idx);
+    int n = tlr_sum_visible_rows(s, 0, idx);
     for (int k = 0; k < n; k++) {
         const tlr_summary_row *r = &s->rows[idx[k]];
         int links = links_shown ? r->n_connected : 0;
-        char *cells[4] = {label_text(r, 0), shape_text(r, 0), params_text(r->params, 0),
-                          tlr_xstrdup(links > 0 ? link_at(r, 0) : "")};
+        char *cells[4] = {tlr_sum_label_text(r, 0), tlr_sum_shape_text(r, 0), tlr_sum_params_text(r->params, 0),
+                          tlr_xstrdup(links > 0 ? tlr_sum_link_at(r, 0) : "")};
         cut_row(out, cells, ncol, stops, separate);
-        free_cells(cells, 4);
+        tlr_sum_free_cells(cells, 4);
         for (int j = 1; ncol == 4 && j < links; j++) {
-            char *extra[4] = {"", "", "", (char *)link_at(r, j)};
+            char *extra[4] = {"", "", "", (char *)tlr_sum_link_at(r, j)};
             cut_row(out, extra, 4, stops, separate);
         }
         put_line(out, k == n - 1 ? '=' : '_', width);
@@ -415,16 +404,16 @@ static char *const HEAD4[4] = {"Layer (type)", "Output Shape", "Param #", "Conne
 
 /* Keras 1.x: always four columns, 100 wide. The blank between columns came with 1.1.2
  * (keras#4469, Nov 2016); the trainable/non-trainable split with 1.2.0 (Nov-Dec 2016). */
-static void format_keras1(const tlr_summary *s, kver k, tlr_buf *out)
+static void format_keras1(const tlr_summary *s, tlr_kver k, tlr_buf *out)
 {
     const int width = 100;
     int stops[4] = {(int)(width * 0.33), (int)(width * 0.55), (int)(width * 0.67), width};
-    int separate = !kver_lt(k, 1, 1, 2);
+    int separate = !tlr_sum_kver_lt(k, 1, 1, 2);
     put_line(out, '_', width);
     cut_row(out, HEAD4, 4, stops, separate);
     put_line(out, '=', width);
     cut_layer_rows(s, stops, 4, separate, 1, width, out);
-    if (kver_lt(k, 1, 2, 0))
+    if (tlr_sum_kver_lt(k, 1, 2, 0))
         tlr_buf_printf(out, "Total params: %lld\n", (long long)s->total_params);
     else
         totals_commas(s, out);
@@ -435,10 +424,10 @@ static void format_keras1(const tlr_summary *s, kver k, tlr_buf *out)
  * notebooks), 98 from 2.1.  2.0.0-2.0.3 matched node keys against Node objects, so no
  * connection was ever printed (keras#6286, fixed in 2.0.4).  'Model: "name"' arrived with
  * keras#12107: standalone 2.2.5, and tf.keras releases tagged 2.2.4-tf onwards. */
-static void format_keras2(const tlr_summary *s, kver k, tlr_buf *out)
+static void format_keras2(const tlr_summary *s, tlr_kver k, tlr_buf *out)
 {
     int seq = s->sequential_like;
-    int width = seq ? 65 : ((!k.tf && kver_lt(k, 2, 1, 0)) ? 100 : 98);
+    int width = seq ? 65 : ((!k.tf && tlr_sum_kver_lt(k, 2, 1, 0)) ? 100 : 98);
     int stops[4];
     if (seq) {
         stops[0] = (int)(width * 0.45);
@@ -450,8 +439,8 @@ static void format_keras2(const tlr_summary *s, kver k, tlr_buf *out)
         stops[2] = (int)(width * 0.67);
         stops[3] = width;
     }
-    int links_lost = !k.tf && k.known && !kver_lt(k, 2, 0, 0) && kver_lt(k, 2, 0, 4);
-    int named = !kver_lt(k, 2, 2, 5) || (k.tf && !kver_lt(k, 2, 2, 4));
+    int links_lost = !k.tf && k.known && !tlr_sum_kver_lt(k, 2, 0, 0) && tlr_sum_kver_lt(k, 2, 0, 4);
+    int named = !tlr_sum_kver_lt(k, 2, 2, 5) || (k.tf && !tlr_sum_kver_lt(k, 2, 2, 4));
     if (named)
         tlr_buf_printf(out, "Model: \"%s\"\n", s->model_name ? s->model_name : "");
     put_line(out, '_', width);
@@ -507,10 +496,10 @@ static long wrap_room(const int *stops, int col, int n, int depth, int new_style
 static void wrap_row(tlr_buf *out, char *const *cells, int n, const int *stops, int depth,
                      int new_style)
 {
-    ustr text[5];
+    tlr_ustr text[5];
     size_t at[5];
     for (int i = 0; i < n; i++) {
-        text[i] = us_from(cells[i]);
+        text[i] = tlr_sum_us_from(cells[i]);
         at[i] = 0;
     }
     for (;;) {
@@ -519,31 +508,31 @@ static void wrap_row(tlr_buf *out, char *const *cells, int n, const int *stops, 
             pending |= at[i] < text[i].n;
         if (!pending)
             break;
-        ustr line = {NULL, 0, 0};
+        tlr_ustr line = {NULL, 0, 0};
         for (int col = 0; col < n; col++) {
             int last = col == n - 1;
             size_t avail = text[col].n - at[col], take, cut;
             wrap_cut(text[col].c + at[col], avail,
                      (size_t)wrap_room(stops, col, n, depth, new_style), &take, &cut);
             if (col == 0) {
-                us_repeat(&line, '|', depth);
-                us_push(&line, ' ');
+                tlr_sum_us_repeat(&line, '|', depth);
+                tlr_sum_us_push(&line, ' ');
             }
-            us_cat(&line, text[col].c + at[col], take);
-            us_repeat(&line, ' ', last ? 0 : 2);
+            tlr_sum_us_cat(&line, text[col].c + at[col], take);
+            tlr_sum_us_repeat(&line, ' ', last ? 0 : 2);
             at[col] += cut < avail ? cut : avail;
             long pad = stops[col] - (long)line.n;
             if (depth && (last || !new_style))
                 pad -= depth;
-            us_repeat(&line, ' ', pad);
+            tlr_sum_us_repeat(&line, ' ', pad);
         }
-        us_repeat(&line, '|', depth);
-        buf_put_us(out, &line);
+        tlr_sum_us_repeat(&line, '|', depth);
+        tlr_sum_buf_put_us(out, &line);
         tlr_buf_putc(out, '\n');
-        us_free(&line);
+        tlr_sum_us_free(&line);
     }
     for (int i = 0; i < n; i++)
-        us_free(&text[i]);
+        tlr_sum_us_free(&text[i]);
 }
 
 typedef struct {
@@ -559,9 +548,9 @@ typedef struct {
 static void tf_cells(const tf_ctx *t, const tlr_summary_row *r, char **cells)
 {
     int c = 0;
-    cells[c++] = label_text(r, 0);
-    cells[c++] = shape_text(r, 0);
-    cells[c++] = params_text(r->params, 0);
+    cells[c++] = tlr_sum_label_text(r, 0);
+    cells[c++] = tlr_sum_shape_text(r, 0);
+    cells[c++] = tlr_sum_params_text(r->params, 0);
     /* only nodes of the outer model are listed, so nested layers show [] */
     if (!t->s->sequential_like)
         cells[c++] = connections_repr(r, r->depth == 0);
@@ -586,7 +575,7 @@ static int tf_emit(const tf_ctx *t, int k, int level, int last_child, tlr_buf *o
     char *cells[5];
     tf_cells(t, r, cells);
     wrap_row(out, cells, t->ncol, t->stops, level, t->new_style);
-    free_cells(cells, t->ncol);
+    tlr_sum_free_cells(cells, t->ncol);
 
     int next = k + 1;
     while (next < t->n && t->s->rows[t->idx[next]].depth > level)
@@ -636,7 +625,7 @@ static void format_tf(const tlr_summary *s, int new_style, tlr_buf *out)
     }
     int *idx = tlr_xmalloc(sizeof(int) * (size_t)(s->n_rows + 1));
     t.idx = idx;
-    t.n = visible_rows(s, 1, idx);
+    t.n = tlr_sum_visible_rows(s, 1, idx);
 
     tlr_buf_printf(out, "Model: \"%s\"\n", s->model_name ? s->model_name : "");
     put_line(out, '_', t.width);
@@ -650,11 +639,11 @@ static void format_tf(const tlr_summary *s, int new_style, tlr_buf *out)
     if (new_style) {
         /* 2.13+: no thousands separators, sizes in parentheses */
         tlr_buf_printf(out, "Total params: %lld (", (long long)s->total_params);
-        put_size(out, s->total_bytes, 0);
+        tlr_sum_put_size(out, s->total_bytes, 0);
         tlr_buf_printf(out, ")\nTrainable params: %lld (", (long long)s->trainable_params);
-        put_size(out, s->trainable_bytes, 0);
+        tlr_sum_put_size(out, s->trainable_bytes, 0);
         tlr_buf_printf(out, ")\nNon-trainable params: %lld (", (long long)s->non_trainable_params);
-        put_size(out, s->non_trainable_bytes, 0);
+        tlr_sum_put_size(out, s->non_trainable_bytes, 0);
         tlr_buf_puts(out, ")\n");
     } else {
         totals_commas(s, out);
@@ -663,368 +652,10 @@ static void format_tf(const tlr_summary *s, int new_style, tlr_buf *out)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Keras 3: a rich Table(show_lines=True, width=L) of fixed-width columns, printed by a
- * Console that is not a terminal (80 columns, no styles). */
-
-enum { J_LEFT, J_RIGHT, J_CENTER, J_DEFAULT };
-
-typedef struct {
-    ustr *v;
-    int n, cap;
-} lines_t;
-
-static void lines_push(lines_t *l, ustr u)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 4;
-        l->v = tlr_xrealloc(l->v, sizeof *l->v * (size_t)l->cap);
-    }
-    l->v[l->n++] = u;
-}
-
-static void lines_free(lines_t *l)
-{
-    for (int i = 0; i < l->n; i++)
-        us_free(&l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = l->cap = 0;
-}
-
-typedef struct {
-    size_t *v, n, cap;
-} breaks_t;
-
-static void add_break(breaks_t *b, size_t at)
-{
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->v = tlr_xrealloc(b->v, sizeof *b->v * b->cap);
-    }
-    b->v[b->n++] = at;
-}
-
-/* rich's divide_line(): words are runs of "\s*\S+\s*"; a word that does not fit starts a new
- * line; a word longer than the width is folded into width-sized pieces when 'fold', else it
- * stays whole on its own line (and is cut with an ellipsis later).  A break is never put
- * at offset 0. */
-static breaks_t divide_line(const ustr *t, size_t width, int fold)
-{
-    breaks_t br = {NULL, 0, 0};
-    size_t pos = 0, line_pos = 0;
-    for (;;) {
-        size_t start = pos, i = pos;
-        while (i < t->n && is_space(t->c[i]))
-            i++;
-        if (i >= t->n)
-            break;
-        while (i < t->n && !is_space(t->c[i]))
-            i++;
-        size_t stripped = i - start; /* the word without its trailing blanks */
-        while (i < t->n && is_space(t->c[i]))
-            i++;
-        size_t len = i - start;
-        pos = i;
-        if (line_pos + stripped <= width) {
-            line_pos += len;
-        } else if (stripped > width && fold) {
-            size_t left = len; /* every piece but the last is full width */
-            for (; left > width; left -= width, start += width)
-                if (start)
-                    add_break(&br, start);
-            if (start)
-                add_break(&br, start);
-            line_pos = left;
-        } else if (stripped > width) {
-            if (start)
-                add_break(&br, start);
-            line_pos = len;
-        } else if (line_pos && start) {
-            add_break(&br, start);
-            line_pos = len;
-        }
-    }
-    return br;
-}
-
-static size_t trailing_spaces(const ustr *u)
-{
-    size_t k = 0;
-    while (k < u->n && is_space(u->c[u->n - 1 - k]))
-        k++;
-    return k;
-}
-
-/* Text.truncate(): longer lines are cut, with "…" as the last cell when 'ellipsis'. */
-static void truncate_line(ustr *u, size_t width, int ellipsis)
-{
-    if (u->n <= width)
-        return;
-    if (ellipsis) {
-        u->n = width ? width - 1 : 0;
-        us_push(u, 0x2026);
-    } else {
-        u->n = width;
-    }
-}
-
-/* Text.wrap(): divide, drop surplus trailing blanks, justify, truncate. */
-static lines_t rich_wrap(const char *text, size_t width, int justify, int ellipsis)
-{
-    ustr t = us_from(text);
-    breaks_t br = divide_line(&t, width, !ellipsis);
-    lines_t out = {NULL, 0, 0};
-    for (size_t i = 0; i <= br.n; i++) {
-        size_t a = i ? br.v[i - 1] : 0, b = i < br.n ? br.v[i] : t.n;
-        ustr line = {NULL, 0, 0};
-        us_cat(&line, t.c + a, b - a);
-        if (line.n > width) { /* rstrip_end */
-            size_t ws = trailing_spaces(&line), excess = line.n - width;
-            line.n -= ws < excess ? ws : excess;
-        }
-        if (justify != J_LEFT && justify != J_DEFAULT)
-            line.n -= trailing_spaces(&line);
-        truncate_line(&line, width, ellipsis);
-        long room = (long)width - (long)line.n;
-        if (justify == J_LEFT) {
-            us_repeat(&line, ' ', room);
-        } else if (justify == J_RIGHT || justify == J_CENTER) {
-            long before = justify == J_RIGHT ? room : room / 2;
-            ustr padded = {NULL, 0, 0};
-            us_repeat(&padded, ' ', before);
-            us_cat(&padded, line.c, line.n);
-            us_repeat(&padded, ' ', room - before);
-            us_free(&line);
-            line = padded;
-        }
-        lines_push(&out, line);
-    }
-    free(br.v);
-    us_free(&t);
-    return out;
-}
-
-/* console.print() of one markup-free line: wrapped (folded) at the console width. */
-static void console_print(tlr_buf *out, const char *text)
-{
-    lines_t l = rich_wrap(text, 80, J_DEFAULT, 0);
-    for (int i = 0; i < l.n; i++) {
-        buf_put_us(out, &l.v[i]);
-        tlr_buf_putc(out, '\n');
-    }
-    lines_free(&l);
-}
-
-/* ratio_reduce(excess, [1]*n, widths, widths): take 'total' cells off, evenly, rounding each
- * share half-to-even as Python's round() does. */
-static void ratio_reduce(int total, int *w, int n)
-{
-    long ratio_left = n, remaining = total;
-    for (int i = 0; i < n; i++) {
-        if (w[i] <= 0 || ratio_left <= 0)
-            continue;
-        double share = nearbyint((double)remaining / (double)ratio_left);
-        long d = (long)share < w[i] ? (long)share : w[i];
-        w[i] -= (int)d;
-        remaining -= d;
-        ratio_left -= 1;
-    }
-}
-
-/* ratio_distribute(total, widths): hand out 'total' extra cells in proportion, rounding up. */
-static void ratio_distribute(int total, int *w, int n)
-{
-    long ratio_left = 0, remaining = total;
-    int add[5];
-    for (int i = 0; i < n; i++)
-        ratio_left += w[i];
-    for (int i = 0; i < n; i++) {
-        long d = remaining;
-        if (ratio_left > 0)
-            d = (long)ceil((double)((long)w[i] * remaining) / (double)ratio_left);
-        if (d < 0)
-            d = 0;
-        add[i] = (int)d;
-        ratio_left -= w[i];
-        remaining -= d;
-    }
-    for (int i = 0; i < n; i++)
-        w[i] += add[i];
-}
-
-/* One box rule: left, runs of 'h' per column joined by 'cross', right. */
-static void box_rule(tlr_buf *out, const char *l, const char *h, const char *x, const char *r,
-                     const int *w, int n)
-{
-    tlr_buf_puts(out, l);
-    for (int i = 0; i < n; i++) {
-        if (i)
-            tlr_buf_puts(out, x);
-        tlr_buf_repeat_str(out, h, (size_t)w[i]);
-    }
-    tlr_buf_puts(out, r);
-    tlr_buf_putc(out, '\n');
-}
-
-/* One table row: each cell wrapped inside one blank of padding per side; short cells are
- * filled with blank lines below (above for the header, which rich aligns to the bottom). */
-static void box_row(tlr_buf *out, char *const *cells, const int *justify, const int *w, int n,
-                    const char *bar, int bottom)
-{
-    lines_t cl[5];
-    int height = 1;
-    for (int i = 0; i < n; i++) {
-        cl[i] = rich_wrap(cells[i], (size_t)(w[i] - 2), justify[i], 1);
-        if (cl[i].n > height)
-            height = cl[i].n;
-    }
-    for (int y = 0; y < height; y++) {
-        tlr_buf_puts(out, bar);
-        for (int i = 0; i < n; i++) {
-            int k = bottom ? y - (height - cl[i].n) : y;
-            if (k >= 0 && k < cl[i].n) {
-                tlr_buf_putc(out, ' ');
-                buf_put_us(out, &cl[i].v[k]);
-                tlr_buf_putc(out, ' ');
-            } else {
-                tlr_buf_repeat(out, ' ', (size_t)w[i]);
-            }
-            tlr_buf_puts(out, bar);
-        }
-        tlr_buf_putc(out, '\n');
-    }
-    for (int i = 0; i < n; i++)
-        lines_free(&cl[i]);
-}
-
-static char *k3_connections(const tlr_summary_row *r)
-{
-    tlr_buf b = TLR_BUF_INIT;
-    /* only nodes of the outer model count, so nested layers show "-" */
-    for (int i = 0; r->depth == 0 && i < r->n_connected; i++)
-        tlr_buf_printf(&b, "%s%s", i ? ", " : "", link_at(r, i));
-    if (b.len == 0)
-        tlr_buf_putc(&b, '-');
-    return tlr_buf_detach(&b);
-}
-
-static void k3_totals_line(tlr_buf *out, const char *label, int64_t count, int64_t bytes)
-{
-    tlr_buf b = TLR_BUF_INIT;
-    tlr_buf_puts(&b, label);
-    put_int(&b, count, 1);
-    tlr_buf_puts(&b, " (");
-    put_size(&b, bytes, 1);
-    tlr_buf_putc(&b, ')');
-    console_print(out, tlr_buf_cstr(&b));
-    tlr_buf_free(&b);
-}
-
-/* Column stops: 3.0.0-3.0.4 used [.45,.84,1] / [.3,.56,.70,1]; keras#19158 (Feb 2024, taken
- * here as 3.0.5) widened Param # to [.45,.80,1] / [.3,.56,.74,1].  show_trainable scales them
- * by 0.9 and adds a centred column.  Width: min(88 or 108, terminal - 4), and a non-terminal
- * reports 80 columns, so 76. */
-static int k3_columns(const tlr_summary *s, kver k, int *w, int *justify, char **heads)
-{
-    const int line = 80 - 4;
-    int old = kver_lt(k, 3, 0, 5);
-    double pos[5];
-    int n;
-    heads[0] = "Layer (type)";
-    heads[1] = "Output Shape";
-    heads[2] = "Param #";
-    justify[0] = J_LEFT;
-    justify[1] = J_LEFT;
-    justify[2] = J_RIGHT;
-    if (s->sequential_like) {
-        pos[0] = 0.45;
-        pos[1] = old ? 0.84 : 0.80;
-        pos[2] = 1.0;
-        n = 3;
-    } else {
-        pos[0] = 0.3;
-        pos[1] = 0.56;
-        pos[2] = old ? 0.70 : 0.74;
-        pos[3] = 1.0;
-        heads[3] = "Connected to";
-        justify[3] = J_LEFT;
-        n = 4;
-    }
-    if (s->show_trainable) {
-        for (int i = 0; i < n; i++)
-            pos[i] = pos[i] * 0.90;
-        pos[n] = 1.0;
-        heads[n] = "Trainable";
-        justify[n] = J_CENTER;
-        n++;
-    }
-    int used = 0, sum = 0;
-    for (int i = 0; i < n; i++) {
-        int width = (int)(pos[i] * line) - used;
-        used += width;
-        w[i] = width + 2; /* rich adds the (0, 1) padding */
-        sum += w[i];
-    }
-    /* the table must fit L including its n+1 vertical rules; fixed columns do not wrap, so
-     * rich's last resort shares the excess out evenly; any room left is spread (expand) */
-    int room = line - (n + 1);
-    if (sum > room)
-        ratio_reduce(sum - room, w, n);
-    sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += w[i];
-    if (sum < room)
-        ratio_distribute(room - sum, w, n);
-    return n;
-}
-
-static void format_keras3(const tlr_summary *s, kver k, tlr_buf *out)
-{
-    int w[5], justify[5];
-    char *heads[5];
-    int n = k3_columns(s, k, w, justify, heads);
-
-    tlr_buf title = TLR_BUF_INIT;
-    tlr_buf_printf(&title, "Model: \"%s\"", s->model_name ? s->model_name : "");
-    console_print(out, tlr_buf_cstr(&title));
-    tlr_buf_free(&title);
-
-    box_rule(out, "\u250f", "\u2501", "\u2533", "\u2513", w, n);
-    box_row(out, heads, justify, w, n, "\u2503", 1);
-    box_rule(out, "\u2521", "\u2501", "\u2547", "\u2529", w, n);
-    int *idx = tlr_xmalloc(sizeof(int) * (size_t)(s->n_rows + 1));
-    int rows = visible_rows(s, 1, idx);
-    for (int j = 0; j < rows; j++) {
-        const tlr_summary_row *r = &s->rows[idx[j]];
-        char *cells[5];
-        int c = 0;
-        cells[c++] = label_text(r, r->depth);
-        cells[c++] = shape_text(r, 1);
-        cells[c++] = params_text(r->params, 1);
-        if (!s->sequential_like)
-            cells[c++] = k3_connections(r);
-        if (s->show_trainable) /* layers without weights show "-" */
-            cells[c++] = tlr_xstrdup(r->params > 0 ? (r->trainable ? "Y" : "N") : "-");
-        if (j)
-            box_rule(out, "\u251c", "\u2500", "\u253c", "\u2524", w, n);
-        box_row(out, cells, justify, w, n, "\u2502", 0);
-        free_cells(cells, c);
-    }
-    free(idx);
-    box_rule(out, "\u2514", "\u2500", "\u2534", "\u2518", w, n);
-    k3_totals_line(out, " Total params: ", s->total_params, s->total_bytes);
-    k3_totals_line(out, " Trainable params: ", s->trainable_params, s->trainable_bytes);
-    k3_totals_line(out, " Non-trainable params: ", s->non_trainable_params,
-                   s->non_trainable_bytes);
-    if (s->optimizer_params > 0)
-        k3_totals_line(out, " Optimizer params: ", s->optimizer_params, s->optimizer_bytes);
-}
-
-/* ------------------------------------------------------------------------------------------ */
 
 void tlr_summary_format(const tlr_summary *s, tlr_buf *out)
 {
-    kver k = kver_parse(s->keras_version);
+    tlr_kver k = kver_parse(s->keras_version);
     tlr_summary_style st = s->style;
     if (st <= TLR_SUMMARY_AUTO || st >= TLR_SUMMARY_COUNT)
         st = tlr_summary_style_for_version(s->keras_version);
@@ -1039,7 +670,7 @@ void tlr_summary_format(const tlr_summary *s, tlr_buf *out)
         format_tf(s, 1, out);
         break;
     case TLR_SUMMARY_KERAS3:
-        format_keras3(s, k, out);
+        tlr_sum_format_keras3(s, k, out);
         break;
     default:
         format_keras2(s, k, out);

@@ -24,12 +24,13 @@ static void fuzz_keras_config_reports(tlr_kfile *f)
         tlr_buf_free(&b);
         tlr_inspect_summary_free(s);
     }
-    tlr_json *layers = tlr_inspect_layers(f, 1);
+    tlr_layer_table *layers = tlr_inspect_layer_table(f, 1);
     if (layers) {
         tlr_buf b = TLR_BUF_INIT;
-        tlr_inspect_layers_text(layers, &b);
+        tlr_layer_table_text(layers, &b);
         tlr_buf_free(&b);
-        tlr_json_free(layers);
+        tlr_json_free(tlr_layer_table_to_json(layers));
+        tlr_layer_table_free(layers);
     }
 }
 

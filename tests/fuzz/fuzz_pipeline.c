@@ -7,6 +7,7 @@
 #include "engine/forward.h"
 #include "keras/kfile.h"
 #include "report/inspect.h"
+#include "report/storage.h"
 
 #define FUZZ_PIPE_WEIGHTS_MAX ((int64_t)64 << 20)
 #define FUZZ_PIPE_ACT_MAX ((int64_t)64 << 20)
@@ -60,7 +61,11 @@ static tlr_status fuzz_pipeline_run(const uint8_t *data, size_t size, tlr_err *e
         return err->code;
     f->wctx.max_bytes = FUZZ_PIPE_WEIGHTS_MAX;
     tlr_err e2 = { 0 };
-    tlr_json_free(tlr_inspect_storage(f, &e2));
+    tlr_storage *sto = tlr_inspect_storage_build(f, &e2);
+    if (sto) {
+        tlr_json_free(tlr_storage_to_json(sto));
+        tlr_storage_free(sto);
+    }
     tlr_status st = tlr_kfile_load_weights(f, err);
     if (st == TLR_OK && f->model && f->weights_loaded)
         st = fuzz_pipeline_forward(f->model, err);

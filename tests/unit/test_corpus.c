@@ -11,6 +11,7 @@
 #include "base/xalloc.h"
 #include "keras/kfile.h"
 #include "report/inspect.h"
+#include "report/storage.h"
 #include "report/summary.h"
 
 typedef struct {
@@ -203,7 +204,9 @@ static void check_weights_file(const char *dir, const corpus_row *row, corpus_co
         return;
     c->opened++;
     CHECK(f->format == TLR_FMT_H5_WEIGHTS, "%s: format %s", row->file, tlr_format_name(f->format));
-    tlr_json *st = tlr_inspect_storage(f, &err);
+    tlr_storage *sto = tlr_inspect_storage_build(f, &err);
+    tlr_json *st = sto ? tlr_storage_to_json(sto) : NULL;
+    tlr_storage_free(sto);
     CHECK(st != NULL, "%s: storage: %s", row->file, err.msg);
     if (st) {
         const tlr_json *w = tlr_json_get(st, "weights");

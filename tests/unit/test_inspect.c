@@ -11,7 +11,7 @@
 #include "harness.h"
 #include "base/json.h"
 #include "keras/kfile.h"
-#include "report/inspect.h"
+#include "report/storage.h"
 
 /* outer = [inner = [a (Dense 4->3, frozen), bn (BatchNormalization), b (Dense 3->2)],
  *          c (Dense 2->1)], written by Keras 'VERSION'. */
@@ -29,18 +29,16 @@
     " \"activation\": \"sigmoid\", \"use_bias\": true}}]}}"
 
 /* The get_weights() names of layer 'k', joined by spaces. */
-static void order_of(const tlr_json *storage, int k, char *out, size_t cap)
+static void order_of(const tlr_storage *storage, int k, char *out, size_t cap)
 {
-    const tlr_json *l = tlr_json_first(tlr_json_get(storage, "get_weights"));
-    for (int i = 0; i < k && l; i++)
-        l = tlr_json_next(l);
     out[0] = '\0';
-    if (!l)
+    if (k >= storage->n_get_weights)
         return;
-    for (const tlr_json *a = tlr_json_first(tlr_json_get(l, "arrays")); a; a = tlr_json_next(a)) {
+    const tlr_storage_layer_vars *l = &storage->get_weights[k];
+    for (int i = 0; i < l->n_vars; i++) {
         if (out[0])
             strncat(out, " ", cap - strlen(out) - 1);
-        strncat(out, tlr_json_get_string(a, "name", "?"), cap - strlen(out) - 1);
+        strncat(out, l->vars[i].name, cap - strlen(out) - 1);
     }
 }
 
@@ -54,16 +52,15 @@ static void check_order(const char *version, const char *want_inner, int want_tr
     CHECK(f != NULL, "%s: open: %s", what, err.msg);
     if (!f)
         return;
-    tlr_json *s = tlr_inspect_storage(f, &err);
+    tlr_storage *s = tlr_inspect_storage_build(f, &err);
     CHECK(s != NULL, "%s: storage", what);
     if (s) {
-        INT_EQ(tlr_json_get_bool(s, "get_weights_trainable_first", -1), want_trainable_first,
-               what);
+        INT_EQ(s->get_weights_trainable_first, want_trainable_first, what);
         order_of(s, 0, got, sizeof got);
         STR_EQ(got, want_inner, what);
         order_of(s, 1, got, sizeof got);
         STR_EQ(got, "c/kernel c/bias", "a plain layer: kernel, bias");
-        tlr_json_free(s);
+        tlr_storage_free(s);
     }
     tlr_kfile_free(f);
 }
@@ -88,12 +85,12 @@ static void frozen_two_deep(void)
     CHECK(f != NULL, "deep.json: %s", err.msg);
     if (!f)
         return;
-    tlr_json *s = tlr_inspect_storage(f, &err);
+    tlr_storage *s = tlr_inspect_storage_build(f, &err);
     char got[512];
     order_of(s, 0, got, sizeof got);
     STR_EQ(got, "bn/gamma bn/beta d/kernel d/bias bn/moving_mean bn/moving_variance",
            "a frozen model inside a nested one (Keras 2.2.4)");
-    tlr_json_free(s);
+    tlr_storage_free(s);
     tlr_kfile_free(f);
 }
 

@@ -16,6 +16,7 @@
 #include "keras/kfile.h"
 #include "keras/shape.h"
 #include "report/inspect.h"
+#include "report/storage.h"
 #include "report/summary.h"
 
 #define FIX "tests/fixtures/models"
@@ -477,7 +478,9 @@ static void check_storage(const char *file, tlr_kfile *f, const tlr_json *ex, co
                           int weights_only, double fill)
 {
     tlr_err err = { 0 };
-    tlr_json *s = tlr_inspect_storage(f, &err);
+    tlr_storage *sto = tlr_inspect_storage_build(f, &err);
+    tlr_json *s = sto ? tlr_storage_to_json(sto) : NULL;
+    tlr_storage_free(sto);
     CHECK(s != NULL, "%s: storage: %s", file, err.msg);
     if (!s)
         return;

@@ -1,0 +1,59 @@
+/* reportdata_parts.h - what the files of the report-data stage share; not an API for other
+ * stages.  reportdata.c assembles the document and owns the figures and number formats;
+ * reportdata_storage.c, reportdata_kernels.c and reportdata_features.c each build sections. */
+#ifndef TLR_REPORTDATA_PARTS_H
+#define TLR_REPORTDATA_PARTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/err.h"
+#include "base/image.h"
+#include "base/json.h"
+#include "input/input.h"
+#include "keras/kfile.h"
+#include "report/reportdata.h"
+#include "report/storage.h"
+
+/* o[key] = v and o[key + "_str"] = "15,321,281". */
+void tlr_rd_add_count(tlr_json *o, const char *key, int64_t v);
+/* "512 B", "1.50 KB", "58.45 MB". */
+void tlr_rd_bytes_str(double b, char *out, size_t cap);
+/* "(3, 3, 64, 128)" */
+void tlr_rd_dims_str(int nd, const int64_t *d, char *out, size_t cap);
+/* The last component of a path. */
+const char *tlr_rd_base_name(const char *p);
+/* File-name-safe version of a layer path: "vgg16/block2_conv2" -> "vgg16-block2_conv2". */
+char *tlr_rd_slug(const char *path);
+/* Keeps a copy of 'img' as the figure 'name' (encoded to PNG at the end, all at once). */
+tlr_status tlr_rd_add_figure(tlr_report_content *c, const char *name, const tlr_image *img,
+                             tlr_err *err);
+/* Appends d.warnings[] = {"text": text} unless the same text is there already. */
+void tlr_rd_add_warning(tlr_json *d, const char *text);
+
+/* A layer chosen for a figure, with its path through nested models (owned). */
+typedef struct {
+    const tlr_layer *layer;
+    char *path;
+} tlr_rd_layer;
+
+/* The layer at 'path' ("vgg16/block2_conv2"); TLR_E_USAGE naming it when there is none. */
+tlr_status tlr_rd_resolve_layer(const tlr_model *m, const char *path, tlr_rd_layer *out,
+                                tlr_err *err);
+
+/* d.storage: Pregunta 1, from the file's anatomy. */
+void tlr_rd_storage_section(tlr_json *d, const tlr_kfile *f, const tlr_storage *st);
+
+/* d.kernels: the kernel grid of the chosen convolution (*chosen, path owned by the caller;
+ * empty when the model has none) and the first layer's colour tiles. */
+tlr_status tlr_rd_kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
+                                  tlr_report_content *c, tlr_rd_layer *chosen, tlr_err *err);
+
+/* d.features and d.predictions: the forward pass over the sample images. */
+tlr_status tlr_rd_features_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
+                                   const tlr_input *inputs, int n_inputs,
+                                   const tlr_rd_layer *kern_layer, tlr_report_content *c,
+                                   FILE *log, tlr_err *err);
+
+#endif
