@@ -9,6 +9,7 @@
 #include "base/tensor.h"
 #include "base/xalloc.h"
 #include "engine/grad.h"
+#include "engine/resize_taps.h"
 
 void tlr_grad_pad2d(int64_t n, int64_t h, int64_t w, int64_t c, int top, int bottom, int left,
                     int right, const float *dy, float *dx)
@@ -30,44 +31,11 @@ void tlr_grad_crop2d(int64_t n, int64_t h, int64_t w, int64_t c, int top, int bo
 
 /* ---- resize --------------------------------------------------------------------------- */
 
-/* The taps of ops_layout.c's resize, recomputed with the same float arithmetic (the forward
- * keeps them private); the adjoint tests hold the two together. */
-typedef struct {
-    int64_t lo, hi;
-    float lerp;
-} tap;
-
-static tap *bilinear_taps(int64_t out_size, int64_t in_size)
-{
-    tap *t = tlr_xmalloc((size_t)(out_size > 0 ? out_size : 1) * sizeof *t);
-    float scale = (float)in_size / (float)out_size;
-    for (int64_t i = 0; i < out_size; i++) {
-        float src = ((float)i + 0.5f) * scale - 0.5f;
-        float fl = floorf(src);
-        int64_t lo = (int64_t)fl, hi = (int64_t)ceilf(src);
-        t[i].lo = lo < 0 ? 0 : lo;
-        t[i].hi = hi > in_size - 1 ? in_size - 1 : hi;
-        t[i].lerp = src - fl;
-    }
-    return t;
-}
-
-static int64_t *nearest_taps(int64_t out_size, int64_t in_size)
-{
-    int64_t *t = tlr_xmalloc((size_t)(out_size > 0 ? out_size : 1) * sizeof *t);
-    float scale = (float)in_size / (float)out_size;
-    for (int64_t i = 0; i < out_size; i++) {
-        int64_t s = (int64_t)floorf(((float)i + 0.5f) * scale);
-        s = s > in_size - 1 ? in_size - 1 : s;
-        t[i] = s < 0 ? 0 : s;
-    }
-    return t;
-}
-
+/* The same taps as the forward resize (resize_taps.h), with dy scattered back along them. */
 static void resize_nearest_grad(int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh,
                                 int64_t ow, const float *dy, float *dx)
 {
-    int64_t *ys = nearest_taps(oh, h), *xs = nearest_taps(ow, w);
+    int64_t *ys = tlr_resize_taps_nearest(oh, h), *xs = tlr_resize_taps_nearest(ow, w);
     for (int64_t b = 0; b < n; b++)
         for (int64_t y = 0; y < oh; y++)
             for (int64_t x = 0; x < ow; x++) {
@@ -85,7 +53,7 @@ static void resize_nearest_grad(int64_t n, int64_t h, int64_t w, int64_t c, int6
 static void resize_bilinear_grad(int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh,
                                  int64_t ow, const float *dy, float *dx)
 {
-    tap *ys = bilinear_taps(oh, h), *xs = bilinear_taps(ow, w);
+    tlr_resize_tap *ys = tlr_resize_taps_bilinear(oh, h), *xs = tlr_resize_taps_bilinear(ow, w);
     for (int64_t b = 0; b < n; b++) {
         float *img = dx + b * h * w * c; // (H, W, C)
         for (int64_t y = 0; y < oh; y++) {

@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "base/xalloc.h"
 #include "engine/ops.h"
+#include "engine/resize_taps.h"
 
 void tlr_op_pad2d(int64_t n, int64_t h, int64_t w, int64_t c, int top, int bottom, int left,
                   int right, const float *in, float *out)
@@ -33,47 +34,10 @@ void tlr_op_crop2d(int64_t n, int64_t h, int64_t w, int64_t c, int top, int bott
 
 /* ---- resize --------------------------------------------------------------------------- */
 
-/* One output coordinate's source taps along an axis, as TF's ResizeBilinear caches them. */
-typedef struct {
-    int64_t lo, hi;
-    float lerp;
-} tap;
-
-/* TF half-pixel mapping in float: src = (i + 0.5) * (in / out) - 0.5, taps floor(src)
- * and ceil(src) clamped to the image, weight src - floor(src) (before clamping). */
-static tap *bilinear_taps(int64_t out_size, int64_t in_size)
-{
-    tap *t = tlr_xmalloc((size_t)(out_size > 0 ? out_size : 1) * sizeof *t);
-    float scale = (float)in_size / (float)out_size;
-    for (int64_t i = 0; i < out_size; i++) {
-        float src = ((float)i + 0.5f) * scale - 0.5f;
-        float fl = floorf(src);
-        int64_t lo = (int64_t)fl, hi = (int64_t)ceilf(src);
-        t[i].lo = lo < 0 ? 0 : lo;
-        t[i].hi = hi > in_size - 1 ? in_size - 1 : hi;
-        t[i].lerp = src - fl;
-    }
-    return t;
-}
-
-/* TF ResizeNearestNeighbor with half_pixel_centers: src = min(floor((i + 0.5) * in / out),
- * in - 1), never below 0. */
-static int64_t *nearest_taps(int64_t out_size, int64_t in_size)
-{
-    int64_t *t = tlr_xmalloc((size_t)(out_size > 0 ? out_size : 1) * sizeof *t);
-    float scale = (float)in_size / (float)out_size;
-    for (int64_t i = 0; i < out_size; i++) {
-        int64_t s = (int64_t)floorf(((float)i + 0.5f) * scale);
-        s = s > in_size - 1 ? in_size - 1 : s;
-        t[i] = s < 0 ? 0 : s;
-    }
-    return t;
-}
-
 static void resize_nearest(int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh,
                            int64_t ow, const float *in, float *out)
 {
-    int64_t *ys = nearest_taps(oh, h), *xs = nearest_taps(ow, w);
+    int64_t *ys = tlr_resize_taps_nearest(oh, h), *xs = tlr_resize_taps_nearest(ow, w);
     for (int64_t b = 0; b < n; b++)
         for (int64_t y = 0; y < oh; y++)
             for (int64_t x = 0; x < ow; x++)
@@ -87,7 +51,7 @@ static void resize_nearest(int64_t n, int64_t h, int64_t w, int64_t c, int64_t o
 static void resize_bilinear(int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh,
                             int64_t ow, const float *in, float *out)
 {
-    tap *ys = bilinear_taps(oh, h), *xs = bilinear_taps(ow, w);
+    tlr_resize_tap *ys = tlr_resize_taps_bilinear(oh, h), *xs = tlr_resize_taps_bilinear(ow, w);
     for (int64_t b = 0; b < n; b++) {
         const float *img = in + b * h * w * c; // (H, W, C)
         for (int64_t y = 0; y < oh; y++) {
@@ -140,4 +104,33 @@ void tlr_op_upsample_nearest(int64_t n, int64_t h, int64_t w, int64_t c, int fh,
             for (int k = 1; k < fh; k++)
                 memcpy(row + k * ow * c, row, (size_t)(ow * c) * sizeof *row);
         }
+}
+
+/* ---- resize taps (resize_taps.h) ---------------------------------------------------------- */
+
+tlr_resize_tap *tlr_resize_taps_bilinear(int64_t out_size, int64_t in_size)
+{
+    tlr_resize_tap *t = tlr_xmalloc((size_t)(out_size > 0 ? out_size : 1) * sizeof *t);
+    float scale = (float)in_size / (float)out_size;
+    for (int64_t i = 0; i < out_size; i++) {
+        float src = ((float)i + 0.5f) * scale - 0.5f;
+        float fl = floorf(src);
+        int64_t lo = (int64_t)fl, hi = (int64_t)ceilf(src);
+        t[i].lo = lo < 0 ? 0 : lo;
+        t[i].hi = hi > in_size - 1 ? in_size - 1 : hi;
+        t[i].lerp = src - fl;
+    }
+    return t;
+}
+
+int64_t *tlr_resize_taps_nearest(int64_t out_size, int64_t in_size)
+{
+    int64_t *t = tlr_xmalloc((size_t)(out_size > 0 ? out_size : 1) * sizeof *t);
+    float scale = (float)in_size / (float)out_size;
+    for (int64_t i = 0; i < out_size; i++) {
+        int64_t s = (int64_t)floorf(((float)i + 0.5f) * scale);
+        s = s > in_size - 1 ? in_size - 1 : s;
+        t[i] = s < 0 ? 0 : s;
+    }
+    return t;
 }
