@@ -123,7 +123,7 @@ def layer(spec, group, x):
 
 def main():
     for fname in sorted(os.listdir(FIX)):
-        if not (fname.startswith('k1_') and fname.endswith('.h5')):
+        if not (fname.startswith('k1_') and fname.endswith('.h5')) or 'bad' in fname:
             continue
         case = fname[:-3]
         x = np.load(os.path.join(REF, case, 'x.npy')).astype(np.float64)

@@ -26,7 +26,8 @@ the Theano flag, which flips convolution kernels, leaves recurrent weights alone
 Weights and inputs are random (fixed seeds).  The expected outputs are computed by
 tests/gen/k1_rnn_ref.py from the per-gate arrays stored here, not by tlreport.
 
-Writes tests/fixtures/rnn/k1_*.h5 and tests/ref/rnn/k1_*/x.npy.  Deterministic.
+Writes tests/fixtures/rnn/k1_*.h5 and tests/ref/rnn/k1_*/x.npy (none for k1_bad_gate.h5,
+which must be refused).  Deterministic.
 Usage: /usr/bin/python3 tests/gen/make_k1_rnn.py
 """
 
@@ -251,6 +252,16 @@ def time_distributed(rng):
     save_x('k1_td_lstm', rng.uniform(-1, 1, (2, 5, 3)))
 
 
+def bad_gate(rng):
+    """k1_gru_tf's model with one gate array of the wrong shape: gru_1_U_r is (5, 4), not
+    (5, 5).  No reference output: loading must fail and name that array."""
+    cfg = [rnn_cfg('GRU', 'gru_1', 5, 4, 6, first_shape=[None, 6, 4]),
+           dense_cfg('dense_1', 2, 5)]
+    ws = [(n, a[:, :4] if n == 'gru_1_U_r' else a) for n, a in rnn_arrays(rng, 'GRU', 'gru_1', 4, 5)]
+    groups = [('gru_1', ws), ('dense_1', dense_arrays(rng, 'dense_1', 5, 2))]
+    write('k1_bad_gate.h5', cfg, groups, tf_names=True)
+
+
 def main():
     os.makedirs(FIX, exist_ok=True)
     lstm_embedding(np.random.default_rng(101))
@@ -263,6 +274,7 @@ def main():
     bidirectional_gru_sum(np.random.default_rng(107))
     lstm_gpu(np.random.default_rng(108))
     time_distributed(np.random.default_rng(109))
+    bad_gate(np.random.default_rng(110))
     for n in sorted(os.listdir(FIX)):
         if n.startswith('k1_'):
             print(os.path.join(FIX, n), os.path.getsize(os.path.join(FIX, n)), 'bytes')
