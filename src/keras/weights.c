@@ -11,6 +11,7 @@
 #include "base/strlist.h"
 #include "base/tensor.h"
 #include "base/xalloc.h"
+#include "keras/k1rnn.h"
 #include "keras/shape.h"
 
 /* ---- names ------------------------------------------------------------------------------- */
@@ -261,6 +262,97 @@ static void adopt_stored(tlr_layer *l, stored_w *s, int n)
     }
 }
 
+/* ---- Keras 1 gate-wise recurrent weights (k1rnn.h) ------------------------------------------ */
+
+/* A gate's stored array: the joined weight's shape with the last axis divided by 'g', and the
+ * same as the first gate 'ref' (NULL for the first gate itself). */
+static tlr_status k1_check_gate(const tlr_weight *t, const stored_w *p, const stored_w *ref, int g,
+                                const char *lpath, const tlr_weights_ctx *ctx, tlr_err *err)
+{
+    int64_t want[8];
+    memcpy(want, ref ? ref->info.dims : t->shape, sizeof want);
+    if (!ref)
+        want[t->ndim - 1] = t->shape[t->ndim - 1] < 0 ? -1 : t->shape[t->ndim - 1] / g;
+    if (!shape_eq(p->info.ndim, p->info.dims, t->ndim, want)) {
+        char a[96], b[96];
+        fmt_dims(p->info.ndim, p->info.dims, a, sizeof a);
+        fmt_dims(t->ndim, want, b, sizeof b);
+        return tlr_err_set(err, TLR_E_SHAPE, "%s: layer '%s': %s gate %s %s, expected %s",
+                           ctx->what, lpath, t->role, p->name, a, b);
+    }
+    if (p->info.dtype != TLR_DT_F32 && p->info.dtype != TLR_DT_F64 && p->info.dtype != TLR_DT_F16)
+        return tlr_err_set(err, TLR_E_UNSUPPORTED, "%s: layer '%s': %s is stored as %s, not floats",
+                           ctx->what, lpath, p->name, tlr_dtype_name(p->info.dtype, p->info.elem_size));
+    if (strchr(p->name, TLR_K1RNN_SEP))
+        return tlr_err_set(err, TLR_E_UNSUPPORTED, "%s: layer '%s': gate weight '%s' has a '%c' in "
+                           "its name, which tlreport cannot join", ctx->what, lpath, p->name,
+                           TLR_K1RNN_SEP);
+    return TLR_OK;
+}
+
+/* Binds one direction's 3*g gate arrays 's' to its kernel, recurrent_kernel and bias 'w'. */
+static tlr_status k1_join(tlr_weight *w, stored_w **s, int g, const int *order, const char *lpath,
+                          const tlr_weights_ctx *ctx, tlr_err *err)
+{
+    for (int r = 0; r < 3; r++) {
+        tlr_weight *t = &w[r];
+        char *names = NULL;
+        const stored_w *first = s[3 * order[0] + r];
+        for (int k = 0; k < g; k++) {
+            stored_w *p = s[3 * order[k] + r];
+            tlr_status st = k1_check_gate(t, p, k ? first : NULL, g, lpath, ctx, err);
+            if (st) {
+                free(names);
+                return st;
+            }
+            names = tlr_k1rnn_names_add(names, p->name);
+            p->used = 1;
+        }
+        free(t->stored_name);
+        free(t->path);
+        t->stored_name = names;
+        t->path = tlr_xstrdup(first->path);
+        t->stored_ndim = first->info.ndim;
+        memcpy(t->stored_shape, first->info.dims, sizeof t->stored_shape);
+        t->stored_shape[t->stored_ndim - 1] *= g;
+        t->stored_dtype = tlr_dtype_name(first->info.dtype, first->info.elem_size);
+    }
+    return TLR_OK;
+}
+
+/* A Keras 1 recurrent layer (or Bidirectional) with gate-wise weights: binds them joined and
+ * sets '*done'.  Leaves everything else (and '*done' 0) to the ordinary binding. */
+static tlr_status k1_rnn_bind(tlr_layer *l, stored_w **s, int n, const char *lpath,
+                              const tlr_weights_ctx *ctx, int *done, tlr_err *err)
+{
+    *done = 0;
+    int dirs = l->op == TLR_OP_BIDIRECTIONAL ? 2 : 1;
+    if (ctx->keras_major != 1 || (l->op != TLR_OP_RNN && dirs != 2) || n % dirs ||
+        l->n_weights != 3 * dirs)
+        return TLR_OK;
+    const tlr_rnn_cfg *cfg[2] = { dirs == 1 ? &l->cfg.rnn : &l->rnn_inner,
+                                  l->has_backward ? &l->rnn_backward : &l->rnn_inner };
+    const int *order[2] = { NULL, NULL };
+    int half = n / dirs, g[2] = { 0, 0 };
+    for (int d = 0; d < dirs; d++)
+        g[d] = tlr_k1rnn_gates(cfg[d], half, &order[d]);
+    if (!g[0] && !g[1])
+        return TLR_OK;
+    *done = 1;
+    tlr_status st = TLR_OK;
+    for (int d = 0; d < dirs && !st; d++) {
+        if (g[d])
+            st = k1_join(&l->weights[3 * d], s + d * half, g[d], order[d], lpath, ctx, err);
+        else if (half != 3)
+            st = tlr_err_set(err, TLR_E_SHAPE, "%s: layer '%s' (%s): the file stores %d weights, "
+                             "the layer has %d", ctx->what, lpath, l->class_name, n, l->n_weights);
+        else /* by position, as Keras 2 */
+            for (int i = 0; i < 3 && !st; i++)
+                st = attach(l, &l->weights[3 * d + i], s[d * half + i], lpath, ctx, err);
+    }
+    return st;
+}
+
 /* Assigns stored weights (all belonging to plain layer 'l') by role, then by position. */
 static tlr_status bind_layer(tlr_layer *l, stored_w **s, int n, const char *lpath,
                              const tlr_weights_ctx *ctx, tlr_err *err)
@@ -270,6 +362,10 @@ static tlr_status bind_layer(tlr_layer *l, stored_w **s, int n, const char *lpat
             adopt_stored(l, s[i], 1);
         return TLR_OK;
     }
+    int k1_done;
+    tlr_status k1 = k1_rnn_bind(l, s, n, lpath, ctx, &k1_done, err);
+    if (k1 || k1_done)
+        return k1;
     if (n != l->n_weights)
         return tlr_err_set(err, TLR_E_SHAPE, "%s: layer '%s' (%s): the file stores %d weights, "
                            "the layer has %d", ctx->what, lpath, l->class_name, n, l->n_weights);
@@ -808,6 +904,8 @@ static int64_t weight_bytes(const tlr_model *m)
 static tlr_status load_weight(tlr_layer *l, tlr_weight *w, tlr_h5 *h, const tlr_weights_ctx *ctx,
                               tlr_err *err)
 {
+    if (ctx->keras_major == 1 && tlr_k1rnn_is_joined(l, w))
+        return tlr_k1rnn_load(w, h, budget(ctx) / (int64_t)sizeof(float), ctx->what, err);
     tlr_h5_dsinfo info;
     tlr_status st = tlr_h5_dataset_info(h, w->path, &info, err);
     if (st)
