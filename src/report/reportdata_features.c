@@ -143,6 +143,8 @@ static void add_uncomputed(tlr_json *d, const tlr_skip *sk)
 /* How many images from 'i0' on have the same input shape (at most 8 per batch). */
 static int batch_run(const tlr_input *in, int i0, int n)
 {
+    if (in[i0].tensor->shape[0] != 1)
+        return 1; /* an .npy holding several samples runs alone; its first is shown */
     int k = 1;
     while (i0 + k < n && k < 8 && in[i0 + k].tensor->ndim == in[i0].tensor->ndim &&
            memcmp(in[i0 + k].tensor->shape, in[i0].tensor->shape,
@@ -151,9 +153,11 @@ static int batch_run(const tlr_input *in, int i0, int n)
     return k;
 }
 
-/* The inputs (each batch 1, one shape) stacked into one batch. */
+/* The inputs (each batch 1, one shape) stacked into one batch; a single input as it is. */
 static tlr_tensor *batch_of(const tlr_input *in, int n)
 {
+    if (n == 1)
+        return tlr_tensor_clone(in[0].tensor);
     int64_t shape[TLR_MAX_DIMS];
     memcpy(shape, in[0].tensor->shape, sizeof shape);
     shape[0] = n;

@@ -135,5 +135,13 @@ check '[ $? -eq 0 ] && grep -Eq "^\| [12] \| dog \|" "$tmp/sig_en/report.md" &&
     grep -Eq "^\| [12] \| cat \|" "$tmp/sig_en/report.md" && grep -q "Class names come from cd" "$tmp/sig_en/report.md"' \
     "sigmoid report (en, labels) lacks dog/cat rows: $(cat "$tmp/err")"
 
+# ---- an .npy holding several samples: the report shows the first (it used to overrun the
+# batch it built and abort)
+"$TLREPORT" tests/fixtures/rnn/bidi_backward.h5 tests/ref/rnn/bidi_backward_model/x.npy \
+    -o "$tmp/multi" --quiet >/dev/null 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 0 ] && [ -s "$tmp/multi/report.json" ] && ok ||
+    bad "multi-sample .npy report: exit $rc: $(head -c 300 "$tmp/err")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -13,6 +13,7 @@
 #include "io/npy.h"
 #include "keras/kfile.h"
 #include "report/inspect.h"
+#include "report/storage.h"
 
 typedef struct {
     const char *name;  /* tests/fixtures/rnn/<name>.h5, tests/ref/rnn/<name>/{x,out}.npy */
@@ -106,7 +107,9 @@ static void check_forward(const k1_case *c, const tlr_model *m)
 static void check_params(const k1_case *c, const tlr_kfile *f)
 {
     tlr_err err = { 0 };
-    tlr_json *s = tlr_inspect_storage(f, &err);
+    tlr_storage *sto = tlr_inspect_storage_build(f, &err);
+    tlr_json *s = sto ? tlr_storage_to_json(sto) : NULL;
+    tlr_storage_free(sto);
     CHECK(s != NULL, "%s: storage: %s", c->name, err.msg);
     const tlr_json *groups = tlr_json_get(tlr_json_get(s, "weights"), "groups");
     int64_t total = 0;
