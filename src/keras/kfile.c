@@ -10,6 +10,7 @@
 #include "base/xalloc.h"
 #include "io/zipio.h"
 #include "keras/expr.h"
+#include "keras/keras1_inputs.h"
 #include "keras/keras_config.h"
 #include "keras/shape.h"
 
@@ -185,6 +186,8 @@ static tlr_status build_model(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
     f->model = tlr_keras_config_parse(f->config_root, &cctx, err);
     if (!f->model)
         return err->code;
+    if (f->keras_major == 1)
+        tlr_keras1_name_inputs(f->model); /* "dense_input_1", not Keras 2's "dense_1_input" */
     tlr_status st = set_lambdas(f, opts, err);
     if (!st)
         st = tlr_shape_model(f->model, f->path, err);

@@ -8,6 +8,7 @@
 #include "base/strlist.h"
 #include "base/xalloc.h"
 #include "keras/shape.h"
+#include "report/reportdata.h"
 
 /* ---- shapes as Keras prints them ----------------------------------------------------------- */
 
@@ -71,6 +72,7 @@ typedef struct {
     int n, cap;
     tlr_strlist strings;     /* owned strings the rows point into */
     char ***conn;            /* per row, owned connection string arrays */
+    tlr_optimizer_state opt; /* built only when the summary prints its line */
 } summary_build;
 
 static const char *keep(summary_build *b, char *s)
@@ -183,6 +185,28 @@ static void totals(const tlr_model *m, int64_t *total, int64_t *trainable)
     }
 }
 
+/* Keras 3's print_summary (keras/src/utils/summary_utils.py): once model.optimizer is built,
+ * count_params and weight_memory_size of its variables go on their own line and into the
+ * total.  Other styles never print it, so their totals stay the model's. */
+static void add_optimizer(summary_build *b, const tlr_kfile *f)
+{
+    tlr_summary *s = &b->s;
+    tlr_optimizer_state_of(f, &b->opt);
+    if (!b->opt.built || s->style != TLR_SUMMARY_KERAS3) {
+        b->opt.built = 0;
+        return;
+    }
+    s->optimizer_params = b->opt.params;
+    s->optimizer_bytes = b->opt.bytes;
+    s->total_params += b->opt.params;
+    s->total_bytes += b->opt.bytes;
+}
+
+const tlr_optimizer_state *tlr_inspect_summary_optimizer(const tlr_summary *s)
+{
+    return &((const summary_build *)s)->opt; /* 's' is the first member */
+}
+
 tlr_summary *tlr_inspect_summary(const tlr_kfile *f, int style, int expand_nested,
                                  int show_trainable)
 {
@@ -201,6 +225,7 @@ tlr_summary *tlr_inspect_summary(const tlr_kfile *f, int style, int expand_neste
     s->total_bytes = s->total_params * 4;
     s->trainable_bytes = s->trainable_params * 4;
     s->non_trainable_bytes = s->non_trainable_params * 4;
+    add_optimizer(b, f);
     s->rows = b->rows;
     s->n_rows = b->n;
     (void)keep;
@@ -259,10 +284,45 @@ tlr_json *tlr_summary_to_json(const tlr_summary *s)
         for (int k = 0; k < r->n_connected; k++)
             tlr_json_push_string(c, r->connected[k]);
     }
-    tlr_json_add_number(j, "total_params", (double)s->total_params);
+    tlr_json_add_number(j, "total_params", (double)(s->total_params - s->optimizer_params));
     tlr_json_add_number(j, "trainable_params", (double)s->trainable_params);
     tlr_json_add_number(j, "non_trainable_params", (double)s->non_trainable_params);
+    if (s->optimizer_params > 0) {
+        tlr_json_add_number(j, "optimizer_params", (double)s->optimizer_params);
+        tlr_json_add_number(j, "optimizer_bytes", (double)s->optimizer_bytes);
+    }
     return j;
+}
+
+static void add_count_str(tlr_json *o, const char *key, int64_t v)
+{
+    char text[48];
+    tlr_format_thousands(v, text, sizeof text);
+    tlr_json_add_string(o, key, text);
+}
+
+void tlr_inspect_optimizer_json(tlr_json *parent, const tlr_summary *s)
+{
+    const tlr_optimizer_state *op = tlr_inspect_summary_optimizer(s);
+    if (!op->built)
+        return;
+    tlr_json *o = tlr_json_add_object(parent, "optimizer");
+    tlr_json_add_bool(o, "built", 1);
+    tlr_json_add_string(o, "class", op->class_name);
+    tlr_json_add_bool(o, "known", op->known);
+    tlr_json_add_bool(o, "on_trainable", op->on_trainable);
+    tlr_json_add_bool(o, "on_none", !op->on_trainable);
+    tlr_json_add_bool(o, "lr_variable", op->lr_variable);
+    tlr_json_add_number(o, "slots", op->slots);
+    tlr_json_add_number(o, "variables", op->n_variables);
+    tlr_json_add_number(o, "params", (double)op->params);
+    add_count_str(o, "params_str", op->params);
+    tlr_buf b = TLR_BUF_INIT;
+    tlr_summary_size_text(op->bytes, 1, &b);
+    tlr_json_add_string(o, "size_str", tlr_buf_cstr(&b));
+    tlr_buf_free(&b);
+    add_count_str(o, "model_total_str", s->total_params - s->optimizer_params);
+    add_count_str(o, "summary_total_str", s->total_params);
 }
 
 /* ---- layer table --------------------------------------------------------------------------- */

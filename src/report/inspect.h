@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "keras/kfile.h"
+#include "keras/optimizer.h"
 #include "report/summary.h"
 
 /* The summary table of the model.  'style' < 0 chooses from the file's version.
@@ -18,9 +19,19 @@ tlr_summary *tlr_inspect_summary(const tlr_kfile *f, int style, int expand_neste
                                  int show_trainable);
 void tlr_inspect_summary_free(tlr_summary *s);
 
+/* The optimizer Keras 3 built on load, as this summary counts it: built is 0 unless the
+ * summary prints the " Optimizer params:" line (Keras 3 style only). */
+const tlr_optimizer_state *tlr_inspect_summary_optimizer(const tlr_summary *s);
+
 /* Summary facts as JSON: rows (name, class, shape, params, trainable, depth, connected_to)
- * and the totals. */
+ * and the totals.  total_params counts the model's weights; when the summary prints an
+ * optimizer line, optimizer_params and optimizer_bytes carry it (Keras's printed total is
+ * their sum). */
 tlr_json *tlr_summary_to_json(const tlr_summary *s);
+
+/* report.json's summary.optimizer (Preguntas 1 and 3): added to 'parent' only when the
+ * summary prints an optimizer line, so other files' data stays as it was. */
+void tlr_inspect_optimizer_json(tlr_json *parent, const tlr_summary *s);
 
 /* Pregunta 2: one row per layer as --layers lists it; nested layers follow their model when
  * expanded.  Strings marked borrowed point into the file's model. */

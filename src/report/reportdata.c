@@ -187,7 +187,7 @@ static void model_section(tlr_json *d, const tlr_kfile *f, const tlr_summary *s)
         tlr_shape_str(&in, is, sizeof is);
         tlr_json_add_string(m, "input_shape", is);
     }
-    tlr_rd_add_count(m, "total_params", s->total_params);
+    tlr_rd_add_count(m, "total_params", s->total_params - s->optimizer_params);
     tlr_rd_add_count(m, "trainable_params", s->trainable_params);
     tlr_rd_add_count(m, "non_trainable_params", s->non_trainable_params);
     tlr_json_add_number(m, "layer_count", tlr_model_visible_layers(f->model, NULL, 0));
@@ -281,9 +281,10 @@ static void summary_section(tlr_json *d, const tlr_kfile *f, const tlr_summary *
     tlr_json_add_string(out, "text", tlr_buf_cstr(&b));
     tlr_buf_free(&b);
     tlr_json_add_string(out, "style", tlr_summary_style_name(s->style));
-    tlr_rd_add_count(out, "total_params", s->total_params);
+    tlr_rd_add_count(out, "total_params", s->total_params - s->optimizer_params);
     tlr_rd_add_count(out, "trainable_params", s->trainable_params);
     tlr_rd_add_count(out, "non_trainable_params", s->non_trainable_params);
+    tlr_inspect_optimizer_json(out, s); /* Keras 3's " Optimizer params:" line, when printed */
     /* which layers hold frozen weights, for the explanation */
     tlr_json *frozen = tlr_json_add_array(out, "frozen");
     for (int i = 0; i < f->model->n_layers; i++) {

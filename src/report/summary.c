@@ -325,6 +325,11 @@ void tlr_sum_put_size(tlr_buf *b, int64_t bytes, int keras3)
     tlr_buf_printf(b, "%.2f %s", v, units[5]);
 }
 
+void tlr_summary_size_text(int64_t bytes, int keras3, tlr_buf *out)
+{
+    tlr_sum_put_size(out, bytes, keras3);
+}
+
 /* Rows the printer shows: nested rows only where Keras could expand them and was asked to. */
 int tlr_sum_visible_rows(const tlr_summary *s, int can_nest, int *idx)
 {

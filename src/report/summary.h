@@ -67,6 +67,9 @@ tlr_summary_style tlr_summary_style_for_version(const char *version);
 int tlr_summary_style_parse(const char *name);
 const char *tlr_summary_style_name(tlr_summary_style s);
 
+/* readable_memory_size() as the summary prints it: "12.00 B" (Keras 3) or "12.00 Byte". */
+void tlr_summary_size_text(int64_t bytes, int keras3, tlr_buf *out);
+
 /* Appends the summary text (ending with a newline) to 'out'. */
 void tlr_summary_format(const tlr_summary *s, tlr_buf *out);
 
