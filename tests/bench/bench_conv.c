@@ -1,7 +1,9 @@
 /* bench_conv.c - one convolution at a time on the layer shapes of VGG16 (150x150 input) and
- * a MobileNetV2-style stack, with the CPU time as well as the wall clock (min over runs), so
- * the kernels can be tuned on a machine that is busy with other work.
- *   bench_conv [--threads N] [--isa generic|avx2|avx512] [--runs N] */
+ * a MobileNetV2-style stack, or (--tm) of the Teachable Machine MobileNetV2 (alpha 0.35,
+ * 224x224) with its folded BatchNormalization and ReLU6 as the executor passes them, with
+ * the CPU time as well as the wall clock (min over runs), so the kernels can be tuned on a
+ * machine that is busy with other work.
+ *   bench_conv [--threads N] [--isa generic|avx2|avx512] [--runs N] [--tm] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +44,44 @@ static const shape shapes[] = {
     { "conv 1x1 56x56x64->256", 56, 56, 64, 256, 1, 1, 0, 0 },
 };
 
+/* pad 2: Keras 'valid' after a ZeroPadding2D ((0, 1), (0, 1)), as MobileNetV2's stride-2
+ * layers (the executor folds the padding into the convolution: nothing before, one after) */
+static const shape tm_shapes[] = {
+    { "Conv1 224x224x3->16 s2", 224, 224, 3, 16, 3, 2, 2, 0 },
+    { "dw 112x112x16", 112, 112, 16, 16, 3, 1, 1, 1 },
+    { "project 112x112 16->8", 112, 112, 16, 8, 1, 1, 0, 0 },
+    { "expand 112x112 8->48", 112, 112, 8, 48, 1, 1, 0, 0 },
+    { "dw 112x112x48 s2", 112, 112, 48, 48, 3, 2, 2, 1 },
+    { "project 56x56 48->8", 56, 56, 48, 8, 1, 1, 0, 0 },
+    { "expand 56x56 8->48", 56, 56, 8, 48, 1, 1, 0, 0 },
+    { "dw 56x56x48", 56, 56, 48, 48, 3, 1, 1, 1 },
+    { "dw 56x56x48 s2", 56, 56, 48, 48, 3, 2, 2, 1 },
+    { "project 28x28 48->16", 28, 28, 48, 16, 1, 1, 0, 0 },
+    { "expand 28x28 16->96", 28, 28, 16, 96, 1, 1, 0, 0 },
+    { "dw 28x28x96", 28, 28, 96, 96, 3, 1, 1, 1 },
+    { "project 28x28 96->16", 28, 28, 96, 16, 1, 1, 0, 0 },
+    { "project 14x14 96->24", 14, 14, 96, 24, 1, 1, 0, 0 },
+    { "expand 14x14 24->144", 14, 14, 24, 144, 1, 1, 0, 0 },
+    { "dw 14x14x144", 14, 14, 144, 144, 3, 1, 1, 1 },
+    { "project 14x14 144->24", 14, 14, 144, 24, 1, 1, 0, 0 },
+    { "expand 14x14 32->192", 14, 14, 32, 192, 1, 1, 0, 0 },
+    { "project 14x14 192->32", 14, 14, 192, 32, 1, 1, 0, 0 },
+    { "expand 7x7 56->336", 7, 7, 56, 336, 1, 1, 0, 0 },
+    { "dw 7x7x336", 7, 7, 336, 336, 3, 1, 1, 1 },
+    { "project 7x7 336->56", 7, 7, 336, 56, 1, 1, 0, 0 },
+    { "Conv_1 7x7 112->1280", 7, 7, 112, 1280, 1, 1, 0, 0 },
+};
+
 int main(int argc, char **argv)
 {
     int runs = 9;
+    const shape *list = shapes;
+    size_t count = sizeof shapes / sizeof shapes[0];
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--tm") == 0) {
+            list = tm_shapes;
+            count = sizeof tm_shapes / sizeof tm_shapes[0];
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             tlr_threads_set_count(atoi(argv[++i]));
         else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
@@ -59,15 +94,16 @@ int main(int argc, char **argv)
     }
     printf("isa %s, %d threads\n", tlr_cpu_isa_name(tlr_cpu_isa()), tlr_threads_count());
     printf("%-28s %9s %9s %9s\n", "layer", "wall ms", "cpu ms", "GFLOP/s");
-    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-        const shape *S = &shapes[si];
+    double total_w = 0, total_c = 0;
+    for (size_t si = 0; si < count; si++) {
+        const shape *S = &list[si];
         tlr_conv2d_params p = { .n = 1, .h = S->h, .w = S->w, .cin = S->cin, .cout = S->cout,
                                 .kh = S->k, .kw = S->k, .sh = S->s, .sw = S->s, .dh = 1, .dw = 1,
                                 .groups = 1 };
-        int pad_total = S->pad ? S->k - 1 : 0;
+        int pad_total = S->pad == 1 ? S->k - 1 : S->pad == 2 ? 1 : 0;
         p.oh = (S->h + pad_total - S->k) / S->s + 1;
         p.ow = (S->w + pad_total - S->k) / S->s + 1;
-        p.pad_top = p.pad_left = pad_total / 2;
+        p.pad_top = p.pad_left = S->pad == 1 ? pad_total / 2 : 0;
         if (S->depthwise)
             p.cout = p.cin;
         int64_t nin = S->h * S->w * S->cin, nout = p.oh * p.ow * p.cout;
@@ -81,10 +117,19 @@ int main(int argc, char **argv)
         for (int64_t i = 0; i < p.cout; i++)
             b[i] = 0.1f;
         tlr_act_params relu = { TLR_ACT_RELU, 0.0f, -1.0f, 0.0f };
+        /* --tm: a folded BatchNormalization and ReLU6, no bias (as MobileNetV2's layers) */
+        float *scale = malloc((size_t)p.cout * sizeof *scale);
+        for (int64_t i = 0; i < p.cout; i++)
+            scale[i] = 0.9f + 0.001f * (float)i;
+        tlr_conv_post post = { scale, b, 1, 0.0f, 6.0f, NULL };
         double best_w = 1e30, best_c = 1e30;
         for (int r = 0; r < runs + 1; r++) {
             double w0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
-            if (S->depthwise)
+            if (list == tm_shapes && S->depthwise)
+                tlr_op_depthwise_conv2d_post(&p, 1, in, k, NULL, &post, out);
+            else if (list == tm_shapes)
+                tlr_op_conv2d_post(&p, in, k, NULL, &post, out);
+            else if (S->depthwise)
                 tlr_op_depthwise_conv2d(&p, 1, in, k, b, out);
             else
                 tlr_op_conv2d_act(&p, in, k, b, &relu, out);
@@ -96,10 +141,14 @@ int main(int argc, char **argv)
         }
         double flops = 2.0 * (double)nout * (double)S->k * S->k * (S->depthwise ? 1.0 : (double)S->cin);
         printf("%-28s %9.3f %9.3f %9.1f\n", S->name, best_w, best_c, flops / (best_w * 1e6));
+        total_w += best_w;
+        total_c += best_c;
+        free(scale);
         free(in);
         free(k);
         free(b);
         free(out);
     }
+    printf("%-28s %9.3f %9.3f\n", "total", total_w, total_c);
     return 0;
 }
