@@ -155,8 +155,8 @@ void tlr_kern_mbconv(const tlr_mbconv_params *m, const float *x, float *y)
     }
     int64_t row_bytes = m->stride * m->w * m->cexp * (int64_t)sizeof(float);
     int64_t band = MB_BAND_BYTES / row_bytes;
-    /* at least four bands per image, so two threads share a small map */
-    band = min64(band, (m->oh + 3) / 4);
+    /* at least two bands per image, so two threads share a small map */
+    band = min64(band, (m->oh + 1) / 2);
     band = band < 1 ? 1 : band;
     mb_job J = { m, x, y, band, (m->oh + band - 1) / band };
     int64_t macs = m->n * (m->h * m->w * m->cin * (m->expand ? m->cexp : 0) +

@@ -207,10 +207,8 @@ static void conv_gemm(const tlr_conv2d_params *p, int64_t groups, const float *i
     int64_t pixels = p->n * p->oh * p->ow;
     int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
     int64_t k = (int64_t)p->kh * p->kw * cin_g;
-    if (groups == 1 && is_pointwise(p) && p->cout > 32 && tlr_kern_pointwise_applies(pixels, k)) {
-        /* the same sums as the GEMM, without packing the weights on every call; up to 32
-         * output channels the GEMM's 16 x 16 and 12 x 32 tiles are as fast (measured on
-         * MobileNetV2's project layers) */
+    if (groups == 1 && is_pointwise(p) && tlr_kern_pointwise_applies(pixels, k)) {
+        /* the same sums as the GEMM, without packing the weights on every call */
         tlr_kern_pointwise(pixels, k, p->cout, in, p->cin, kernel, p->cout, post, out, p->cout);
         return;
     }

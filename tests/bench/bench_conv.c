@@ -3,7 +3,9 @@
  * 224x224) with its folded BatchNormalization and ReLU6 as the executor passes them, with
  * the CPU time as well as the wall clock (min over runs), so the kernels can be tuned on a
  * machine that is busy with other work.
- *   bench_conv [--threads N] [--isa generic|avx2|avx512] [--runs N] [--tm] */
+ * With --mb, the Teachable Machine model's inverted residual blocks as the three separate
+ * ops and fused (kern_mbconv.c).
+ *   bench_conv [--threads N] [--isa generic|avx2|avx512] [--runs N] [--tm | --mb] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "base/cpu.h"
 #include "base/threads.h"
+#include "engine/kern_mbconv.h"
 #include "engine/ops.h"
 
 static double clock_ms(clockid_t id)
@@ -72,13 +75,102 @@ static const shape tm_shapes[] = {
     { "Conv_1 7x7 112->1280", 7, 7, 112, 1280, 1, 1, 0, 0 },
 };
 
+/* ---- --mb: inverted residual blocks, separate and fused ------------------------------------ */
+
+typedef struct {
+    int64_t h, cin, t, cout;
+    int stride;
+} block_shape;
+
+static const block_shape tm_blocks[] = {
+    { 112, 16, 1, 8, 1 }, { 112, 8, 6, 8, 2 }, { 56, 8, 6, 8, 1 }, { 56, 8, 6, 16, 2 },
+    { 28, 16, 6, 16, 1 }, { 28, 16, 6, 24, 2 }, { 14, 24, 6, 24, 1 }, { 14, 24, 6, 32, 1 },
+    { 14, 32, 6, 32, 1 }, { 14, 32, 6, 56, 2 }, { 7, 56, 6, 56, 1 }, { 7, 56, 6, 112, 1 },
+};
+
+static float *filled(int64_t n, float step)
+{
+    float *x = aligned_alloc(64, (size_t)(n + 16) * sizeof *x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)(i % 11) * step - 2.0f * step;
+    return x;
+}
+
+/* The block as the executor runs it today: expand, depthwise, project, one op each. */
+static void block_separate(const tlr_mbconv_params *m, const float *x, float *e, float *d,
+                           float *y)
+{
+    tlr_conv2d_params pe = { .n = 1, .h = m->h, .w = m->w, .cin = m->cin, .oh = m->h, .ow = m->w,
+                             .cout = m->cexp, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1,
+                             .dw = 1, .groups = 1 };
+    tlr_conv2d_params pd = { .n = 1, .h = m->h, .w = m->w, .cin = m->cexp, .oh = m->oh,
+                             .ow = m->ow, .cout = m->cexp, .kh = 3, .kw = 3, .sh = m->stride,
+                             .sw = m->stride, .dh = 1, .dw = 1, .pad_top = m->pad_top,
+                             .pad_left = m->pad_left, .groups = 1 };
+    tlr_conv2d_params pp = { .n = 1, .h = m->oh, .w = m->ow, .cin = m->cexp, .oh = m->oh,
+                             .ow = m->ow, .cout = m->cout, .kh = 1, .kw = 1, .sh = 1, .sw = 1,
+                             .dh = 1, .dw = 1, .groups = 1 };
+    if (m->expand)
+        tlr_op_conv2d_post(&pe, x, m->expand, NULL, &m->expand_post, e);
+    tlr_op_depthwise_conv2d_post(&pd, 1, m->expand ? e : x, m->depthwise, NULL,
+                                 &m->depthwise_post, d);
+    tlr_op_conv2d_post(&pp, d, m->project, NULL, &m->project_post, y);
+}
+
+static void bench_blocks(int runs)
+{
+    printf("%-28s %9s %9s\n", "block (h, cin, t, cout, s)", "separate", "fused");
+    double tot_s = 0, tot_f = 0;
+    for (size_t bi = 0; bi < sizeof tm_blocks / sizeof tm_blocks[0]; bi++) {
+        const block_shape *B = &tm_blocks[bi];
+        tlr_mbconv_params m = { .n = 1, .h = B->h, .w = B->h, .cin = B->cin, .cexp = B->cin * B->t,
+                                .cout = B->cout, .stride = B->stride };
+        m.oh = m.ow = B->stride == 1 ? B->h : B->h / 2;
+        m.pad_top = m.pad_left = B->stride == 1 ? 1 : 0;
+        float *x = filled(B->h * B->h * B->cin, 0.05f), *e = filled(B->h * B->h * m.cexp, 0);
+        float *d = filled(m.oh * m.ow * m.cexp, 0), *y = filled(m.oh * m.ow * B->cout, 0);
+        float *we = filled(B->cin * m.cexp, 0.01f), *wd = filled(9 * m.cexp, 0.02f);
+        float *wp = filled(m.cexp * B->cout, 0.01f), *sc = filled(m.cexp + B->cout, 0.01f);
+        float *sh = filled(m.cexp + B->cout, 0.01f);
+        m.expand = B->t > 1 ? we : NULL;
+        m.expand_post = (tlr_conv_post){ sc, sh, 1, 0.0f, 6.0f, NULL };
+        m.depthwise = wd;
+        m.depthwise_post = (tlr_conv_post){ sc, sh, 1, 0.0f, 6.0f, NULL };
+        m.project = wp;
+        m.project_post = (tlr_conv_post){ sc, sh, 0, 0.0f, 0.0f,
+                                          B->stride == 1 && B->cin == B->cout ? x : NULL };
+        double best_s = 1e30, best_f = 1e30;
+        for (int r = 0; r < runs + 1; r++) {
+            double t0 = clock_ms(CLOCK_MONOTONIC);
+            block_separate(&m, x, e, d, y);
+            double t1 = clock_ms(CLOCK_MONOTONIC);
+            tlr_kern_mbconv(&m, x, y);
+            double t2 = clock_ms(CLOCK_MONOTONIC);
+            if (r > 0) {
+                best_s = t1 - t0 < best_s ? t1 - t0 : best_s;
+                best_f = t2 - t1 < best_f ? t2 - t1 : best_f;
+            }
+        }
+        char name[64];
+        snprintf(name, sizeof name, "%lld %lld %lld %lld %d", (long long)B->h, (long long)B->cin,
+                 (long long)B->t, (long long)B->cout, B->stride);
+        printf("%-28s %9.3f %9.3f\n", name, best_s, best_f);
+        tot_s += best_s;
+        tot_f += best_f;
+        free(x), free(e), free(d), free(y), free(we), free(wd), free(wp), free(sc), free(sh);
+    }
+    printf("%-28s %9.3f %9.3f\n", "total", tot_s, tot_f);
+}
+
 int main(int argc, char **argv)
 {
     int runs = 9;
     const shape *list = shapes;
     size_t count = sizeof shapes / sizeof shapes[0];
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--tm") == 0) {
+        if (strcmp(argv[i], "--mb") == 0) {
+            list = NULL;
+        } else if (strcmp(argv[i], "--tm") == 0) {
             list = tm_shapes;
             count = sizeof tm_shapes / sizeof tm_shapes[0];
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
@@ -93,6 +185,10 @@ int main(int argc, char **argv)
         }
     }
     printf("isa %s, %d threads\n", tlr_cpu_isa_name(tlr_cpu_isa()), tlr_threads_count());
+    if (!list) {
+        bench_blocks(runs);
+        return 0;
+    }
     printf("%-28s %9s %9s %9s\n", "layer", "wall ms", "cpu ms", "GFLOP/s");
     double total_w = 0, total_c = 0;
     for (size_t si = 0; si < count; si++) {
