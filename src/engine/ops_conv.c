@@ -3,7 +3,8 @@
  *
  * tlr_op_conv2d_post picks the fastest exact method for the shape:
  *   - 3x3 stride 1 with enough channels and pixels: Winograd F(4x4, 3x3) (kern_winograd.c);
- *   - few input channels (an RGB image): kernel rows read from the image in place;
+ *   - few input channels (an RGB image): kernel rows read from the image in place, by the
+ *     direct kernel (kern_stem.c) or, without AVX2, through the GEMM's register kernels;
  *   - 1x1, stride 1, no padding: the input already is the (pixels, cin) matrix (read in place),
  *     times the kernel read in place (kern_pointwise.c);
  *   - otherwise an implicit im2col: rows of receptive fields in kernel order (ky, kx, ci),
