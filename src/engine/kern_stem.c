@@ -34,6 +34,13 @@ typedef struct {
 
 static void rows_avx512_v(const void *J, int64_t r0, int64_t r1) { rows_avx512(J, r0, r1); }
 static void rows_avx2_v(const void *J, int64_t r0, int64_t r1) { rows_avx2(J, r0, r1); }
+
+static void rows_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const st_job *J = ctx;
+    J->rows(J, begin, end);
+}
 #endif
 
 int tlr_kern_stem_applies(const tlr_conv2d_params *p)
@@ -48,13 +55,6 @@ int tlr_kern_stem_applies(const tlr_conv2d_params *p)
     (void)p;
     return 0;
 #endif
-}
-
-static void rows_task(void *ctx, int64_t begin, int64_t end, int tid)
-{
-    (void)tid;
-    const st_job *J = ctx;
-    J->rows(J, begin, end);
 }
 
 void tlr_kern_stem_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
