@@ -63,8 +63,8 @@ static void rows_avx2_v(const void *J, int64_t r0, int64_t r1) { rows_avx2(J, r0
 static void rows_avx512_v(const void *J, int64_t r0, int64_t r1) { rows_avx512(J, r0, r1); }
 #endif
 
-void tlr_kern_depthwise_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
-                               const tlr_conv_post *post, float *out)
+static dw_job make_job(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                       const tlr_conv_post *post, float *out)
 {
     TLR_ASSERT(p->cout == p->cin);
     dw_job J = { p, in, kernel, post, out, rows_generic_v };
@@ -75,6 +75,21 @@ void tlr_kern_depthwise_conv2d(const tlr_conv2d_params *p, const float *in, cons
     else if (isa == TLR_ISA_AVX2)
         J.rows = rows_avx2_v;
 #endif
+    return J;
+}
+
+void tlr_kern_depthwise_rows(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                             const tlr_conv_post *post, float *out, int64_t r0, int64_t r1)
+{
+    dw_job J = make_job(p, in, kernel, post, out);
+    if (r0 < r1)
+        J.rows(&J, r0, r1);
+}
+
+void tlr_kern_depthwise_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                               const tlr_conv_post *post, float *out)
+{
+    dw_job J = make_job(p, in, kernel, post, out);
     int64_t rows = p->n * p->oh;
     /* one thread for small maps: waking the others and moving the data between the cores'
      * caches costs more than it saves (see PARALLEL_MIN_MACS in gemm.c) */

@@ -12,4 +12,9 @@
 void tlr_kern_depthwise_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,
                                const tlr_conv_post *post, float *out);
 
+/* The same for output rows [r0, r1) only (over N, OH), on the calling thread: for a caller
+ * that splits the work itself (kern_mbconv.c); each output is computed as above. */
+void tlr_kern_depthwise_rows(const tlr_conv2d_params *p, const float *in, const float *kernel,
+                             const tlr_conv_post *post, float *out, int64_t r0, int64_t r1);
+
 #endif

@@ -3,8 +3,10 @@
  *
  * tlr_op_conv2d_post picks the fastest exact method for the shape:
  *   - 3x3 stride 1 with enough channels and pixels: Winograd F(4x4, 3x3) (kern_winograd.c);
- *   - few input channels (an RGB image): kernel rows read from the image in place;
- *   - 1x1, stride 1, no padding: the input already is the (pixels, cin) matrix (read in place);
+ *   - few input channels (an RGB image): kernel rows read from the image in place, by the
+ *     direct kernel (kern_stem.c) or, without AVX2, through the GEMM's register kernels;
+ *   - 1x1, stride 1, no padding: the input already is the (pixels, cin) matrix (read in place),
+ *     times the kernel read in place (kern_pointwise.c);
  *   - otherwise an implicit im2col: rows of receptive fields in kernel order (ky, kx, ci),
  *     gathered block by block straight into the GEMM's packed buffers, so the Keras kernel
  *     (kh, kw, cin/groups, cout) is used as it is stored, as a (kh*kw*cin/groups, cout)
@@ -23,6 +25,8 @@
 #include "base/threads.h"
 #include "base/xalloc.h"
 #include "engine/kern_depthwise.h"
+#include "engine/kern_pointwise.h"
+#include "engine/kern_stem.h"
 #include "engine/gemm.h"
 #include "engine/ops.h"
 #include "engine/kern_winograd.h"
@@ -204,6 +208,11 @@ static void conv_gemm(const tlr_conv2d_params *p, int64_t groups, const float *i
     int64_t pixels = p->n * p->oh * p->ow;
     int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
     int64_t k = (int64_t)p->kh * p->kw * cin_g;
+    if (groups == 1 && is_pointwise(p) && tlr_kern_pointwise_applies(pixels, k)) {
+        /* the same sums as the GEMM, without packing the weights on every call */
+        tlr_kern_pointwise(pixels, k, p->cout, in, p->cin, kernel, p->cout, post, out, p->cout);
+        return;
+    }
     for (int64_t g = 0; g < groups; g++) {
         tlr_conv_post pg, *pp = NULL;
         if (post) {
@@ -375,6 +384,9 @@ void tlr_op_conv2d_post(const tlr_conv2d_params *p, const float *in, const float
     const tlr_conv_post *pp = merge_bias(bias, post, p->cout, shift, &merged);
     if (groups == 1 && tlr_kern_winograd_worth(p))
         tlr_kern_winograd_conv3x3(p, in, kernel, pp, out);
+    else if (rows_direct_applies(p, groups, tlr_gemm_kernel_for_n(tlr_cpu_isa(), p->cout)->kc) &&
+             tlr_kern_stem_applies(p))
+        tlr_kern_stem_conv2d(p, in, kernel, pp, out);
     else if (rows_direct_applies(p, groups, tlr_gemm_kernel_for_n(tlr_cpu_isa(), p->cout)->kc))
         conv_rows_direct(p, in, kernel, pp, out);
     else

@@ -8,7 +8,8 @@
 # build-bench/oracle, makes the benchmark models there with its generator
 # (make_keras_h5.py, make_onnx.py), installs onnxruntime-node with `npm ci` when missing, then
 # for each case runs tlreport (tests/bench/bench_forward.c), ONNX Runtime (bench_ort.mjs) and
-# PyTorch (bench_torch.py, VGG cases only) one after the other.
+# PyTorch (bench_torch.py, VGG cases only) one after the other.  The Teachable Machine case
+# (tm_mnv2) is written by tests/bench/make_tm_model.py with the oracle's writer.
 #
 # Environment: RUNS (timed runs per engine, default 11), THREADS (default 2), CASES,
 # ORACLE (oracle directory), IMAGES (three sample images for the whole-report row, default
@@ -21,7 +22,7 @@ R=$B/results
 PY=/usr/bin/python3
 RUNS=${RUNS:-11}
 THREADS=${THREADS:-2}
-CASES=${CASES:-"seed_vgg16 vgg16_notop_150 vgg16_notop_224 seed_mnv2"}
+CASES=${CASES:-"seed_vgg16 vgg16_notop_150 vgg16_notop_224 seed_mnv2 tm_mnv2"}
 ORACLE_SRC=${ORACLE:-../shared/oracle}
 if [ ! -f "$ORACLE_SRC/make_keras_h5.py" ]; then
   echo "bench: the oracle is not at $ORACLE_SRC (set ORACLE=DIR)" >&2
@@ -51,11 +52,18 @@ mkdir -p $O
 chmod -R u+w $O
 cp tests/bench/ort_load3.mjs $O/
 [ -f $O/models/seed_mnv2.h5 ] || (cd $O && $PY make_keras_h5.py --outdir models --quiet)
+# the Teachable-Machine-shaped MobileNetV2 (alpha 0.35, 224x224), with the oracle's writer
+[ -f $O/models/tm_mnv2.h5 ] || $PY tests/bench/make_tm_model.py $O $O/models
 mkdir -p $O/onnx
+if ! (cd /tmp && $PY -c 'import onnx') 2>/dev/null; then
+  note "python3-onnx is not installed (apt-get install python3-onnx): no ONNX graphs"
+fi
 : > "$R/gflop.txt"
 for c in $CASES; do
   (cd $O && $PY make_onnx.py models/$c.h5 onnx/$c.onnx) | tee -a "$R/gflop.txt"
 done
+# the whole-report row compares against ONNX Runtime on the course model's graph
+[ -f $O/onnx/seed_vgg16.onnx ] || (cd $O && $PY make_onnx.py models/seed_vgg16.h5 onnx/seed_vgg16.onnx >/dev/null)
 ORT=1
 if [ -n "${SKIP_ORT:-}" ]; then
   ORT=0; note "ONNX Runtime skipped (SKIP_ORT)"
@@ -74,6 +82,7 @@ for c in $CASES; do
   echo "bench: $c"
   n=$RUNS
   [ $c = seed_mnv2 ] && n=$((RUNS * 20))   # sub-millisecond: more runs for a steady minimum
+  [ $c = tm_mnv2 ] && n=$((RUNS * 5))      # a few milliseconds
   $B/bench_forward $O/models/$c.h5 $O/models/inputs/$c.npy --runs "$n" --threads "$THREADS" \
     --json > "$R/tlr_$c.json"
   cat "$R/tlr_$c.json"
@@ -81,7 +90,7 @@ for c in $CASES; do
     (cd $O && node bench_ort.mjs --threads "$THREADS" --runs "$n" --json "../results/ort_$c.json" $c) | tail -1
   fi
   case $c in
-    seed_mnv2) ;;   # bench_torch.py builds VGG16 graphs only
+    seed_mnv2|tm_mnv2) ;;   # bench_torch.py builds VGG16 graphs only
     *) if [ $TORCH = 1 ]; then
          (cd $O && $PY bench_torch.py --threads "$THREADS" --runs "$RUNS" --cases $c \
             --json "../results/torch_$c.json" 2>&1 | grep -v Warning) | sed 's/^/  /'

@@ -20,8 +20,9 @@ CASE_NAMES = {
     'vgg16_notop_150': 'VGG16 notop 150x150',
     'vgg16_notop_224': 'VGG16 notop 224x224',
     'seed_mnv2': 'seed_mnv2 (MobileNetV2-style, 96x96)',
+    'tm_mnv2': 'Teachable Machine shape (MobileNetV2 a=0.35, 224x224)',
 }
-ORDER = ['seed_vgg16', 'vgg16_notop_150', 'vgg16_notop_224', 'seed_mnv2']
+ORDER = ['seed_vgg16', 'vgg16_notop_150', 'vgg16_notop_224', 'seed_mnv2', 'tm_mnv2']
 
 
 def load(path):
