@@ -192,6 +192,8 @@ static void result_json(tlr_json *items, const tlr_check *c, const ck_result *r)
         tlr_json_add_string(o, "layers_str", tlr_buf_cstr(&b));
         tlr_buf_free(&b);
     }
+    /* a flag every item has, so templates can word this case without a scenario for it */
+    tlr_json_add_bool(o, "computed", !r->reason || strcmp(r->reason, "not_computed") != 0);
     if (r->reason) {
         tlr_json_add_string(o, "reason", r->reason);
         snprintf(flag, sizeof flag, "reason_%s", r->reason);
