@@ -191,6 +191,15 @@ typedef struct {
 static void emit_one_sided(cmp_ctx *C, const tlr_layer *l, const char *prefix, int depth,
                            int removed);
 
+/* Does not train: a nested model none of whose weights train (the freeze may be on the
+ * model or on each inner layer), or a plain layer not trainable here or above. */
+static int is_frozen(const tlr_layer *l)
+{
+    if (l->op == TLR_OP_MODEL)
+        return tlr_layer_param_count(l) > 0 && l->params_trainable == 0;
+    return !l->eff_trainable;
+}
+
 /* Every layer of a nested model, as added or removed. */
 static void emit_inner_one_sided(cmp_ctx *C, const tlr_model *m, const char *prefix, int depth,
                                  int removed)
@@ -213,7 +222,7 @@ static void emit_one_sided(cmp_ctx *C, const tlr_layer *l, const char *prefix, i
     e->depth = depth;
     e->is_model = l->op == TLR_OP_MODEL;
     e->has_weights = layer_has_arrays(l);
-    e->frozen = e->has_weights && !l->eff_trainable;
+    e->frozen = e->has_weights && is_frozen(l);
     if (e->is_model) {
         char *p = tlr_xstrdup(e->path); /* 'e' moves when the list grows */
         emit_inner_one_sided(C, l->inner, p, depth + 1, removed);
@@ -328,7 +337,7 @@ static void compare_pair(cmp_ctx *C, const tlr_layer *a, const tlr_layer *b, con
     e->depth = depth;
     e->is_model = a->op == TLR_OP_MODEL && b->op == TLR_OP_MODEL;
     e->has_weights = layer_has_arrays(a) || layer_has_arrays(b);
-    e->frozen = e->has_weights && !b->eff_trainable;
+    e->frozen = e->has_weights && is_frozen(b);
     compare_configs(C, e->path, a, b);
     if (e->is_model) {
         char *pa2 = join_path(pa, a->name), *pb2 = tlr_xstrdup(e->path);
