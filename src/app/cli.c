@@ -61,6 +61,12 @@ static const char usage[] =
 "  --force                replace an existing output directory not made by tlreport\n"
 "  --quiet                no progress messages\n"
 "\n"
+"Comparing and checking (with the report):\n"
+"  --compare BASE         what training changed: compare with BASE, the model before it\n"
+"                         (any format), layer by layer, in a section of the report\n"
+"  --check FILE           expectations to verify, one per line (see the README); each is\n"
+"                         listed in the report and in DIR/summary.md\n"
+"\n"
 "Engine:\n"
 "  --threads N            worker threads (default: all cores)\n"
 "  --max-memory SIZE      activation memory budget, e.g. 512M, 4G (default 4G)\n"
@@ -69,7 +75,7 @@ static const char usage[] =
 "  -h, --help             this help\n"
 "  --version              version\n"
 "\n"
-"Exit status: 0 success, 1 input or runtime error, 2 usage error.\n";
+"Exit status: 0 success, 1 input or runtime error, 2 usage error, 3 a --check failed.\n";
 
 const char *tlr_cli_usage(void)
 {
@@ -295,6 +301,10 @@ static int page_opt(tlr_options *o, const char *name, const char *v, tlr_status 
         o->author = v;
     } else if (strcmp(name, "--date") == 0) {
         o->date = v;
+    } else if (strcmp(name, "--compare") == 0) {
+        o->compare_path = v;
+    } else if (strcmp(name, "--check") == 0) {
+        o->check_path = v;
     } else {
         return 0;
     }
@@ -316,7 +326,7 @@ static const char *const value_opts[] = {
     "-o", "--output", "--config", "--weights", "--summary-style", "--resize", "--crop",
     "--preprocess", "--labels", "--top", "--dump", "--lambda", "--kernels", "--kernel-grid", "--kernel-norm",
     "--features", "--max-images", "--cmap", "--lang", "--template-dir", "--title", "--author",
-    "--date", "--threads", "--max-memory",
+    "--date", "--threads", "--max-memory", "--compare", "--check",
 };
 
 /* An option without a value: a command or a switch. */
@@ -380,6 +390,10 @@ static tlr_status check_options(tlr_options *o, tlr_err *err)
                            o->cmd == TLR_CMD_DUMP ? "--dump" : "--predict");
     if (o->config_path && o->weights_path)
         return tlr_err_set(err, TLR_E_USAGE, "--config and --weights cannot be used together");
+    if ((o->compare_path || o->check_path) && o->cmd != TLR_CMD_REPORT)
+        return tlr_err_set(err, TLR_E_USAGE, "%s works with the report, not with --summary, "
+                           "--layers, --storage, --json alone, --predict or --dump",
+                           o->compare_path ? "--compare" : "--check");
     return TLR_OK;
 }
 

@@ -58,6 +58,8 @@ typedef struct {
     const char *date;
     int embed;
     int force;
+    const char *compare_path;   /* --compare: the model before training */
+    const char *check_path;     /* --check: expectations file */
     int quiet;
     int profile;
     int threads;

@@ -1,5 +1,6 @@
 /* main.c - the tlreport command: parses options, runs the requested stage, prints the error
- * (one line, "tlreport: <what>") and maps it to the exit status: 0 ok, 1 error, 2 usage.
+ * (one line, "tlreport: <what>") and maps it to the exit status: 0 ok, 1 error, 2 usage,
+ * 3 a --check expectation not met.
  *
  * The work runs in a child process.  tlreport's own code validates everything it reads, but
  * libhdf5 trusts lengths stored in a file, and a crafted file can crash it; the parent then
@@ -27,7 +28,7 @@ static int run(tlr_options *o)
     fflush(stdout);
     if (st != TLR_OK) {
         fprintf(stderr, "tlreport: %s\n", err.msg);
-        return st == TLR_E_USAGE ? 2 : 1;
+        return st == TLR_E_USAGE ? 2 : st == TLR_E_CHECK ? 3 : 1;
     }
     return 0;
 }

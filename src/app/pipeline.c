@@ -17,6 +17,7 @@
 #include "io/npy.h"
 #include "keras/kfile.h"
 #include "keras/shape.h"
+#include "report/checks.h"
 #include "report/inspect.h"
 #include "report/report.h"
 #include "report/reportdata.h"
@@ -475,6 +476,108 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
     return st;
 }
 
+/* ---- --compare and --check ------------------------------------------------------------------ */
+
+/* What --compare and --check add to the report: the model before training with its sample
+ * images, and the parsed checks. */
+typedef struct {
+    tlr_kfile *base;
+    tlr_input *in;          /* the images prepared for 'base' (or borrowed: see 'own_in') */
+    int n_in, own_in;
+    tlr_checks *checks;
+} report_extras;
+
+static void extras_free(report_extras *x)
+{
+    if (x->own_in)
+        free_inputs(x->in, x->n_in);
+    tlr_kfile_free(x->base);
+    tlr_checks_free(x->checks);
+    memset(x, 0, sizeof *x);
+}
+
+/* Reads the check file and opens the model to compare with (weights loaded); a check file
+ * that does not parse stops here, before any work, as a usage error naming file:line. */
+static tlr_status extras_open(const tlr_options *o, const tlr_kfile *f, report_extras *x,
+                              tlr_err *err)
+{
+    memset(x, 0, sizeof *x);
+    tlr_status st;
+    if (o->check_path && !(x->checks = tlr_checks_load(o->check_path, o->compare_path != NULL,
+                                                       o->labels_path != NULL, err)))
+        return err->code;
+    if ((o->compare_path || o->check_path) && (st = need_model(f, o->compare_path ? "--compare"
+                                                                                  : "--check", err)))
+        return st;
+    if (!o->compare_path)
+        return TLR_OK;
+    tlr_kfile_opts ko = { NULL, NULL, o->lambdas, o->n_lambdas };
+    if (!(x->base = tlr_kfile_open(o->compare_path, &ko, err)))
+        return err->code;
+    if ((st = need_model(x->base, "--compare", err)))
+        return st;
+    return tlr_kfile_load_weights(x->base, err);
+}
+
+/* The sample images for the model before: the same tensors when both models take the same
+ * input the same way, else loaded again for it. */
+static tlr_status extras_inputs(const tlr_options *o, const tlr_kfile *f, const tlr_input *in,
+                                int n_in, report_extras *x, FILE *log, tlr_err *err)
+{
+    if (!x->base || n_in == 0)
+        return TLR_OK;
+    tlr_shape sa = tlr_forward_input_shape(x->base->model, 0);
+    tlr_shape sb = tlr_forward_input_shape(f->model, 0);
+    tlr_input_opts ia = input_opts(o, x->base->model), ib = input_opts(o, f->model);
+    if (sa.ndim == sb.ndim && memcmp(sa.d, sb.d, sizeof sa.d) == 0 &&
+        memcmp(&ia, &ib, sizeof ia) == 0) {
+        x->in = (tlr_input *)in;
+        x->n_in = n_in;
+        return TLR_OK;
+    }
+    x->own_in = 1;
+    return load_inputs(o, x->base, &x->in, &x->n_in, log, NULL, err);
+}
+
+#define DIGEST_MAX_BYTES 60000 /* a pull-request comment stays well under GitHub's limit */
+
+/* DIR/summary.md, the digest for a pull request, when --compare or --check asked for it;
+ * NULL otherwise (or on error, with 'err' set).  Cut at a line end past DIGEST_MAX_BYTES. */
+static char *render_digest(const tlr_options *o, const tlr_json *data, const tlr_report_opts *ro,
+                           tlr_err *err)
+{
+    if (!o->compare_path && !o->check_path)
+        return NULL;
+    char *md = tlr_report_render(data, "summary.md", ro, err);
+    if (md && strlen(md) > DIGEST_MAX_BYTES) {
+        char *cut = md + DIGEST_MAX_BYTES - 8;
+        while (cut > md && cut[-1] != '\n')
+            cut--;
+        strcpy(cut, "\n...\n");
+    }
+    return md;
+}
+
+/* After the site is written: the checks that did not pass go to 'log', and any failed one
+ * makes the exit status 3. */
+static tlr_status checks_verdict(const tlr_options *o, const tlr_json *data, FILE *log,
+                                 tlr_err *err)
+{
+    const tlr_json *cj = tlr_json_get(data, "checks");
+    if (!cj)
+        return TLR_OK;
+    tlr_buf b = TLR_BUF_INIT;
+    tlr_checks_failure_lines(cj, &b);
+    if (log)
+        fputs(tlr_buf_cstr(&b), log);
+    tlr_buf_free(&b);
+    int failed = tlr_json_get_int(cj, "failed", 0);
+    if (failed == 0)
+        return TLR_OK;
+    return tlr_err_set(err, TLR_E_CHECK, "%s: %d of %d checks failed", o->check_path, failed,
+                       tlr_json_get_int(cj, "count", 0));
+}
+
 /* ---- the report ------------------------------------------------------------------------------ */
 
 /* The report stage's share of the options. */
@@ -492,45 +595,75 @@ static tlr_report_request report_request(const tlr_options *o)
     return rq;
 }
 
+/* Writes the site: the pages, report.json, the figures and (--compare, --check) summary.md. */
+static tlr_status write_site(const tlr_options *o, const tlr_report_content *c, FILE *out,
+                             FILE *log, tlr_err *err)
+{
+    tlr_report_opts ro = { o->out_dir ? o->out_dir : "site", o->template_dir, o->lang,
+                           o->embed, o->force, o->quiet, o->exe_path, NULL };
+    tlr_err derr = { 0 };
+    char *digest = render_digest(o, c->data, &ro, &derr);
+    if (derr.code) {
+        *err = derr;
+        return derr.code;
+    }
+    tlr_report_file *files = tlr_xcalloc((size_t)c->n_figures + 2, sizeof *files);
+    for (int i = 0; i < c->n_figures; i++)
+        files[i] = (tlr_report_file){ c->figures[i].name, c->figures[i].data, c->figures[i].len };
+    int n = c->n_figures;
+    if (digest)
+        files[n++] = (tlr_report_file){ "summary.md", digest, strlen(digest) };
+    if (o->progress && log)
+        fprintf(log, "tlreport: writing %s\n", ro.out_dir);
+    tlr_status st = tlr_report_write(c->data, files, n, &ro, err);
+    free(files);
+    free(digest);
+    if (!st && !o->quiet)
+        fprintf(out, "%s/index.html\n", ro.out_dir);
+    return st;
+}
+
 static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log,
                              tlr_err *err)
 {
     tlr_status st;
-    int progress = o->progress && log;
-    if (f->model && (st = tlr_kfile_load_weights(f, err)))
+    report_extras x;
+    if ((st = extras_open(o, f, &x, err)) ||
+        (f->model && (st = tlr_kfile_load_weights(f, err)))) {
+        extras_free(&x);
         return st;
+    }
     tlr_input *in = NULL;
     int n_in = 0;
     tlr_input_opts io = { 0 };
     tlr_strlist notes = TLR_STRLIST_INIT;
     if (f->model) {
         io = input_opts(o, f->model);
-        if (o->n_inputs && (st = load_inputs(o, f, &in, &n_in, log, &notes, err))) {
+        if ((o->n_inputs && (st = load_inputs(o, f, &in, &n_in, log, &notes, err))) ||
+            (st = extras_inputs(o, f, in, n_in, &x, log, err))) {
             tlr_strlist_free(&notes);
+            free_inputs(in, n_in);
+            extras_free(&x);
             return st;
         }
     }
-    if (progress)
+    if (o->progress && log)
         fprintf(log, "tlreport: %s: %d image%s found, %d in the report\n", f->path, n_in,
                 n_in == 1 ? "" : "s", n_in < o->max_images ? n_in : o->max_images);
     tlr_report_content c;
     tlr_report_request rq = report_request(o);
+    rq.compare = x.base;
+    rq.compare_inputs = x.in;
+    rq.n_compare_inputs = x.n_in;
+    rq.checks = x.checks;
     st = tlr_reportdata_build(f, &rq, in, n_in, &io, &notes, log, &c, err);
     tlr_strlist_free(&notes);
+    extras_free(&x);
     free_inputs(in, n_in);
-    if (!st) {
-        tlr_report_opts ro = { o->out_dir ? o->out_dir : "site", o->template_dir, o->lang,
-                               o->embed, o->force, o->quiet, o->exe_path, NULL };
-        tlr_report_file *files = tlr_xcalloc((size_t)c.n_figures + 1, sizeof *files);
-        for (int i = 0; i < c.n_figures; i++)
-            files[i] = (tlr_report_file){ c.figures[i].name, c.figures[i].data, c.figures[i].len };
-        if (progress)
-            fprintf(log, "tlreport: writing %s\n", ro.out_dir);
-        st = tlr_report_write(c.data, files, c.n_figures, &ro, err);
-        free(files);
-        if (!st && !o->quiet)
-            fprintf(out, "%s/index.html\n", ro.out_dir);
-    }
+    if (!st)
+        st = write_site(o, &c, out, log, err);
+    if (!st)
+        st = checks_verdict(o, c.data, log, err);
     tlr_report_content_free(&c);
     return st;
 }

@@ -59,8 +59,9 @@ const char *tlr_strerror(tlr_status code)
         [TLR_E_SHAPE] = "shape error",
         [TLR_E_LIMIT] = "limit exceeded",
         [TLR_E_USAGE] = "usage error",
+        [TLR_E_CHECK] = "check failed",
     };
-    _Static_assert(TLR_E_COUNT == 7, "update names");
+    _Static_assert(TLR_E_COUNT == 8, "update names");
     return (code >= 0 && code < TLR_E_COUNT) ? names[code] : "unknown error";
 }
 

@@ -12,6 +12,7 @@ typedef enum {
     TLR_E_SHAPE,       /* shapes or sizes that do not fit together */
     TLR_E_LIMIT,       /* a size over a safety bound (memory budget, image pixels) */
     TLR_E_USAGE,       /* bad command line */
+    TLR_E_CHECK,       /* a --check expectation was not met (the output is complete) */
     TLR_E_COUNT
 } tlr_status;
 

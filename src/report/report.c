@@ -415,12 +415,18 @@ static tlr_json *begin(const tlr_json *data, const tlr_report_opts *o, tpl_dirs 
 
 char *tlr_report_markdown(const tlr_json *data, const tlr_report_opts *o, tlr_err *err)
 {
+    return tlr_report_render(data, "report.md", o, err);
+}
+
+char *tlr_report_render(const tlr_json *data, const char *name, const tlr_report_opts *o,
+                        tlr_err *err)
+{
     tpl_dirs dirs;
     const char *lang = NULL;
     tlr_json *view = begin(data, o, &dirs, &lang, err);
     if (!view)
         return NULL;
-    char *rel = tlr_xasprintf("%s/report.md", lang);
+    char *rel = tlr_xasprintf("%s/%s", lang, name);
     char *prefix = tlr_xasprintf("%s/", lang);
     char *md = render_file(&dirs, rel, prefix, ".md", view, TLR_TEMPLATE_MARKDOWN,
                            o ? o->trace : NULL, err);
@@ -576,7 +582,7 @@ static const char *mime_type(const char *name)
 {
     static const char *const types[][2] = {
         { ".png", "image/png" },   { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" },
-        { ".gif", "image/gif" },   { ".webp", "image/webp" },
+        { ".gif", "image/gif" },   { ".webp", "image/webp" }, { ".svg", "image/svg+xml" },
     };
     const char *dot = strrchr(name, '.');
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
@@ -615,7 +621,7 @@ char *tlr_report_embed(const char *html, const tlr_report_file *files, int n_fil
         const char *mime = f ? mime_type(name) : NULL;
         if (!f || !mime) {
             tlr_err_set(err, TLR_E_USAGE, "--embed: the page shows '%s', %s", name,
-                        f ? "which is not a PNG, JPEG, GIF or WebP file"
+                        f ? "which is not a PNG, JPEG, GIF, WebP or SVG file"
                           : "but no such image was produced");
             free(name);
             tlr_buf_free(&out);

@@ -52,13 +52,18 @@ tlr_status tlr_report_write(const tlr_json *data, const tlr_report_file *files, 
  * filled when a template is missing or malformed. */
 char *tlr_report_markdown(const tlr_json *data, const tlr_report_opts *o, tlr_err *err);
 
+/* Another Markdown file of the same template set, rendered like report.md: <lang>/'name'
+ * (e.g. "summary.md", the pull-request digest).  Free with free(). */
+char *tlr_report_render(const tlr_json *data, const char *name, const tlr_report_opts *o,
+                        tlr_err *err);
+
 /* Just the page: 'markdown' through cmark-gfm, wrapped in page.html.  No embedding (that
  * needs the files: see tlr_report_embed).  The caller frees the result with free(). */
 char *tlr_report_html(const char *markdown, const tlr_json *data, const tlr_report_opts *o,
                       tlr_err *err);
 
 /* Copy of 'html' in which every src="img/NAME" naming one of 'files' becomes a data: URI
- * (PNG, JPEG, GIF or WebP by extension).  A src="img/..." that names no file is an error
+ * (PNG, JPEG, GIF, WebP or SVG by extension).  A src="img/..." that names no file is an error
  * (TLR_E_USAGE), so an embedded page never points outside itself.  The caller frees the
  * result with free(). */
 char *tlr_report_embed(const char *html, const tlr_report_file *files, int n_files,

@@ -16,6 +16,7 @@
 #include "input/input.h"
 #include "io/labels.h"
 #include "keras/kfile.h"
+#include "report/checks.h"
 
 /* What the caller asks of the report: only the choices this stage reads (the CLI fills it
  * from its options).  Strings are borrowed. */
@@ -34,6 +35,12 @@ typedef struct {
     int top_k;
     int64_t max_memory;         /* activation budget of the forward pass */
     int progress;               /* stage lines on 'log' */
+    const tlr_kfile *compare;   /* --compare: the model before training (weights loaded), or
+                                   NULL; compare_inputs are the sample images prepared for it,
+                                   in the same order as the inputs */
+    const tlr_input *compare_inputs;
+    int n_compare_inputs;
+    const tlr_checks *checks;   /* --check, or NULL */
 } tlr_report_request;
 
 typedef struct {

@@ -56,4 +56,16 @@ tlr_status tlr_rd_features_section(tlr_json *d, const tlr_kfile *f, const tlr_re
                                    const tlr_rd_layer *kern_layer, tlr_report_content *c,
                                    FILE *log, tlr_err *err);
 
+/* d.comparison (--compare, reportdata_compare.c): rq->compare against this model, with the
+ * first sample images through both; adds the chart (SVG) to the figures. */
+tlr_status tlr_rd_comparison_section(tlr_json *d, const tlr_kfile *f,
+                                     const tlr_report_request *rq, const tlr_input *inputs,
+                                     int n_inputs, tlr_report_content *c, FILE *log,
+                                     tlr_err *err);
+
+/* d.checks (--check, reportdata_checks.c): rq->checks measured on 'd' (which must hold
+ * everything else already) and, for predict, on 'inputs'. */
+tlr_status tlr_rd_checks_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
+                                 const tlr_input *inputs, int n_inputs, tlr_err *err);
+
 #endif
