@@ -34,6 +34,7 @@ typedef struct {
     int top_k;
     int64_t max_memory;         /* activation budget of the forward pass */
     int progress;               /* stage lines on 'log' */
+    int inputs_unfit;           /* sample inputs were given that cannot feed the model */
 } tlr_report_request;
 
 typedef struct {
