@@ -177,17 +177,21 @@ void tlr_input_flat_sides(int64_t n, int *side_gray, int *side_rgb)
     }
 }
 
-/* "a 28x28 grayscale image" / "a 16x16 RGB image" / "" for the flat size n. */
+/* What fits a flat input of n values, for messages: "; a 28x28 grayscale image fits, as does
+ * a .npy array of shape (1, 784)". */
 static void flat_fit_words(int64_t n, char *out, size_t cap)
 {
     int g, c;
     tlr_input_flat_sides(n, &g, &c);
     if (g && c)
-        snprintf(out, cap, "; a %dx%d grayscale or %dx%d RGB image fits", g, g, c, c);
+        snprintf(out, cap, "; a %dx%d grayscale or %dx%d RGB image fits, as does a .npy array of "
+                 "shape (1, %lld)", g, g, c, c, (long long)n);
     else if (g || c)
-        snprintf(out, cap, "; a %dx%d %s image fits", g ? g : c, g ? g : c, g ? "grayscale" : "RGB");
+        snprintf(out, cap, "; a %dx%d %s image fits, as does a .npy array of shape (1, %lld)",
+                 g ? g : c, g ? g : c, g ? "grayscale" : "RGB", (long long)n);
     else
-        snprintf(out, cap, "; no image fits");
+        snprintf(out, cap, "; no image has that many pixels: give a .npy array of shape (1, %lld)",
+                 (long long)n);
 }
 
 /* An image for a flat input (None, N), when its pixels (grayscale) or pixels x 3 (RGB) make
@@ -201,11 +205,11 @@ static tlr_status load_flat(const char *path, const tlr_shape *in, const tlr_inp
     int64_t px = (int64_t)img->w * img->h, n = in->d[1];
     int c = px == n ? 1 : 3 * px == n ? 3 : 0;
     if (!c) {
-        char fits[128];
+        char fits[192];
         flat_fit_words(n, fits, sizeof fits);
         tlr_err_set(err, TLR_E_SHAPE, "%s: the model's input is a flat vector of %lld values and "
-                    "this %dx%d image has %lld pixels%s, as does a .npy array of shape (1, %lld)",
-                    path, (long long)n, img->w, img->h, (long long)px, fits, (long long)n);
+                    "this %dx%d image has %lld pixels%s", path, (long long)n, img->w, img->h,
+                    (long long)px, fits);
         tlr_image_free(img);
         return TLR_E_SHAPE;
     }

@@ -545,8 +545,8 @@ static void layer_gaps(const tlr_model *m, const char *prefix, tlr_strlist *out)
             tlr_strlist_push_owned(out, tlr_xasprintf(
                 "layer '%s' (%s): its class is not in the file (a custom or subclassed layer: "
                 "Python code), so its output shape, the shapes after it and its feature maps "
-                "are unknown; save the architecture as a Functional model, or pass --config "
-                "ARCH.json", p, l->class_name));
+                "are unknown; a model saved as Functional, with the layer's inner layers as "
+                "Keras layers, has them", p, l->class_name));
         free(p);
     }
 }
