@@ -118,7 +118,7 @@ static tlr_status prediction_entry(tlr_json *images, const char *source, const t
 
 /* A layer the forward pass could not compute, once: {layer, class, reason} with the reason
  * as a code the templates word ("lambda", "unknown_class", "recurrent", "embedding",
- * "input", "other", "weights"). */
+ * "input", "other"); a layer whose weights do not bind is in d.unbound instead. */
 static void add_uncomputed(tlr_json *d, const tlr_skip *sk)
 {
     static const char *const codes[] = {
@@ -126,6 +126,8 @@ static void add_uncomputed(tlr_json *d, const tlr_skip *sk)
         [TLR_SKIP_RECURRENT] = "recurrent", [TLR_SKIP_EMBEDDING] = "embedding",
         [TLR_SKIP_INPUT] = "input", [TLR_SKIP_OTHER] = "other", [TLR_SKIP_WEIGHTS] = "weights",
     };
+    if (sk->reason == TLR_SKIP_WEIGHTS)
+        return; /* d.unbound lists it, with its parameters */
     tlr_json *u = tlr_json_get(d, "uncomputed");
     for (const tlr_json *e = tlr_json_first(u); e; e = tlr_json_next(e))
         if (strcmp(tlr_json_get_string(e, "layer", ""), sk->path) == 0)

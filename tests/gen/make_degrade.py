@@ -16,6 +16,7 @@ files that tlreport reads only in part, and inputs that do not fit a model as im
                                                Dense whose Dense group stores a third array that
                                                no Keras 2 conversion explains
   tests/fixtures/models/flat_mlp.h5            tf.keras 2.9 Sequential Dense on (None, 16)
+  tests/fixtures/models/flat_conv.h5           (None, 16) -> Reshape (4, 4, 1) -> Conv2D -> Dense
   tests/fixtures/models/two_inputs.h5          tf.keras 2.9 Functional, inputs 'a' (None, 4) and
                                                'b' (None, 2), Concatenate, Dense(2, softmax)
   tests/fixtures/images/gray4x4.png            a 4x4 grayscale image (16 pixels: flat_mlp)
@@ -198,6 +199,27 @@ def flat_mlp(path):
     return w, b
 
 
+def flat_conv(path):
+    """A flat input that the model reshapes into an image first, as U-Nets fed vectors do."""
+    cfg = {'class_name': 'Sequential', 'config': {'name': 'sequential', 'layers': [
+        {'class_name': 'InputLayer', 'config': {'batch_input_shape': [None, 16],
+                                                'dtype': 'float32', 'name': 'pixels'}},
+        {'class_name': 'Reshape', 'config': {'name': 'reshape', 'target_shape': [4, 4, 1]}},
+        {'class_name': 'Conv2D', 'config': {'name': 'conv2d', 'filters': 2, 'kernel_size': [3, 3],
+                                            'strides': [1, 1], 'padding': 'valid',
+                                            'data_format': 'channels_last',
+                                            'dilation_rate': [1, 1], 'groups': 1,
+                                            'activation': 'relu', 'use_bias': True}},
+        {'class_name': 'Flatten', 'config': {'name': 'flatten'}},
+        seq_dense('dense', 2, None, 'softmax')]}}
+    del cfg['config']['layers'][-1]['config']['batch_input_shape']
+    legacy_file(path, cfg, [('reshape', []),
+                            ('conv2d', [('conv2d/kernel:0', rand(3, 3, 1, 2)),
+                                        ('conv2d/bias:0', rand(2))]),
+                            ('flatten', []),
+                            ('dense', [('dense/kernel:0', rand(8, 2)), ('dense/bias:0', rand(2))])])
+
+
 def two_inputs(path):
     w, b = rand(6, 2), rand(2)
     def inp(n, d):
@@ -250,6 +272,7 @@ def main():
     yy, xx = np.mgrid[0:28, 0:28]
     digit = ((np.abs(np.hypot(yy - 13.5, xx - 13.5) - 8) < 2.5) * 255).astype(np.uint8)
     png_gray(os.path.join(IMAGES, 'digit28.png'), digit)
+    flat_conv(os.path.join(MODELS, 'flat_conv.h5'))
     w2, b2 = two_inputs(os.path.join(MODELS, 'two_inputs.h5'))
     a = np.array([[0.5, -1.0, 2.0, 0.25]], dtype=np.float32)
     bb = np.array([[1.5, -0.5]], dtype=np.float32)

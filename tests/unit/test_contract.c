@@ -40,6 +40,13 @@ static const scenario scenarios[] = {
     { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess tf --crop center" },
     { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess torch --lang en" },
     { "single_value.json", "tests/fixtures/images/rgb8.png" },
+    /* reports with gaps (test_degrade.c) */
+    { "k1_unbound.h5", "tests/fixtures/images/rgb8.png" },
+    { "subclassed_vae.keras", "" },
+    { "flat_mlp.h5", "tests/fixtures/images/gray4x4.png" },
+    { "flat_mlp.h5", "tests/fixtures/images/rgb8.png" },
+    { "flat_conv.h5", "tests/fixtures/images/gray4x4.png" },
+    { "two_inputs.h5", "tests/fixtures/images/rgb8.png" },
 };
 
 static const char *binary(void)

@@ -307,6 +307,11 @@ static void flat_inputs(void)
     char *md = site_file("flat", "report.md");
     STR_CONTAINS(md, "x.reshape(1, -1)", "the report says how the image was fed");
     free(md);
+    /* a flat input reshaped into an image by the model: feature maps from a flattened image */
+    d = report_with_gaps("flat-conv", "tests/fixtures/models/flat_conv.h5",
+                         "tests/fixtures/images/gray4x4.png", 0);
+    OK(tlr_json_get_bool(tlr_json_get(d, "features"), "present", 0), "flat_conv: feature maps");
+    tlr_json_free(d);
     /* an image of another size: a gap, Pregunta 5 says what fits */
     d = report_with_gaps("flat-unfit", "tests/fixtures/models/flat_mlp.h5",
                          "tests/fixtures/images/rgb8.png", 1);
