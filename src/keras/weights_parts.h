@@ -26,7 +26,8 @@ tlr_status tlr_wp_stored_add(stored_list *s, tlr_h5 *h, const char *name, const 
                              tlr_err *err);
 
 /* Assigns stored weights (all belonging to plain layer 'l') by role, then by position.  A
- * Keras 1 layer whose weights do not fit is marked unbound instead (see weights.h). */
+ * Keras 1 layer whose arrays cannot be paired with its weights is left unbound instead
+ * (tlr_layer.weights_unbound), not an error. */
 tlr_status tlr_wp_bind_layer(tlr_layer *l, stored_w **s, int n, const char *lpath,
                              const tlr_weights_ctx *ctx, tlr_err *err);
 
