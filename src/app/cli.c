@@ -38,6 +38,8 @@ static const char usage[] =
 "                         relu min max (e.g. lambda_1='x/127.5-1'; repeatable)\n"
 "\n"
 "Images:\n"
+"  --input NAME=FILE.npy  the array for the model input NAME, for models with several\n"
+"                         inputs (repeatable: one per input)\n"
 "  --resize nearest|bilinear   resampling to the model's input size (default nearest, as\n"
 "                         keras.utils.load_img)\n"
 "  --crop center|none     centre-crop to the input's aspect ratio first (default none)\n"
@@ -60,6 +62,8 @@ static const char usage[] =
 "  --embed                put the images inside index.html as data: URIs\n"
 "  --force                replace an existing output directory not made by tlreport\n"
 "  --quiet                no progress messages\n"
+"  --strict               exit with status 1 when the report has gaps (parts of the model\n"
+"                         or inputs it could not use; each is a warning line on stderr)\n"
 "\n"
 "Comparing and checking (with the report):\n"
 "  --compare BASE         what training changed: compare with BASE, the model before it\n"
@@ -201,6 +205,15 @@ static int image_opt(tlr_options *o, const char *name, const char *v, tlr_status
             *st = tlr_err_set(err, TLR_E_USAGE, "--crop: expected center or none, got '%s'", v);
         else
             o->crop_center = strcmp(v, "none") != 0;
+    } else if (strcmp(name, "--input") == 0) {
+        const char *eq = strchr(v, '=');
+        if (o->n_named_inputs == TLR_MAX_DUMPS) /* = TLR_MAX_INPUTS */
+            *st = tlr_err_set(err, TLR_E_USAGE, "--input: at most %d inputs", TLR_MAX_DUMPS);
+        else if (!eq || eq == v || !eq[1])
+            *st = tlr_err_set(err, TLR_E_USAGE, "--input: expected NAME=FILE.npy like "
+                              "left_input=left.npy, got '%s'", v);
+        else
+            o->named_inputs[o->n_named_inputs++] = v;
     } else if (strcmp(name, "--preprocess") == 0) {
         tlr_prep_mode m;
         if (tlr_prep_mode_parse(v, &m, NULL))
@@ -324,7 +337,7 @@ static tlr_status parse_value_opt(tlr_options *o, const char *arg, const char *n
 
 static const char *const value_opts[] = {
     "-o", "--output", "--config", "--weights", "--summary-style", "--resize", "--crop",
-    "--preprocess", "--labels", "--top", "--dump", "--lambda", "--kernels", "--kernel-grid", "--kernel-norm",
+    "--preprocess", "--input", "--labels", "--top", "--dump", "--lambda", "--kernels", "--kernel-grid", "--kernel-norm",
     "--features", "--max-images", "--cmap", "--lang", "--template-dir", "--title", "--author",
     "--date", "--threads", "--max-memory", "--compare", "--check",
 };
@@ -353,6 +366,8 @@ static tlr_status parse_flag(tlr_options *o, const char *a, tlr_err *err)
         o->quiet = 1;
     else if (strcmp(a, "--profile") == 0)
         o->profile = 1;
+    else if (strcmp(a, "--strict") == 0)
+        o->strict = 1;
     else
         return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s' (see tlreport --help)", a);
     return TLR_OK;
@@ -379,13 +394,15 @@ static tlr_status parse_option(int argc, char **argv, int *i, tlr_options *o, tl
 /* What no single option can check: the combination. */
 static tlr_status check_options(tlr_options *o, tlr_err *err)
 {
-    if (o->json && o->cmd == TLR_CMD_REPORT && !o->out_dir && o->n_inputs == 0)
+    if (o->json && o->cmd == TLR_CMD_REPORT && !o->out_dir && o->n_inputs == 0 &&
+        o->n_named_inputs == 0)
         o->cmd = TLR_CMD_INFO;
     if (!o->model)
         return tlr_err_set(err, TLR_E_USAGE, "no model file given (see tlreport --help)");
     if (o->cmd == TLR_CMD_DUMP && !o->out_dir)
         return tlr_err_set(err, TLR_E_USAGE, "--dump needs an output directory (-o DIR)");
-    if ((o->cmd == TLR_CMD_DUMP || o->cmd == TLR_CMD_PREDICT) && o->n_inputs == 0)
+    if ((o->cmd == TLR_CMD_DUMP || o->cmd == TLR_CMD_PREDICT) && o->n_inputs == 0 &&
+        o->n_named_inputs == 0)
         return tlr_err_set(err, TLR_E_USAGE, "%s needs at least one image",
                            o->cmd == TLR_CMD_DUMP ? "--dump" : "--predict");
     if (o->config_path && o->weights_path)

@@ -33,6 +33,9 @@ typedef struct {
     int summary_style;          /* -1 auto, else tlr_summary_style */
     int expand_nested;
     int show_trainable;
+    const char *named_inputs[TLR_MAX_DUMPS]; /* --input NAME=FILE.npy, as given */
+    int n_named_inputs;
+    int strict;                 /* --strict: a report with gaps exits with status 1 */
     /* images */
     int resize_bilinear;        /* --resize */
     int crop_center;            /* --crop center */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/degrade.h"
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/json.h"
@@ -27,6 +28,8 @@ static tlr_status need_model(const tlr_kfile *f, const char *what, tlr_err *err)
 {
     if (f->model)
         return TLR_OK;
+    if (f->subclassed)
+        return tlr_degrade_cannot_run(f, what, err);
     return tlr_err_set(err, TLR_E_USAGE, "%s: weights-only file: %s needs the architecture "
                        "(add --config arch.json); --storage works without it", f->path, what);
 }
@@ -53,6 +56,8 @@ static void print_out(tlr_json *j, tlr_buf *b, FILE *out)
 
 static tlr_status cmd_summary(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
+    if (f->subclassed)
+        return tlr_degrade_subclassed(f, o, out, err);
     tlr_status st = need_model(f, "--summary", err);
     if (st)
         return st;
@@ -67,6 +72,8 @@ static tlr_status cmd_summary(tlr_kfile *f, const tlr_options *o, FILE *out, tlr
 
 static tlr_status cmd_layers(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
+    if (f->subclassed)
+        return tlr_degrade_subclassed(f, o, out, err);
     tlr_status st = need_model(f, "--layers", err);
     if (st)
         return st;
@@ -95,6 +102,8 @@ static tlr_status cmd_storage(tlr_kfile *f, const tlr_options *o, FILE *out, tlr
 /* --json alone: storage, layers and summary in one document. */
 static tlr_status cmd_info(tlr_kfile *f, const tlr_options *o, FILE *out, tlr_err *err)
 {
+    if (f->subclassed)
+        return tlr_degrade_subclassed(f, o, out, err);
     tlr_storage *storage = tlr_inspect_storage_build(f, err);
     if (!storage)
         return err->code;
@@ -167,65 +176,84 @@ static tlr_input_opts input_opts(const tlr_options *o, const tlr_model *m)
     return io;
 }
 
-/* Loads every input; unreadable images are skipped with a warning, as long as one works.
- * 'notes' (may be NULL) receives the warnings too, for the report. */
-static tlr_status load_inputs(const tlr_options *o, const tlr_kfile *f, tlr_input **out, int *n,
-                              FILE *log, tlr_strlist *notes, tlr_err *err)
-{
-    tlr_strlist files = TLR_STRLIST_INIT;
-    tlr_status st = collect_inputs(o, &files, log, notes, err);
-    *out = NULL;
-    *n = 0;
-    if (st) {
-        tlr_strlist_free(&files);
-        return st;
-    }
-    if (f->model->n_inputs != 1) {
-        tlr_strlist_free(&files);
-        return tlr_err_set(err, TLR_E_UNSUPPORTED, "%s: the model has %d inputs; tlreport feeds "
-                           "single-input models", f->path, f->model->n_inputs);
-    }
-    tlr_shape in = tlr_forward_input_shape(f->model, 0);
-    tlr_input_opts io = input_opts(o, f->model);
-    tlr_input *list = tlr_xcalloc(files.n + 1, sizeof *list);
-    int k = 0;
-    tlr_err first = { 0 };
-    tlr_strlist skipped = TLR_STRLIST_INIT;
-    for (size_t i = 0; i < files.n; i++) {
-        tlr_err e = { 0 };
-        if (tlr_input_load(files.items[i], &in, &io, &list[k], &e) == TLR_OK) {
-            k++;
-        } else {
-            if (!first.code)
-                first = e;
-            tlr_strlist_push(&skipped, e.msg);
-        }
-    }
-    tlr_strlist_free(&files);
-    /* When every input fails, the first failure is the one error line (no warnings before it). */
-    for (size_t i = 0; k > 0 && i < skipped.n; i++) {
-        if (!o->quiet)
-            fprintf(log, "tlreport: warning: skipping %s\n", skipped.items[i]);
-        if (notes)
-            tlr_strlist_push(notes, skipped.items[i]);
-    }
-    tlr_strlist_free(&skipped);
-    if (k == 0) {
-        free(list);
-        *err = first;
-        return first.code ? first.code : TLR_E_USAGE;
-    }
-    *out = list;
-    *n = k;
-    return TLR_OK;
-}
-
 static void free_inputs(tlr_input *in, int n)
 {
     for (int i = 0; i < n; i++)
         tlr_input_free(&in[i]);
     free(in);
 }
+
+/* Loads 'files' onto list[*k...]; the messages of those that fail go to 'skipped', the first
+ * failure to 'first', and '*misfits' counts the images that cannot feed the model at all. */
+static void load_files(const tlr_options *o, const tlr_kfile *f, const tlr_strlist *files,
+                       tlr_input *list, int *k, tlr_err *first, tlr_strlist *skipped, int *misfits)
+{
+    tlr_shape in = tlr_forward_input_shape(f->model, 0);
+    tlr_input_opts io = input_opts(o, f->model);
+    for (size_t i = 0; i < files->n; i++) {
+        tlr_err e = { 0 };
+        if (tlr_input_load(files->items[i], &in, &io, &list[*k], &e) == TLR_OK) {
+            (*k)++;
+            continue;
+        }
+        if (!first->code)
+            *first = e;
+        *misfits += tlr_degrade_is_misfit(files->items[i], e.code);
+        tlr_strlist_push(skipped, e.msg);
+    }
+}
+
+/* Loads every input: the arrays given with --input (one sample), then the positional images
+ * and arrays; unreadable images are skipped with a warning, as long as one works.  'notes'
+ * (may be NULL) receives the warnings too, for the report.  With 'unfit' (the report), images
+ * that cannot feed the model at all (it takes no image, or several inputs) are no error when
+ * nothing else works: '*unfit' is set, 'err' says why, and no input is returned. */
+static tlr_status load_inputs(const tlr_options *o, const tlr_kfile *f, tlr_input **out, int *n,
+                              FILE *log, tlr_strlist *notes, int *unfit, tlr_err *err)
+{
+    tlr_strlist files = TLR_STRLIST_INIT;
+    tlr_status st = o->n_inputs ? collect_inputs(o, &files, log, notes, err) : TLR_OK;
+    *out = NULL;
+    *n = 0;
+    tlr_input *list = tlr_xcalloc(files.n + 2, sizeof *list);
+    int k = 0, misfits = 0;
+    if (!st && o->n_named_inputs)
+        st = tlr_input_load_named(f->model, o->named_inputs, o->n_named_inputs, &list[k++], err);
+    tlr_err first = { 0 };
+    tlr_strlist skipped = TLR_STRLIST_INIT;
+    if (!st && files.n && f->model->n_inputs != 1) {
+        tlr_degrade_multi_input(f, &first);
+        tlr_strlist_push(&skipped, first.msg);
+        misfits = 1;
+    } else if (!st) {
+        load_files(o, f, &files, list, &k, &first, &skipped, &misfits);
+    }
+    /* When every input fails, the first failure is the one error line (no warnings before it). */
+    for (size_t i = 0; !st && k > 0 && i < skipped.n; i++) {
+        if (!o->quiet)
+            fprintf(log, "tlreport: warning: skipping %s\n", skipped.items[i]);
+        if (notes)
+            tlr_strlist_push(notes, skipped.items[i]);
+    }
+    if (!st && k == 0) {
+        *err = first;
+        st = first.code ? first.code : TLR_E_USAGE;
+        if (unfit && misfits == (int)skipped.n) {
+            *unfit = 1;
+            st = TLR_OK;
+        }
+    }
+    tlr_strlist_free(&skipped);
+    tlr_strlist_free(&files);
+    if (st || k == 0) {
+        free_inputs(list, k);
+        return st;
+    }
+    *out = list;
+    *n = k;
+    return TLR_OK;
+}
+
 
 static tlr_forward_opts forward_opts(const tlr_options *o)
 {
@@ -304,7 +332,7 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
         return st;
     tlr_input *in;
     int n_in;
-    if ((st = load_inputs(o, f, &in, &n_in, log, NULL, err)))
+    if ((st = load_inputs(o, f, &in, &n_in, log, NULL, NULL, err)))
         return st;
     tlr_strlist paths = TLR_STRLIST_INIT;
     for (int i = 0; i < o->n_dumps; i++) {
@@ -317,8 +345,9 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
     tlr_strlist stems = TLR_STRLIST_INIT;
     for (int i = 0; i < n_in && !st; i++) {
         tlr_forward_result r;
-        const tlr_tensor *x = in[i].tensor;
-        st = tlr_forward_run(f->model, &x, 1, (const char *const *)paths.items, (int)paths.n, 1,
+        const tlr_tensor *x[TLR_MAX_INPUTS];
+        int nx = tlr_input_tensors(&in[i], x, TLR_MAX_INPUTS);
+        st = tlr_forward_run(f->model, x, nx, (const char *const *)paths.items, (int)paths.n, 1,
                              &fo, &r, err);
         if (st)
             break;
@@ -425,7 +454,7 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
     int binary = tlr_model_output_activation(f->model) == TLR_ACT_SIGMOID;
     tlr_input *in;
     int n_in;
-    if ((st = load_inputs(o, f, &in, &n_in, log, NULL, err))) {
+    if ((st = load_inputs(o, f, &in, &n_in, log, NULL, NULL, err))) {
         tlr_strlist_free(&labels);
         return st;
     }
@@ -433,8 +462,9 @@ static tlr_status cmd_predict(tlr_kfile *f, const tlr_options *o, FILE *out, FIL
     tlr_json *all = tlr_json_new_array();
     for (int i = 0; i < n_in && !st; i++) {
         tlr_forward_result r;
-        const tlr_tensor *x = in[i].tensor;
-        st = tlr_forward_run(f->model, &x, 1, NULL, 0, 1, &fo, &r, err);
+        const tlr_tensor *x[TLR_MAX_INPUTS];
+        int nx = tlr_input_tensors(&in[i], x, TLR_MAX_INPUTS);
+        st = tlr_forward_run(f->model, x, nx, NULL, 0, 1, &fo, &r, err);
         if (st)
             break;
         tlr_json *img = tlr_json_push_object(all);
@@ -536,7 +566,7 @@ static tlr_status extras_inputs(const tlr_options *o, const tlr_kfile *f, const 
         return TLR_OK;
     }
     x->own_in = 1;
-    return load_inputs(o, x->base, &x->in, &x->n_in, log, NULL, err);
+    return load_inputs(o, x->base, &x->in, &x->n_in, log, NULL, NULL, err);
 }
 
 #define DIGEST_MAX_BYTES 60000 /* a pull-request comment stays well under GitHub's limit */
@@ -636,16 +666,23 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
     tlr_input *in = NULL;
     int n_in = 0;
     tlr_input_opts io = { 0 };
-    tlr_strlist notes = TLR_STRLIST_INIT;
+    tlr_strlist notes = TLR_STRLIST_INIT, gaps = TLR_STRLIST_INIT;
+    int unfit = 0;
+    tlr_kfile_gaps(f, &gaps);
     if (f->model) {
         io = input_opts(o, f->model);
-        if ((o->n_inputs && (st = load_inputs(o, f, &in, &n_in, log, &notes, err))) ||
+        if (((o->n_inputs || o->n_named_inputs) &&
+             (st = load_inputs(o, f, &in, &n_in, log, &notes, &unfit, err))) ||
             (st = extras_inputs(o, f, in, n_in, &x, log, err))) {
             tlr_strlist_free(&notes);
+            tlr_strlist_free(&gaps);
             free_inputs(in, n_in);
             extras_free(&x);
             return st;
         }
+        if (unfit)
+            tlr_degrade_unfit_gap(f, err, &gaps);
+        tlr_err_clear(err);
     }
     if (o->progress && log)
         fprintf(log, "tlreport: %s: %d image%s found, %d in the report\n", f->path, n_in,
@@ -656,15 +693,21 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
     rq.compare_inputs = x.in;
     rq.n_compare_inputs = x.n_in;
     rq.checks = x.checks;
+    rq.inputs_unfit = unfit;
     st = tlr_reportdata_build(f, &rq, in, n_in, &io, &notes, log, &c, err);
     tlr_strlist_free(&notes);
     extras_free(&x);
     free_inputs(in, n_in);
     if (!st)
         st = write_site(o, &c, out, log, err);
+    /* the site is written: its gaps are warned about (an error under --strict), then the
+     * checks decide (exit status 3) */
+    if (!st)
+        st = tlr_degrade_finish(f, &gaps, o, log, err);
     if (!st)
         st = checks_verdict(o, c.data, log, err);
     tlr_report_content_free(&c);
+    tlr_strlist_free(&gaps);
     return st;
 }
 

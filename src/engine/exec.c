@@ -102,6 +102,7 @@ void tlr_exec_skip(tlr_exec *X, const char *path, const tlr_layer *l, int input_
     r->skipped = tlr_xrealloc(r->skipped, (size_t)(r->n_skipped + 1) * sizeof *r->skipped);
     r->skips = tlr_xrealloc(r->skips, (size_t)(r->n_skipped + 1) * sizeof *r->skips);
     tlr_skip_reason reason = input_missing ? TLR_SKIP_INPUT
+                           : l->weights_unbound ? TLR_SKIP_WEIGHTS
                            : l->op == TLR_OP_LAMBDA ? TLR_SKIP_LAMBDA
                            : l->op == TLR_OP_UNKNOWN && !l->cannot_run ? TLR_SKIP_UNKNOWN_CLASS
                            : l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL

@@ -33,6 +33,7 @@ typedef enum {
     TLR_SKIP_EMBEDDING,
     TLR_SKIP_INPUT,         /* an input of it could not be computed */
     TLR_SKIP_OTHER,
+    TLR_SKIP_WEIGHTS,       /* its stored weights do not fit the layer */
 } tlr_skip_reason;
 
 typedef struct {

@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/xalloc.h"
+#include "engine/forward.h"
 #include "engine/ops.h"
 #include "io/image_io.h"
 #include "io/npy.h"
+#include "keras/shape.h"
 
 /* What the model does first to its input: 1 when it scales it itself (Rescaling,
  * Normalization, or a Lambda with a known formula, as behavioural-cloning models do), 0 when
@@ -163,6 +166,72 @@ static void free_size(const tlr_image *img, int max_side, int64_t *h, int64_t *w
         *w = 1;
 }
 
+void tlr_input_flat_sides(int64_t n, int *side_gray, int *side_rgb)
+{
+    *side_gray = *side_rgb = 0;
+    for (int64_t s = 1; s * s <= n && s < 65536; s++) {
+        if (s * s == n)
+            *side_gray = (int)s;
+        if (3 * s * s == n)
+            *side_rgb = (int)s;
+    }
+}
+
+/* What fits a flat input of n values, for messages: "; a 28x28 grayscale image fits, as does
+ * a .npy array of shape (1, 784)". */
+static void flat_fit_words(int64_t n, char *out, size_t cap)
+{
+    int g, c;
+    tlr_input_flat_sides(n, &g, &c);
+    if (g && c)
+        snprintf(out, cap, "; a %dx%d grayscale or %dx%d RGB image fits, as does a .npy array of "
+                 "shape (1, %lld)", g, g, c, c, (long long)n);
+    else if (g || c)
+        snprintf(out, cap, "; a %dx%d %s image fits, as does a .npy array of shape (1, %lld)",
+                 g ? g : c, g ? g : c, g ? "grayscale" : "RGB", (long long)n);
+    else
+        snprintf(out, cap, "; no image has that many pixels: give a .npy array of shape (1, %lld)",
+                 (long long)n);
+}
+
+/* An image for a flat input (None, N), when its pixels (grayscale) or pixels x 3 (RGB) make
+ * N: converted, preprocessed as any image, then fed whole as x.reshape(1, -1). */
+static tlr_status load_flat(const char *path, const tlr_shape *in, const tlr_input_opts *o,
+                            tlr_input *out, tlr_err *err)
+{
+    tlr_image *img = tlr_image_load(path, NULL, err);
+    if (!img)
+        return err->code;
+    int64_t px = (int64_t)img->w * img->h, n = in->d[1];
+    int c = px == n ? 1 : 3 * px == n ? 3 : 0;
+    if (!c) {
+        char fits[192];
+        flat_fit_words(n, fits, sizeof fits);
+        tlr_err_set(err, TLR_E_SHAPE, "%s: the model's input is a flat vector of %lld values and "
+                    "this %dx%d image has %lld pixels%s", path, (long long)n, img->w, img->h,
+                    (long long)px, fits);
+        tlr_image_free(img);
+        return TLR_E_SHAPE;
+    }
+    tlr_image *conv = c == 1 ? tlr_preprocess_to_gray(img) : tlr_preprocess_to_rgb(img);
+    tlr_image_free(img);
+    int64_t shape[4] = { 1, conv->h, conv->w, c };
+    tlr_tensor *t = tlr_tensor_new(4, shape);
+    tlr_status st = tlr_preprocess_to_input(conv, o->mode, t->data, err);
+    if (st) {
+        tlr_tensor_free(t);
+        tlr_image_free(conv);
+        return tlr_err_prefix(err, "%s", path);
+    }
+    t->ndim = 2; /* x.reshape(1, -1): the same values, one row */
+    t->shape[1] = n;
+    out->tensor = t;
+    out->seen = conv;
+    out->flattened = 1;
+    out->flat_channels = c;
+    return TLR_OK;
+}
+
 tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input_opts *o,
                           tlr_input *out, tlr_err *err)
 {
@@ -170,6 +239,12 @@ tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input
     out->source = tlr_xstrdup(path);
     if (tlr_input_is_npy(path)) {
         tlr_status st = load_npy(path, in, out, err);
+        if (st)
+            tlr_input_free(out);
+        return st;
+    }
+    if (in->ndim == 2 && in->d[1] > 0) {
+        tlr_status st = load_flat(path, in, o, out, err);
         if (st)
             tlr_input_free(out);
         return st;
@@ -226,8 +301,88 @@ tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input
     return TLR_OK;
 }
 
+/* The spec of input 'name' among "NAME=FILE" specs, or NULL. */
+static const char *spec_for(const char *const *specs, int n, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < n; i++)
+        if (strncmp(specs[i], name, len) == 0 && specs[i][len] == '=')
+            return specs[i] + len + 1;
+    return NULL;
+}
+
+static const char *input_name(const tlr_model *m, int i)
+{
+    return m->layers[m->inputs[i].layer].name;
+}
+
+/* Every spec names an input of the model. */
+static tlr_status check_spec_names(const tlr_model *m, const char *const *specs, int n,
+                                   tlr_err *err)
+{
+    for (int k = 0; k < n; k++) {
+        size_t len = (size_t)(strchr(specs[k], '=') - specs[k]);
+        int found = 0;
+        for (int i = 0; i < m->n_inputs && !found; i++)
+            found = strlen(input_name(m, i)) == len && strncmp(specs[k], input_name(m, i), len) == 0;
+        if (!found)
+            return tlr_err_set(err, TLR_E_USAGE, "--input %.*s: the model has no input of that "
+                               "name (its inputs: %s%s)", (int)len, specs[k], input_name(m, 0),
+                               m->n_inputs > 1 ? ", ..." : "");
+    }
+    return TLR_OK;
+}
+
+tlr_status tlr_input_load_named(const tlr_model *m, const char *const *specs, int n_specs,
+                                tlr_input *out, tlr_err *err)
+{
+    memset(out, 0, sizeof *out);
+    tlr_status st = check_spec_names(m, specs, n_specs, err);
+    tlr_buf src = TLR_BUF_INIT;
+    out->more = tlr_xcalloc((size_t)m->n_inputs + 1, sizeof *out->more);
+    for (int i = 0; i < m->n_inputs && !st; i++) {
+        const char *file = spec_for(specs, n_specs, input_name(m, i));
+        if (!file) {
+            char sh[160];
+            tlr_shape in = tlr_forward_input_shape(m, i);
+            tlr_shape_str(&in, sh, sizeof sh);
+            st = tlr_err_set(err, TLR_E_USAGE, "the model's input '%s' %s has no array: add "
+                             "--input %s=FILE.npy", input_name(m, i), sh, input_name(m, i));
+            break;
+        }
+        tlr_shape in = tlr_forward_input_shape(m, i);
+        tlr_input one = { 0 };
+        st = load_npy(file, &in, &one, err);
+        if (st)
+            break;
+        if (i == 0)
+            out->tensor = one.tensor;
+        else
+            out->more[out->n_more++] = one.tensor;
+        const char *base = strrchr(file, '/'); /* the report shows the source's last part */
+        tlr_buf_printf(&src, "%s%s=%s", i ? " " : "", input_name(m, i), base ? base + 1 : file);
+    }
+    out->source = tlr_buf_detach(&src);
+    if (st)
+        tlr_input_free(out);
+    return st;
+}
+
+int tlr_input_tensors(const tlr_input *in, const tlr_tensor **out, int cap)
+{
+    int n = 0;
+    if (cap > 0)
+        out[n++] = in->tensor;
+    for (int i = 0; i < in->n_more && n < cap; i++)
+        out[n++] = in->more[i];
+    return n;
+}
+
 void tlr_input_free(tlr_input *in)
 {
+    for (int i = 0; i < in->n_more; i++)
+        tlr_tensor_free(in->more[i]);
+    free(in->more);
     free(in->source);
     tlr_tensor_free(in->tensor);
     tlr_image_free(in->seen);

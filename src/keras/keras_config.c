@@ -241,7 +241,7 @@ tlr_model *tlr_keras_config_parse(const tlr_json *root, const tlr_config_ctx *ct
         tlr_err_set(err, TLR_E_FORMAT, "%s: model config lacks 'class_name' or 'config'", ctx->what);
         return NULL;
     }
-    if (tlr_kcfg_class_op(cls) != TLR_OP_MODEL && !tlr_json_get(cfg, "layers")) {
+    if (tlr_keras_config_subclassed(root)) {
         tlr_err_set(err, TLR_E_UNSUPPORTED, "%s: model class '%s' has no layer list (a subclassed "
                     "model cannot be read without its Python code)", ctx->what, cls);
         return NULL;
@@ -251,6 +251,14 @@ tlr_model *tlr_keras_config_parse(const tlr_json *root, const tlr_config_ctx *ct
     if (m)
         tlr_kcfg_mark_masked(m, 0);
     return m;
+}
+
+int tlr_keras_config_subclassed(const tlr_json *root)
+{
+    const char *cls = tlr_json_get_string(root, "class_name", NULL);
+    const tlr_json *cfg = tlr_json_get(root, "config");
+    return tlr_json_is_object(root) && cls && cfg && tlr_kcfg_class_op(cls) != TLR_OP_MODEL &&
+           !tlr_json_get(cfg, "layers");
 }
 
 tlr_json *tlr_keras_config_unwrap(const tlr_json *j, const char *what, tlr_err *err)

@@ -22,6 +22,10 @@ typedef struct {
  * Free with tlr_model_free().  NULL + err on failure. */
 tlr_model *tlr_keras_config_parse(const tlr_json *root, const tlr_config_ctx *ctx, tlr_err *err);
 
+/* 1 when 'root' is a model config without a layer list: a subclassed model, whose
+ * architecture is Python code the file does not hold. */
+int tlr_keras_config_subclassed(const tlr_json *root);
+
 /* Unwraps a config given as a JSON string that itself holds JSON (double-encoded
  * to_json output): returns the inner document (free it) or NULL when 'j' is not a string. */
 tlr_json *tlr_keras_config_unwrap(const tlr_json *j, const char *what, tlr_err *err);

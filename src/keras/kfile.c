@@ -179,6 +179,11 @@ static tlr_status set_lambdas(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
 
 static tlr_status build_model(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
 {
+    if (f->h5 && tlr_keras_config_subclassed(f->config_root)) {
+        /* the weights are readable, the architecture is not: a report with that gap */
+        f->subclassed = tlr_xstrdup(tlr_json_get_string(f->config_root, "class_name", "?"));
+        return TLR_OK;
+    }
     if (!f->keras_major && config_is_keras1(f->config_root))
         f->keras_major = 1;
     tlr_config_ctx cctx = { f->keras_major, f->backend && strcmp(f->backend, "theano") == 0,
@@ -234,6 +239,19 @@ static tlr_status refuse_extra_files(const tlr_kfile *f, const tlr_kfile_opts *o
     return TLR_OK;
 }
 
+/* --config serves files without a usable architecture: weights-only files and complete files
+ * of a subclassed model (its config has no layer list), where it replaces the config; every
+ * other complete file refuses it. */
+static tlr_status extra_config(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
+{
+    if (!opts || !opts->config_path || opts->weights_path ||
+        !tlr_keras_config_subclassed(f->config_root))
+        return refuse_extra_files(f, opts, err);
+    tlr_json_free(f->config_root);
+    f->config_root = NULL;
+    return read_config_file(f, opts->config_path, err);
+}
+
 static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
 {
     f->weights_path = tlr_xstrdup(f->path);
@@ -241,9 +259,8 @@ static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
     tlr_status st;
     if (tlr_h5_has_attr(f->h5, "/", "model_config")) {
         f->format = TLR_FMT_H5_MODEL;
-        if ((st = refuse_extra_files(f, opts, err)))
-            return st;
-        if ((st = parse_h5_json_attr(f, "model_config", &f->config_root, err)))
+        if ((st = parse_h5_json_attr(f, "model_config", &f->config_root, err)) ||
+            (st = extra_config(f, opts, err)))
             return st;
         if (tlr_h5_has_attr(f->h5, "/", "training_config") &&
             (st = parse_h5_json_attr(f, "training_config", &f->training_config, err)))
@@ -297,7 +314,7 @@ static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err
 static tlr_status zip_contents(tlr_kfile *f, tlr_zip *z, const tlr_kfile_opts *opts, tlr_err *err)
 {
     f->format = TLR_FMT_KERAS_ZIP;
-    tlr_status st = refuse_extra_files(f, opts, err);
+    tlr_status st = opts && opts->weights_path ? refuse_extra_files(f, opts, err) : TLR_OK;
     if (st)
         return st;
     size_t len = 0;
@@ -334,7 +351,7 @@ static tlr_status zip_contents(tlr_kfile *f, tlr_zip *z, const tlr_kfile_opts *o
     char what[1100];
     snprintf(what, sizeof what, "%s: config.json", f->path);
     f->config_root = parse_config_text(text, len, what, err);
-    if (!f->config_root) {
+    if (!f->config_root || (st = extra_config(f, opts, err))) {
         st = err->code;
         goto out;
     }
@@ -432,7 +449,7 @@ static tlr_status open_json(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *e
 /* Opening fails when no model came out of a JSON file; frees 'f' on any failure. */
 static tlr_kfile *finish_open(tlr_kfile *f, tlr_status st, tlr_err *err)
 {
-    if (st == TLR_OK && !f->model && f->format == TLR_FMT_JSON)
+    if (st == TLR_OK && !f->model && !f->subclassed && f->format == TLR_FMT_JSON)
         st = tlr_err_set(err, TLR_E_FORMAT, "%s: no model in the JSON", f->path);
     if (st) {
         tlr_kfile_free(f);
@@ -512,7 +529,40 @@ void tlr_kfile_free(tlr_kfile *f)
     free(f->keras_version);
     free(f->backend);
     free(f->weights_root);
+    free(f->subclassed);
     free(f);
+}
+
+static void layer_gaps(const tlr_model *m, const char *prefix, tlr_strlist *out)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const tlr_layer *l = &m->layers[i];
+        char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
+        if (l->op == TLR_OP_MODEL)
+            layer_gaps(l->inner, p, out);
+        if (l->weights_unbound)
+            tlr_strlist_push_owned(out, tlr_xasprintf(
+                "layer '%s' (%s): its stored weights do not fit the layer (%s); it is shown "
+                "from its configuration and not computed", p, l->class_name, l->cannot_run));
+        else if (l->op == TLR_OP_UNKNOWN)
+            tlr_strlist_push_owned(out, tlr_xasprintf(
+                "layer '%s' (%s): its class is not in the file (a custom or subclassed layer: "
+                "Python code), so its output shape, the shapes after it and its feature maps "
+                "are unknown; a model saved as Functional, with the layer's inner layers as "
+                "Keras layers, has them", p, l->class_name));
+        free(p);
+    }
+}
+
+void tlr_kfile_gaps(const tlr_kfile *f, tlr_strlist *out)
+{
+    if (f->subclassed)
+        tlr_strlist_push_owned(out, tlr_xasprintf(
+            "model class '%s' has no layer list (a subclassed model: its Python class is not "
+            "in the file), so output shapes, feature maps and predictions are missing; save the "
+            "architecture as a Functional model, or pass --config ARCH.json", f->subclassed));
+    if (f->model)
+        layer_gaps(f->model, "", out);
 }
 
 tlr_status tlr_kfile_load_weights(tlr_kfile *f, tlr_err *err)

@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "base/json.h"
+#include "base/strlist.h"
 #include "io/h5file.h"
 #include "keras/model.h"
 #include "keras/weights.h"
@@ -31,7 +32,11 @@ typedef struct {
     tlr_json *config_root;   /* {"class_name", "config"} (owned) or NULL for weights-only */
     tlr_json *training_config; /* owned, or NULL */
     tlr_json *metadata;      /* .keras metadata.json (owned), or NULL */
-    tlr_model *model;        /* NULL for a weights-only file without architecture */
+    tlr_model *model;        /* NULL for a weights-only file without architecture, and for
+                                a subclassed model */
+    char *subclassed;        /* class of a subclassed model ("VAE": a config without a layer
+                                list) whose weights are there but whose architecture is Python
+                                code the file does not hold; NULL otherwise */
     tlr_h5 *h5;              /* the HDF5 file holding the weights (NULL if none) */
     char *weights_root;      /* legacy layout group ("model_weights" or "/"); NULL for archives */
     int weights_loaded;
@@ -57,6 +62,10 @@ tlr_kfile *tlr_kfile_open(const char *path, const tlr_kfile_opts *opts, tlr_err 
 tlr_kfile *tlr_kfile_open_buffer(const void *buf, size_t len, const char *label,
                                  const tlr_kfile_opts *opts, tlr_err *err);
 void tlr_kfile_free(tlr_kfile *f);
+
+/* What of the file the report cannot use, one sentence each, appended to 'out': layers
+ * whose weights do not bind, a subclassed model's missing architecture. */
+void tlr_kfile_gaps(const tlr_kfile *f, tlr_strlist *out);
 
 /* Reads every weight's values (needed by grids and the forward pass). */
 tlr_status tlr_kfile_load_weights(tlr_kfile *f, tlr_err *err);

@@ -270,6 +270,9 @@ typedef struct {
     int n_weights;
     int weights_known;       /* 0 when the class's weights cannot be derived (custom, Lambda):
                                 then 'weights' lists what the file stores */
+    int weights_unbound;     /* the stored weights do not fit the layer (a Keras 1 layout
+                                tlreport does not convert): 'weights' keeps the expected
+                                shapes, none is loaded, and cannot_run says why */
     int eff_trainable;       /* trainable here and in every enclosing model */
     int shape_ok;            /* 1 when output shapes are known */
     char *shape_note;        /* why not, when not */

@@ -13,6 +13,7 @@
 #include "base/xalloc.h"
 #include "keras/k1rnn.h"
 #include "keras/shape.h"
+#include "keras/weights_parts.h"
 
 /* ---- names ------------------------------------------------------------------------------- */
 
@@ -73,19 +74,7 @@ static void role_of(const char *stored, const char *layer_name, char *out, size_
 
 /* ---- stored weights ------------------------------------------------------------------------ */
 
-typedef struct {
-    char *name;            /* as listed (weight_names entry, or "vars/<i>") */
-    char *path;            /* dataset path */
-    tlr_h5_dsinfo info;
-    int used;
-} stored_w;
-
-typedef struct {
-    stored_w *w;
-    int n;
-} stored_list;
-
-static void stored_free(stored_list *s)
+void tlr_wp_stored_free(stored_list *s)
 {
     for (int i = 0; i < s->n; i++) {
         free(s->w[i].name);
@@ -96,7 +85,7 @@ static void stored_free(stored_list *s)
     s->n = 0;
 }
 
-static tlr_status stored_add(stored_list *s, tlr_h5 *h, const char *name, const char *path,
+tlr_status tlr_wp_stored_add(stored_list *s, tlr_h5 *h, const char *name, const char *path,
                              tlr_err *err)
 {
     s->w = tlr_xrealloc(s->w, (size_t)(s->n + 1) * sizeof *s->w);
@@ -262,6 +251,15 @@ static void adopt_stored(tlr_layer *l, stored_w *s, int n)
     }
 }
 
+/* The file stores another number of arrays for the layer than it has weights. */
+static tlr_status count_mismatch(const tlr_layer *l, int n, const char *lpath,
+                                 const tlr_weights_ctx *ctx, int *unpaired, tlr_err *err)
+{
+    *unpaired = 1;
+    return tlr_err_set(err, TLR_E_SHAPE, "%s: layer '%s' (%s): the file stores %d weights, the "
+                       "layer has %d", ctx->what, lpath, l->class_name, n, l->n_weights);
+}
+
 /* ---- Keras 1 gate-wise recurrent weights (k1rnn.h) ------------------------------------------ */
 
 /* A gate's stored array: the joined weight's shape with the last axis divided by 'g', and the
@@ -323,7 +321,7 @@ static tlr_status k1_join(tlr_weight *w, stored_w **s, int g, const int *order, 
 /* A Keras 1 recurrent layer (or Bidirectional) with gate-wise weights: binds them joined and
  * sets '*done'.  Leaves everything else (and '*done' 0) to the ordinary binding. */
 static tlr_status k1_rnn_bind(tlr_layer *l, stored_w **s, int n, const char *lpath,
-                              const tlr_weights_ctx *ctx, int *done, tlr_err *err)
+                              const tlr_weights_ctx *ctx, int *done, int *unpaired, tlr_err *err)
 {
     *done = 0;
     int dirs = l->op == TLR_OP_BIDIRECTIONAL ? 2 : 1;
@@ -344,8 +342,7 @@ static tlr_status k1_rnn_bind(tlr_layer *l, stored_w **s, int n, const char *lpa
         if (g[d])
             st = k1_join(&l->weights[3 * d], s + d * half, g[d], order[d], lpath, ctx, err);
         else if (half != 3)
-            st = tlr_err_set(err, TLR_E_SHAPE, "%s: layer '%s' (%s): the file stores %d weights, "
-                             "the layer has %d", ctx->what, lpath, l->class_name, n, l->n_weights);
+            st = count_mismatch(l, n, lpath, ctx, unpaired, err);
         else /* by position, as Keras 2 */
             for (int i = 0; i < 3 && !st; i++)
                 st = attach(l, &l->weights[3 * d + i], s[d * half + i], lpath, ctx, err);
@@ -353,9 +350,10 @@ static tlr_status k1_rnn_bind(tlr_layer *l, stored_w **s, int n, const char *lpa
     return st;
 }
 
-/* Assigns stored weights (all belonging to plain layer 'l') by role, then by position. */
-static tlr_status bind_layer(tlr_layer *l, stored_w **s, int n, const char *lpath,
-                             const tlr_weights_ctx *ctx, tlr_err *err)
+/* Assigns stored weights (all belonging to plain layer 'l') by role, then by position;
+ * '*unpaired' is set when the arrays cannot even be paired with the weights (their count). */
+static tlr_status bind_strict(tlr_layer *l, stored_w **s, int n, const char *lpath,
+                              const tlr_weights_ctx *ctx, int *unpaired, tlr_err *err)
 {
     if (!l->weights_known) {
         for (int i = 0; i < n; i++)
@@ -363,12 +361,11 @@ static tlr_status bind_layer(tlr_layer *l, stored_w **s, int n, const char *lpat
         return TLR_OK;
     }
     int k1_done;
-    tlr_status k1 = k1_rnn_bind(l, s, n, lpath, ctx, &k1_done, err);
+    tlr_status k1 = k1_rnn_bind(l, s, n, lpath, ctx, &k1_done, unpaired, err);
     if (k1 || k1_done)
         return k1;
     if (n != l->n_weights)
-        return tlr_err_set(err, TLR_E_SHAPE, "%s: layer '%s' (%s): the file stores %d weights, "
-                           "the layer has %d", ctx->what, lpath, l->class_name, n, l->n_weights);
+        return count_mismatch(l, n, lpath, ctx, unpaired, err);
     int *taken = tlr_xcalloc((size_t)n + 1, sizeof *taken);
     int *match = tlr_xcalloc((size_t)n + 1, sizeof *match);
     for (int i = 0; i < n; i++)
@@ -398,6 +395,61 @@ static tlr_status bind_layer(tlr_layer *l, stored_w **s, int n, const char *lpat
     free(taken);
     free(match);
     return st;
+}
+
+/* The reason in a binding message, without the file and layer it starts with. */
+static const char *unbound_reason(const char *msg, const tlr_layer *l, const char *lpath,
+                                  const tlr_weights_ctx *ctx)
+{
+    size_t n = strlen(ctx->what);
+    if (strncmp(msg, ctx->what, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+        msg += n + 2;
+    char a[1024], b[1024];
+    snprintf(a, sizeof a, "layer '%s': ", lpath);
+    snprintf(b, sizeof b, "layer '%s' (%s): ", lpath, l->class_name);
+    if (strncmp(msg, a, strlen(a)) == 0)
+        return msg + strlen(a);
+    if (strncmp(msg, b, strlen(b)) == 0)
+        return msg + strlen(b);
+    return msg;
+}
+
+/* Forgets whatever part of the binding succeeded: the layer keeps its expected weights (so
+ * its parameter count comes from the configuration) and does not run. */
+static void mark_unbound(tlr_layer *l, stored_w **s, int n, const char *reason)
+{
+    for (int k = 0; k < l->n_weights; k++) {
+        tlr_weight *w = &l->weights[k];
+        free(w->stored_name);
+        free(w->path);
+        free(w->data);
+        w->stored_name = w->path = NULL;
+        w->data = NULL;
+        w->stored_ndim = 0;
+        w->stored_dtype = NULL;
+    }
+    for (int i = 0; i < n; i++)
+        s[i]->used = 1;
+    free(l->cannot_run);
+    l->cannot_run = tlr_xstrdup(reason);
+    l->weights_unbound = 1;
+}
+
+tlr_status tlr_wp_bind_layer(tlr_layer *l, stored_w **s, int n, const char *lpath,
+                             const tlr_weights_ctx *ctx, tlr_err *err)
+{
+    int unpaired = 0;
+    tlr_status st = bind_strict(l, s, n, lpath, ctx, &unpaired, err);
+    /* Keras 2 and 3 refuse weights that do not fit their layer, so from them a mismatch means
+     * a damaged or mismatched file.  Keras 1 files pass through the legacy loader's layout
+     * conversions, of which tlreport has only some: when a Keras 1 layer's arrays cannot be
+     * paired with its weights at all, the layer is left unbound.  An array of the wrong
+     * shape among arrays that pair is damage, and stays an error. */
+    if (!st || !unpaired || ctx->keras_major != 1)
+        return st;
+    mark_unbound(l, s, n, unbound_reason(err->msg, l, lpath, ctx));
+    tlr_err_clear(err);
+    return TLR_OK;
 }
 
 /* ---- nested models ------------------------------------------------------------------------- */
@@ -510,7 +562,7 @@ static tlr_status bind_nested(tlr_layer *nl, stored_list *S, const tlr_weights_c
                     group[k++] = &S->w[i];
             char *p = tlr_xasprintf("%s/%s", nl->name, L.v[li].path);
             if (k || L.v[li].layer->n_weights)
-                st = bind_layer(L.v[li].layer, group, k, p, ctx, err);
+                st = tlr_wp_bind_layer(L.v[li].layer, group, k, p, ctx, err);
             free(p);
         }
         free(group);
@@ -538,13 +590,13 @@ static tlr_status bind_nested(tlr_layer *nl, stored_list *S, const tlr_weights_c
 
 /* ---- parameter counts ---------------------------------------------------------------------- */
 
-static void count_params(tlr_model *m, int use_stored)
+void tlr_wp_count_params(tlr_model *m, int use_stored)
 {
     for (int i = 0; i < m->n_layers; i++) {
         tlr_layer *l = &m->layers[i];
         int64_t total = 0, tr = 0;
         if (l->op == TLR_OP_MODEL) {
-            count_params(l->inner, use_stored);
+            tlr_wp_count_params(l->inner, use_stored);
             for (int k = 0; k < l->inner->n_layers; k++) {
                 total += tlr_layer_param_count(&l->inner->layers[k]);
                 tr += l->inner->layers[k].params_trainable;
@@ -570,11 +622,11 @@ static void count_params(tlr_model *m, int use_stored)
 
 void tlr_weights_count_expected(tlr_model *m)
 {
-    count_params(m, 0);
+    tlr_wp_count_params(m, 0);
 }
 
 /* Every expected weight must have found its data. */
-static tlr_status check_complete(tlr_model *m, const char *prefix, const tlr_weights_ctx *ctx,
+tlr_status tlr_wp_check_complete(tlr_model *m, const char *prefix, const tlr_weights_ctx *ctx,
                                  tlr_err *err)
 {
     for (int i = 0; i < m->n_layers; i++) {
@@ -582,8 +634,8 @@ static tlr_status check_complete(tlr_model *m, const char *prefix, const tlr_wei
         char *p = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
         tlr_status st = TLR_OK;
         if (l->op == TLR_OP_MODEL)
-            st = check_complete(l->inner, p, ctx, err);
-        for (int k = 0; k < l->n_weights && !st; k++)
+            st = tlr_wp_check_complete(l->inner, p, ctx, err);
+        for (int k = 0; k < l->n_weights && !st && !l->weights_unbound; k++)
             if (!l->weights[k].path)
                 st = tlr_err_set(err, TLR_E_FORMAT, "%s: layer '%s': weight '%s' is not in the file",
                                  ctx->what, p, l->weights[k].role);
@@ -614,7 +666,7 @@ static tlr_status read_layer_group(tlr_h5 *h, const char *root, const char *name
             st = tlr_err_set(err, TLR_E_FORMAT, "%s: layer '%s': weight '%s' is listed but the "
                              "dataset '%s' is missing", ctx->what, name, names.items[i], path);
         else
-            st = stored_add(out, h, names.items[i], path, err);
+            st = tlr_wp_stored_add(out, h, names.items[i], path, err);
         free(path);
     }
 out:
@@ -623,13 +675,13 @@ out:
     return st;
 }
 
-static int has_weights(const tlr_layer *l)
+int tlr_wp_has_weights(const tlr_layer *l)
 {
     if (l->op == TLR_OP_INPUT)
         return 0;
     if (l->op == TLR_OP_MODEL) {
         for (int i = 0; i < l->inner->n_layers; i++)
-            if (has_weights(&l->inner->layers[i]))
+            if (tlr_wp_has_weights(&l->inner->layers[i]))
                 return 1;
         return 0;
     }
@@ -649,18 +701,18 @@ tlr_status tlr_weights_bind_legacy(tlr_model *m, tlr_h5 *h, const char *root,
     int *weighted = tlr_xcalloc((size_t)n_vis + 1, sizeof *weighted);
     int n_weighted = 0;
     for (int i = 0; i < m->n_layers; i++)
-        if (has_weights(&m->layers[i]))
+        if (tlr_wp_has_weights(&m->layers[i]))
             weighted[n_weighted++] = i;
     int pos = 0;
     for (size_t k = 0; k < layer_names.n && !st; k++) {
         stored_list S = { 0 };
         st = read_layer_group(h, root, layer_names.items[k], &S, ctx, err);
         if (st || S.n == 0) {
-            stored_free(&S);
+            tlr_wp_stored_free(&S);
             continue;
         }
         int li = tlr_model_find(m, layer_names.items[k]);
-        if (li < 0 || !has_weights(&m->layers[li]))
+        if (li < 0 || !tlr_wp_has_weights(&m->layers[li]))
             li = pos < n_weighted ? weighted[pos] : -1;
         pos++;
         if (li < 0) {
@@ -672,205 +724,17 @@ tlr_status tlr_weights_bind_legacy(tlr_model *m, tlr_h5 *h, const char *root,
             stored_w **ptrs = tlr_xcalloc((size_t)S.n, sizeof *ptrs);
             for (int i = 0; i < S.n; i++)
                 ptrs[i] = &S.w[i];
-            st = bind_layer(&m->layers[li], ptrs, S.n, m->layers[li].name, ctx, err);
+            st = tlr_wp_bind_layer(&m->layers[li], ptrs, S.n, m->layers[li].name, ctx, err);
             free(ptrs);
         }
-        stored_free(&S);
+        tlr_wp_stored_free(&S);
     }
     free(weighted);
     tlr_strlist_free(&layer_names);
     if (!st)
-        st = check_complete(m, "", ctx, err);
+        st = tlr_wp_check_complete(m, "", ctx, err);
     if (!st)
-        count_params(m, 1);
-    return st;
-}
-
-/* ---- .keras archives ----------------------------------------------------------------------- */
-
-/* Joins archive path parts with the separator the writer used ('/' or, on Windows, '\\'). */
-static char *arc_join(const char *a, const char *b, char sep)
-{
-    return a[0] ? tlr_xasprintf("%s%c%s", a, sep, b) : tlr_xstrdup(b);
-}
-
-/* The vars of one saveable at 'base' (e.g. "layers/conv2d"): datasets vars/0, vars/1, ... */
-static tlr_status read_vars(tlr_h5 *h, const char *base, stored_list *out, tlr_err *err)
-{
-    char *vars = tlr_xasprintf("%s/vars", base);
-    tlr_status st = TLR_OK;
-    for (int i = 0; !st; i++) {
-        char *p = tlr_xasprintf("%s/%d", vars, i);
-        char *nm = tlr_xasprintf("vars/%d", i);
-        if (tlr_h5_is_dataset(h, p))
-            st = stored_add(out, h, nm, p, err);
-        else
-            i = -2;
-        free(p);
-        free(nm);
-        if (i == -2)
-            break;
-    }
-    free(vars);
-    return st;
-}
-
-/* Finds the child group of 'dir' holding layer 'l' (index 'nth' among layers of its class). */
-static char *arc_child(tlr_h5 *h, const char *dir, const tlr_layer *l, int nth, char sep)
-{
-    /* Keras >= 3.6 writes the layer name on the vars group: use it when present. */
-    tlr_strlist kids = TLR_STRLIST_INIT;
-    char snake[256];
-    tlr_snake_case(l->class_name, snake, sizeof snake);
-    char *found = NULL;
-    const char *gdir = dir[0] ? dir : "/";
-    if (sep == '/' && tlr_h5_children(h, gdir, &kids, NULL) == TLR_OK) {
-        for (size_t i = 0; i < kids.n && !found; i++) {
-            char *p = arc_join(dir, kids.items[i], '/');
-            char *v = tlr_xasprintf("%s/vars", p);
-            char *nm = tlr_h5_has_attr(h, v, "name") ? tlr_h5_attr_string(h, v, "name", NULL) : NULL;
-            if (nm && strcmp(nm, l->name) == 0)
-                found = tlr_xstrdup(p);
-            free(nm);
-            free(v);
-            free(p);
-        }
-    }
-    tlr_strlist_free(&kids);
-    if (found)
-        return found;
-    /* Otherwise the nth key of this class in suffix order ("conv2d", "conv2d_1", ...). */
-    tlr_strlist all = TLR_STRLIST_INIT;
-    const char *list_dir = sep == '/' ? gdir : "/";
-    if (tlr_h5_children(h, list_dir, &all, NULL) != TLR_OK)
-        return NULL;
-    size_t plen = sep == '/' ? 0 : strlen(dir) + 1;
-    long best_suffix[4096];
-    char *cand[4096];
-    int nc = 0;
-    size_t sl = strlen(snake);
-    for (size_t i = 0; i < all.n && nc < 4096; i++) {
-        const char *k = all.items[i];
-        if (plen) {
-            if (strncmp(k, dir, plen - 1) != 0 || k[plen - 1] != sep || strchr(k + plen, sep))
-                continue;
-            k += plen;
-        }
-        long suffix = -1;
-        if (strcmp(k, snake) == 0)
-            suffix = 0;
-        else if (strncmp(k, snake, sl) == 0 && k[sl] == '_' && k[sl + 1] &&
-                 strspn(k + sl + 1, "0123456789") == strlen(k + sl + 1))
-            suffix = strtol(k + sl + 1, NULL, 10);
-        if (suffix < 0)
-            continue;
-        int at = nc++;
-        while (at > 0 && best_suffix[at - 1] > suffix) {
-            best_suffix[at] = best_suffix[at - 1];
-            cand[at] = cand[at - 1];
-            at--;
-        }
-        best_suffix[at] = suffix;
-        cand[at] = all.items[i];
-    }
-    if (nth < nc)
-        found = sep == '/' ? arc_join(dir, cand[nth], '/') : tlr_xstrdup(cand[nth]);
-    tlr_strlist_free(&all);
-    return found;
-}
-
-static tlr_status bind_archive_model(tlr_model *m, tlr_h5 *h, const char *dir, char sep,
-                                     const char *prefix, const tlr_weights_ctx *ctx, tlr_err *err)
-{
-    int n;
-    int *vis = tlr_model_visible_alloc(m, &n);
-    tlr_status st = TLR_OK;
-    for (int k = 0; k < n && !st; k++) {
-        tlr_layer *l = &m->layers[vis[k]];
-        /* nth layer of the same class so far */
-        int nth = 0;
-        for (int j = 0; j < k; j++)
-            if (strcmp(m->layers[vis[j]].class_name, l->class_name) == 0)
-                nth++;
-        char *lp = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name) : tlr_xstrdup(l->name);
-        char *base = has_weights(l) ? arc_child(h, dir, l, nth, sep) : NULL;
-        if (has_weights(l) && !base) {
-            st = tlr_err_set(err, TLR_E_FORMAT, "%s: no weights stored for layer '%s'", ctx->what, lp);
-        } else if (l->op == TLR_OP_MODEL && base) {
-            char *sub = arc_join(base, "layers", sep);
-            st = bind_archive_model(l->inner, h, sub, sep, lp, ctx, err);
-            free(sub);
-        } else if (base && l->op != TLR_OP_MODEL) {
-            stored_list S = { 0 };
-            st = read_vars(h, base, &S, err);
-            /* Recurrent layers keep their variables on a 'cell' child. */
-            if (!st && S.n == 0 && (l->op == TLR_OP_RNN || l->op == TLR_OP_BIDIRECTIONAL)) {
-                const char *parts[] = { "cell", "forward_layer", "backward_layer" };
-                for (int p = 0; p < 3 && !st; p++) {
-                    char *c = arc_join(base, parts[p], sep);
-                    char *cc = p ? arc_join(c, "cell", sep) : tlr_xstrdup(c);
-                    st = read_vars(h, cc, &S, err);
-                    free(c);
-                    free(cc);
-                }
-            }
-            if (!st) {
-                stored_w **ptrs = tlr_xcalloc((size_t)S.n + 1, sizeof *ptrs);
-                for (int i = 0; i < S.n; i++)
-                    ptrs[i] = &S.w[i];
-                st = bind_layer(l, ptrs, S.n, lp, ctx, err);
-                free(ptrs);
-            }
-            stored_free(&S);
-        }
-        free(base);
-        free(lp);
-    }
-    free(vis);
-    return st;
-}
-
-tlr_status tlr_weights_bind_archive(tlr_model *m, tlr_h5 *h, const tlr_weights_ctx *ctx,
-                                    tlr_err *err)
-{
-    /* Keras 3: "layers/..."; tf.keras 2.13/2.14: "_layer_checkpoint_dependencies/..."; a
-     * Windows writer joined with backslashes, giving single root groups "layers\\conv2d". */
-    const char *roots[] = { "layers", "_layer_checkpoint_dependencies" };
-    tlr_strlist top = TLR_STRLIST_INIT;
-    tlr_status st = tlr_h5_children(h, "/", &top, err);
-    if (st)
-        return st;
-    const char *root = NULL;
-    char sep = '/';
-    for (int r = 0; r < 2 && !root; r++) {
-        size_t len = strlen(roots[r]);
-        for (size_t i = 0; i < top.n && !root; i++) {
-            if (strcmp(top.items[i], roots[r]) == 0)
-                root = roots[r];
-            else if (strncmp(top.items[i], roots[r], len) == 0 && top.items[i][len] == '\\') {
-                root = roots[r];
-                sep = '\\';
-            }
-        }
-    }
-    tlr_strlist_free(&top);
-    if (!root) {
-        /* A model with no weights at all stores no layer groups. */
-        int any = 0;
-        for (int i = 0; i < m->n_layers; i++)
-            any |= has_weights(&m->layers[i]);
-        if (!any) {
-            count_params(m, 1);
-            return TLR_OK;
-        }
-        return tlr_err_set(err, TLR_E_FORMAT, "%s: model.weights.h5 has no 'layers' group",
-                           ctx->what);
-    }
-    st = bind_archive_model(m, h, root, sep, "", ctx, err);
-    if (!st)
-        st = check_complete(m, "", ctx, err);
-    if (!st)
-        count_params(m, 1);
+        tlr_wp_count_params(m, 1);
     return st;
 }
 

@@ -5,7 +5,13 @@
  * is one group whose weight names carry the inner layer names; weights are matched by
  * those names (a partly frozen model lists its trainable weights first).
  * Keras 3 .keras archives: layers/<snake_class>[_k]/vars/<i> (tf.keras 2.13:
- * _layer_checkpoint_dependencies/..., Windows writers: backslash separators). */
+ * _layer_checkpoint_dependencies/..., Windows writers: backslash separators; a subclassed
+ * model's store keeps its attributes by name: encoder/layers/conv2d/vars/0).
+ *
+ * A weight that does not fit is an error (Keras 2 and 3 refuse such files too), except in a
+ * Keras 1 file whose arrays for a layer cannot even be paired with its weights: Keras 2's
+ * legacy loader converts layouts tlreport may not know, so that layer is left unbound
+ * (tlr_layer.weights_unbound: not run, counted from its config) and the rest still loads. */
 #ifndef TLR_WEIGHTS_H
 #define TLR_WEIGHTS_H
 

@@ -411,6 +411,7 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
     if (f->model)
         model_sections(d, f, rq);
     tlr_rd_storage_section(d, f, storage);
+    tlr_rd_degrade_tree_section(d, f, storage);
     tlr_storage_free(storage);
     if (!f->model) {
         tlr_json_add_object(d, "kernels");
@@ -428,6 +429,7 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
         st = tlr_rd_features_section(d, f, rq, inputs, n_inputs, &kl, out, log, err);
     free(kl.path);
     preprocess_section(d, f, io);
+    tlr_rd_degrade_input_section(d, f, rq, inputs, n_inputs);
     tlr_json_add_bool(d, "has_warnings", tlr_json_size(tlr_json_get(d, "warnings")) > 0);
     if (!st)
         st = encode_figures(out, err);

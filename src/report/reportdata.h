@@ -41,6 +41,7 @@ typedef struct {
     const tlr_input *compare_inputs;
     int n_compare_inputs;
     const tlr_checks *checks;   /* --check, or NULL */
+    int inputs_unfit;           /* sample inputs were given that cannot feed the model */
 } tlr_report_request;
 
 typedef struct {

@@ -118,14 +118,16 @@ static tlr_status prediction_entry(tlr_json *images, const char *source, const t
 
 /* A layer the forward pass could not compute, once: {layer, class, reason} with the reason
  * as a code the templates word ("lambda", "unknown_class", "recurrent", "embedding",
- * "input", "other"). */
+ * "input", "other"); a layer whose weights do not bind is in d.unbound instead. */
 static void add_uncomputed(tlr_json *d, const tlr_skip *sk)
 {
     static const char *const codes[] = {
         [TLR_SKIP_LAMBDA] = "lambda", [TLR_SKIP_UNKNOWN_CLASS] = "unknown_class",
         [TLR_SKIP_RECURRENT] = "recurrent", [TLR_SKIP_EMBEDDING] = "embedding",
-        [TLR_SKIP_INPUT] = "input", [TLR_SKIP_OTHER] = "other",
+        [TLR_SKIP_INPUT] = "input", [TLR_SKIP_OTHER] = "other", [TLR_SKIP_WEIGHTS] = "weights",
     };
+    if (sk->reason == TLR_SKIP_WEIGHTS)
+        return; /* d.unbound lists it, with its parameters */
     tlr_json *u = tlr_json_get(d, "uncomputed");
     for (const tlr_json *e = tlr_json_first(u); e; e = tlr_json_next(e))
         if (strcmp(tlr_json_get_string(e, "layer", ""), sk->path) == 0)
@@ -143,8 +145,9 @@ static void add_uncomputed(tlr_json *d, const tlr_skip *sk)
 /* How many images from 'i0' on have the same input shape (at most 8 per batch). */
 static int batch_run(const tlr_input *in, int i0, int n)
 {
-    if (in[i0].tensor->shape[0] != 1)
-        return 1; /* an .npy holding several samples runs alone; its first is shown */
+    if (in[i0].tensor->shape[0] != 1 || in[i0].n_more)
+        return 1; /* an .npy holding several samples, or a sample of several inputs, runs
+                     alone; its first is shown */
     int k = 1;
     while (i0 + k < n && k < 8 && in[i0 + k].tensor->ndim == in[i0].tensor->ndim &&
            memcmp(in[i0 + k].tensor->shape, in[i0].tensor->shape,
@@ -268,9 +271,11 @@ static tlr_status run_images(const feat_ctx *F, const tlr_input *inputs, int n_i
         if (F->rq->progress && log)
             fprintf(log, "tlreport: images %d-%d of %d\n", i0 + 1, i0 + nb, n_img);
         tlr_tensor *batch = batch_of(inputs + i0, nb);
-        const tlr_tensor *x = batch;
+        const tlr_tensor *x[TLR_MAX_INPUTS];
+        int nx = tlr_input_tensors(&inputs[i0], x, TLR_MAX_INPUTS);
+        x[0] = batch;
         tlr_forward_result r;
-        st = tlr_forward_run(F->f->model, &x, 1, (const char *const *)F->paths->items,
+        st = tlr_forward_run(F->f->model, x, nx, (const char *const *)F->paths->items,
                              (int)F->paths->n, 1, &fo, &r, F->err);
         tlr_tensor_free(batch);
         if (st)

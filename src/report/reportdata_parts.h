@@ -68,4 +68,13 @@ tlr_status tlr_rd_comparison_section(tlr_json *d, const tlr_kfile *f,
 tlr_status tlr_rd_checks_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
                                  const tlr_input *inputs, int n_inputs, tlr_err *err);
 
+/* d.unbound, d.subclassed, d.opaque_layers (and d.model, d.layers of a subclassed model):
+ * what of the file could only be described, from its anatomy (reportdata_degrade.c). */
+void tlr_rd_degrade_tree_section(tlr_json *d, const tlr_kfile *f, const tlr_storage *st);
+
+/* d.features.unfit (inputs that cannot feed the model) and d.preprocess.flatten (images fed
+ * to a flat input); after the features and preprocess sections. */
+void tlr_rd_degrade_input_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
+                                  const tlr_input *inputs, int n_inputs);
+
 #endif

@@ -384,6 +384,7 @@ static void read_model_config(const tlr_kfile *f, tlr_storage *s)
     s->config_bytes = strlen(txt);
     free(txt);
     s->config_class = tlr_json_get_string(f->config_root, "class_name", "?");
+    s->subclassed = f->subclassed != NULL;
     if (f->model) {
         s->model_name = f->model->name;
         s->model_layers = tlr_model_visible_layers(f->model, NULL, 0);

@@ -121,6 +121,7 @@ typedef struct {
     int has_config;
     size_t config_bytes;         /* of the config JSON, printed compactly */
     const char *config_class;    /* borrowed */
+    int subclassed;              /* the config has no layer list (kfile.h) */
     const char *model_name;      /* NULL without a model (borrowed) */
     int model_layers;            /* top-level layers shown by summary() */
     tlr_storage_training training;

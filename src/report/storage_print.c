@@ -184,6 +184,8 @@ static void header_json(const tlr_storage *s, tlr_json *j)
         tlr_json *mc = tlr_json_add_object(j, "model_config");
         tlr_json_add_number(mc, "json_bytes", (double)s->config_bytes);
         tlr_json_add_string(mc, "class_name", s->config_class);
+        if (s->subclassed)
+            tlr_json_add_bool(mc, "subclassed", 1);
         if (s->model_name) {
             tlr_json_add_string(mc, "name", s->model_name);
             tlr_json_add_number(mc, "layers", s->model_layers);
@@ -239,7 +241,11 @@ static void header_text(const tlr_storage *s, tlr_buf *out)
             tlr_buf_printf(out, "  %-16s %s: %s\n", s->root_attrs[i].name, s->root_attrs[i].type,
                            s->root_attrs[i].value);
     }
-    if (s->has_config)
+    if (s->subclassed)
+        tlr_buf_printf(out, "\nArchitecture (model_config): %s, a subclassed model: no layer list "
+                       "(its Python class is not in the file), %d bytes of JSON\n",
+                       s->config_class, (int)s->config_bytes);
+    else if (s->has_config)
         tlr_buf_printf(out, "\nArchitecture (model_config): %s '%s', %d layers, %d bytes of JSON\n",
                        s->config_class, s->model_name ? s->model_name : "?", s->model_layers,
                        (int)s->config_bytes);

@@ -52,6 +52,13 @@ static const scenario scenarios[] = {
                                 "tests/fixtures/compare/base.h5" },
     { "../compare/frozen_touched.h5", "--compare tests/fixtures/compare/base.h5 --lang en" },
     { "../compare/base.h5", "--compare tests/fixtures/compare/base.h5 --check @CHECKS@" },
+    /* reports with gaps (test_degrade.c) */
+    { "k1_unbound.h5", "tests/fixtures/images/rgb8.png" },
+    { "subclassed_vae.keras", "" },
+    { "flat_mlp.h5", "tests/fixtures/images/gray4x4.png" },
+    { "flat_mlp.h5", "tests/fixtures/images/rgb8.png" },
+    { "flat_conv.h5", "tests/fixtures/images/gray4x4.png" },
+    { "two_inputs.h5", "tests/fixtures/images/rgb8.png" },
 };
 
 /* What the @NAME@ placeholders of the scenarios stand for (files in the scratch folder). */
