@@ -2,7 +2,8 @@
 # code.sh - the code in the report runs: renders the report of every corpus model (with its
 # sample images, as a user would) and of fixture models, in both languages, and hands the
 # sites to code_check.py (Python's ast parses every python block; no Markdown escape inside
-# code; every get_layer('...') names a layer of that model).  Skips with a message when
+# code; every get_layer('...') names a layer of that model; the multiply-accumulates match
+# tests/ref/macs.tsv, counted by ../shared/oracle/flops.py).  Skips with a message when
 # python3 or the corpus (../shared/corpus, or $TLR_SHARED) is missing; under CI, that fails.
 cd "$(dirname "$0")/../.." || exit 2
 : "${TLREPORT:=./tlreport}"
@@ -34,6 +35,7 @@ site() {
 imgs=$tmp/imgs
 mkdir "$imgs"
 cp tests/fixtures/images/g8.png "$imgs/a.png"
+[ -f examples/out/course_model.h5 ] && site examples/out/course_model.h5 examples/out/images
 for m in tests/fixtures/models/*.h5 tests/fixtures/models/*.keras tests/fixtures/numeric/*.h5; do
     [ -f "$m" ] || continue
     case $m in */weights_only.h5|*/nan_config.h5|*/unknown_layer.h5) continue;; esac
@@ -60,7 +62,7 @@ fi
 
 sites=$(ls -d "$tmp"/*.es/report.md "$tmp"/*.en/report.md 2>/dev/null | sed 's,/report.md$,,')
 # shellcheck disable=SC2086
-"$PY" tests/cli/code_check.py $sites >"$tmp/out"
+"$PY" tests/cli/code_check.py --macs tests/ref/macs.tsv $sites >"$tmp/out"
 grep -v '^[0-9]* passed' "$tmp/out"
 line=$(tail -n 1 "$tmp/out")
 p=${line%% passed*}; f=${line#*, }; f=${f%% failed}

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """code_check.py - the code a reader would copy from a report is valid Python for its model.
 
-    code_check.py SITE_DIR...
+    code_check.py [--macs REF.tsv] SITE_DIR...
 
 For each site (report.md + report.json written by tlreport): every fenced ```python block
 parses with ast; no inline code span or code block holds a Markdown escape (a backslash
 before punctuation); inline spans that call the model (get_layer, model.) parse as an
 expression or statement; and every layer reached with get_layer('...') exists in the model
 (a chain model.get_layer('a').get_layer('b') must name the path a/b).  Prints one
-"FAIL site: why" line per problem and ends with "N passed, N failed" (one check per site).
+"FAIL site: why" line per problem.  With --macs, a site whose model file is in REF.tsv
+(file, MACs: tests/ref/macs.tsv, from ../shared/oracle/flops.py) must report that many
+multiply-accumulates in layers.macs and ends with "N passed, N failed" (one check per site).
 """
 import ast
 import json
@@ -89,13 +91,31 @@ def parses(code):
     return False
 
 
-def check_site(site):
+def check_macs(data, ref, problems):
+    want = ref.get(data.get('model', {}).get('file'))
+    got = data.get('layers', {}).get('macs')
+    if want is not None and got != want:
+        problems.append('layers.macs is %s, the oracle counts %d' % (got, want))
+
+
+def read_ref(path):
+    ref = {}
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            if line.strip() and not line.startswith('#'):
+                name, macs = line.split('\t')
+                ref[name] = int(macs)
+    return ref
+
+
+def check_site(site, ref):
     problems = []
     with open(os.path.join(site, 'report.md'), encoding='utf-8') as f:
         md = f.read()
     with open(os.path.join(site, 'report.json'), encoding='utf-8') as f:
         data = json.load(f)
     paths, names = layer_paths(data)
+    check_macs(data, ref, problems)
     blocks, spans = split_code(md)
     for info, code in blocks:
         if info == 'python':
@@ -114,10 +134,13 @@ def check_site(site):
     return problems
 
 
-def main(sites):
+def main(args):
+    ref = {}
+    if args[:1] == ['--macs']:
+        ref, args = read_ref(args[1]), args[2:]
     passed = failed = 0
-    for site in sites:
-        problems = check_site(site)
+    for site in args:
+        problems = check_site(site, ref)
         for p in problems:
             print('FAIL [cli/code] %s: %s' % (site, p))
         if problems:
