@@ -8,6 +8,7 @@
 #include "base/strlist.h"
 #include "base/xalloc.h"
 #include "keras/shape.h"
+#include "report/cost.h"
 #include "report/reportdata.h"
 
 /* ---- shapes as Keras prints them ----------------------------------------------------------- */
@@ -369,6 +370,9 @@ static void list_layers(const tlr_model *m, const char *prefix, int depth, int e
         r->trainable = l->eff_trainable;
         r->depth = depth;
         r->note = l->shape_note;
+        r->macs = tlr_cost_macs(l);
+        r->activations = tlr_cost_activations(l);
+        r->leaf = l->op != TLR_OP_MODEL;
         if (expand && l->op == TLR_OP_MODEL) {
             char *path = tlr_xstrdup(r->path); /* 'r' moves as the table grows */
             list_layers(l->inner, path, depth + 1, expand, input_as_list, t);

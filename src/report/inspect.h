@@ -45,6 +45,9 @@ typedef struct {
     int trainable;
     int depth;               /* 0 = top level */
     const char *note;        /* why the shape is unknown, or NULL (borrowed) */
+    int64_t macs;            /* multiply-accumulates per sample (cost.h), -1 unknown */
+    int64_t activations;     /* values output per sample, -1 unknown */
+    int leaf;                /* not a nested model (its activations count in the total) */
 } tlr_layer_row;
 
 typedef struct {

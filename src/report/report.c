@@ -331,19 +331,46 @@ static int is_derived_key(const char *key)
            strcmp(key, "has_toc") == 0 || strcmp(key, "content") == 0;
 }
 
+/* "model.get_layer('a').get_layer('b')" for the path "a/b": get_layer only looks one level
+ * down, so a nested path becomes a chain; quotes and backslashes are escaped for Python. */
+static char *get_layer_chain(const char *path)
+{
+    tlr_buf b = TLR_BUF_INIT;
+    tlr_buf_puts(&b, "model");
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        tlr_buf_puts(&b, ".get_layer('");
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] == '\\' || p[i] == '\'')
+                tlr_buf_putc(&b, '\\');
+            tlr_buf_putc(&b, p[i]);
+        }
+        tlr_buf_puts(&b, "')");
+        p += n + (p[n] == '/');
+    }
+    return tlr_buf_detach(&b);
+}
+
 /* kernels/features: "layer_name" and "parent" from a path such as "vgg16/block1_conv1" when
- * the data gives only "layer" (the code samples need both). */
+ * the data gives only "layer" (the code samples need both), and "parent_code", the Python
+ * expression that reaches the parent model. */
 static void add_layer_parts(tlr_json *obj)
 {
     const char *path = tlr_json_get_string(obj, "layer", NULL);
-    if (!tlr_json_is_object(obj) || !path || tlr_json_get(obj, "layer_name"))
+    if (!tlr_json_is_object(obj) || !path)
         return;
     const char *slash = strrchr(path, '/');
-    tlr_json_add_string(obj, "layer_name", slash ? slash + 1 : path);
+    if (!tlr_json_get(obj, "layer_name"))
+        tlr_json_add_string(obj, "layer_name", slash ? slash + 1 : path);
     if (!tlr_json_get(obj, "parent")) {
         char *parent = tlr_xstrndup(path, slash ? (size_t)(slash - path) : 0);
         tlr_json_add_string(obj, "parent", parent);
         free(parent);
+    }
+    if (!tlr_json_get(obj, "parent_code")) {
+        char *code = get_layer_chain(tlr_json_get_string(obj, "parent", ""));
+        tlr_json_add_string(obj, "parent_code", code);
+        free(code);
     }
 }
 

@@ -3,6 +3,7 @@
  * sections of the other reportdata_*.c files; the figures and number formats they share. */
 #include "report/reportdata_parts.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "io/image_io.h"
 #include "keras/expr.h"
 #include "keras/shape.h"
+#include "report/cost.h"
 #include "report/inspect.h"
 
 
@@ -234,6 +236,12 @@ static void layer_row_json(tlr_json *arr, const tlr_layer_row *r)
     tlr_json_add_bool(o, "nested", r->depth > 0);
     if (r->note)
         tlr_json_add_string(o, "note", r->note);
+    tlr_json_add_number(o, "macs", (double)r->macs);
+    tlr_cost_format(r->macs, ps, sizeof ps);
+    tlr_json_add_string(o, "macs_str", r->macs > 0 ? ps : r->macs == 0 ? "" : "?");
+    tlr_json_add_number(o, "activations", (double)r->activations);
+    tlr_cost_format(r->activations, ps, sizeof ps);
+    tlr_json_add_string(o, "activations_str", ps);
 }
 
 /* Every row of the table (nested layers included) onto 'arr'. */
@@ -244,6 +252,36 @@ static void layer_rows_json(tlr_json *arr, const tlr_layer_table *t, int top_onl
             layer_row_json(arr, &t->rows[i]);
 }
 
+/* key: "6.62 GMAC", "812 MAC", "26.9 MB" (unit ""): a count with a metric prefix and unit. */
+static void add_count_str(tlr_json *o, const char *key, int64_t n, const char *unit)
+{
+    char num[48], s[64];
+    tlr_cost_format(n, num, sizeof num);
+    int prefixed = n >= 1000;
+    snprintf(s, sizeof s, "%s%s%s", num, prefixed || !unit[0] ? "" : " ", unit);
+    tlr_json_add_string(o, key, s);
+}
+
+/* layers.macs (the top-level rows: a nested model's row sums its layers) and
+ * layers.activations (every layer's output but the nested models', whose output is their
+ * last layer's), each -1 when some shape is unknown. */
+static void cost_totals(tlr_json *out, const tlr_layer_table *t)
+{
+    int64_t macs = 0, acts = 0;
+    for (int i = 0; i < t->n_rows; i++) {
+        const tlr_layer_row *r = &t->rows[i];
+        if (r->depth == 0)
+            macs = macs < 0 || r->macs < 0 ? -1 : macs + r->macs;
+        if (r->leaf)
+            acts = acts < 0 || r->activations < 0 ? -1 : acts + r->activations;
+    }
+    tlr_json_add_number(out, "macs", (double)macs);
+    add_count_str(out, "macs_str", macs, "MAC");
+    tlr_json_add_number(out, "activations", (double)acts);
+    add_count_str(out, "activations_str", acts, "");
+    add_count_str(out, "activations_bytes_str", acts < 0 ? -1 : acts * 4, "B");
+}
+
 static void layers_section(tlr_json *d, const tlr_layer_table *t)
 {
     tlr_json *out = tlr_json_add_object(d, "layers");
@@ -251,6 +289,7 @@ static void layers_section(tlr_json *d, const tlr_layer_table *t)
     layer_rows_json(tlr_json_add_array(out, "rows"), t, 1);
     layer_rows_json(tlr_json_add_array(out, "rows_expanded"), t, 0);
     tlr_json_add_number(out, "count_expanded", t->n_rows);
+    cost_totals(out, t);
 }
 
 

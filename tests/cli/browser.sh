@@ -10,6 +10,9 @@
 #     --experimental-websocket): console errors, requests leaving the page, every <img>
 #     decoded, phone width, print styles, a PDF.  Skipped with a visible line when node or its
 #     WebSocket is missing.
+# The DevTools checks also run on a corpus model's long report (tests/out/browser-site-wide/):
+# tables and code blocks stay inside a 375 px screen (wide tables scroll in their box) and
+# inside the A4 text width in print (they wrap, never cut).
 # Screenshots and PDFs are saved under tests/out/.  Ends with "N passed, N failed"; prints a
 # SKIP line (and 0 passed, 0 failed) when Chromium is not installed.
 cd "$(dirname "$0")/../.." || exit 2
@@ -95,9 +98,27 @@ if ! command -v node >/dev/null 2>&1; then
 elif ! node --experimental-websocket -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' 2>/dev/null; then
     skip cli/browser "node has no WebSocket client: console, image and print-style checks not run"
 else
-    for s in "$site" "$embed"; do
+    # A real model with a long report (a Teachable Machine MobileNetV2, nested Sequentials):
+    # its wide tables must fit a phone and the A4 page too.
+    wide=$out/browser-site-wide
+    tm=${TLR_SHARED:-../shared}/corpus
+    sites="$site $embed"
+    if [ -f "$tm/models/025-tm-gesture.h5" ]; then
+        rm -rf "$wide"
+        if "${TLREPORT:-./tlreport}" "$tm/models/025-tm-gesture.h5" "$tm/images/025-tm-gesture" \
+                --labels "$tm/models/025-tm-gesture.labels.txt" -o "$wide" --quiet \
+                --date 2026-01-01 >/dev/null 2>"$tmp/err"; then
+            sites="$sites $wide"
+        else
+            bad "report of 025-tm-gesture.h5 failed: $(tail -n 2 "$tmp/err")"
+        fi
+    else
+        skip cli/browser "$tm not found: the wide-table checks on a corpus model not run"
+    fi
+    for s in $sites; do
         mode=files
         [ "$s" = "$embed" ] && mode=embed
+        [ "$s" = "$wide" ] && mode=wide
         node --experimental-websocket tests/cli/browser_check.js "$CHROMIUM" "$s/index.html" \
             "$out/browser-$mode" "$mode" >"$tmp/cdp.txt" 2>"$tmp/cdp.err"
         rc=$?

@@ -91,6 +91,27 @@ function problems(events) {
   return out;
 }
 
+// An expression listing the tables and code blocks whose box passes the right edge `limit`
+// (out), and those whose content is wider than the box without being able to scroll (stuck:
+// overflow that is neither auto nor scroll cuts it off).
+function boxesFit(limit) {
+  return `(() => {
+    const out = [], stuck = [];
+    document.querySelectorAll('table, pre').forEach((e, i) => {
+      const r = e.getBoundingClientRect(), cs = getComputedStyle(e);
+      const name = e.tagName.toLowerCase() + '#' + i;
+      if (r.right > ${limit}) out.push(name + ' ends at ' + Math.round(r.right) + ' px');
+      const scrolls = cs.overflowX === 'auto' || cs.overflowX === 'scroll';
+      if (e.scrollWidth > e.clientWidth + 1 && !scrolls)
+        stuck.push(name + ' holds ' + e.scrollWidth + ' px in ' + e.clientWidth);
+      e.querySelectorAll('td, th').forEach((c) => {
+        if (c.scrollWidth > c.clientWidth + 1) stuck.push(name + ' cell ' + c.textContent.slice(0, 30));
+      });
+    });
+    return { out, stuck };
+  })()`;
+}
+
 async function checks(cdp) {
   const tag = embedded ? '[embed] ' : '';
   await cdp.send('Runtime.enable');
@@ -146,6 +167,11 @@ async function checks(cdp) {
   check(phone.page <= 376, tag + 'no horizontal scrolling at 375 px', 'page is ' + phone.page + ' px wide');
   check(phone.font >= 14, tag + 'readable font size on a phone', phone.font + ' px');
   check(phone.wideImg === 0, tag + 'images fit a phone screen', phone.wideImg + ' too wide');
+  const fit = await cdp.eval(boxesFit(376));
+  check(fit.out.length === 0, tag + 'at 375 px every table and code block stays in the screen',
+    fit.out.join(' '));
+  check(fit.stuck.length === 0, tag + 'at 375 px wide tables scroll inside their box',
+    fit.stuck.join(' '));
   const mshot = await cdp.send('Page.captureScreenshot', { format: 'png' });
   fs.writeFileSync(outPrefix + '-phone.png', Buffer.from(mshot.data, 'base64'));
 
@@ -164,6 +190,17 @@ async function checks(cdp) {
   check(print.td === 'solid' && print.table === 'table', tag + 'print: tables with borders',
     JSON.stringify(print));
   check(/mono/i.test(print.pre), tag + 'print: monospace summary block', print.pre);
+  // On paper nothing scrolls: at the A4 text width (21 cm less the 2 x 1.4 cm margins, 688 px)
+  // every table must wrap inside the page and no cell or code block may be cut.
+  await cdp.send('Emulation.setDeviceMetricsOverride',
+    { width: 688, height: 1000, deviceScaleFactor: 1, mobile: false });
+  await sleep(100);
+  const paper = await cdp.eval(boxesFit(689));
+  check(paper.out.length === 0 && paper.stuck.length === 0,
+    tag + 'print: tables and code fit the A4 width (wrapped, never cut)',
+    paper.out.concat(paper.stuck).join(' '));
+  await cdp.send('Emulation.setDeviceMetricsOverride',
+    { width: 1000, height: 900, deviceScaleFactor: 1, mobile: false });
   const pdf = await cdp.send('Page.printToPDF', { preferCSSPageSize: true });
   const bytes = Buffer.from(pdf.data, 'base64');
   fs.writeFileSync(outPrefix + '.pdf', bytes);
