@@ -86,7 +86,13 @@ static void subclassed_model(tlr_json *d, const tlr_kfile *f, const tlr_subclass
         tlr_json_add_string(o, "class", "?");
         tlr_json_add_string(o, "output_shape", "?");
         tlr_rd_add_count(o, "params", s->rows[i].params);
+        /* without shapes, no cost either */
+        tlr_json_add_string(o, "macs_str", "?");
+        tlr_json_add_string(o, "activations_str", "?");
     }
+    tlr_json_add_string(lay, "macs_str", "?");
+    tlr_json_add_string(lay, "activations_str", "?");
+    tlr_json_add_string(lay, "activations_bytes_str", "?");
 }
 
 static void subclassed_section(tlr_json *d, const tlr_kfile *f, const tlr_storage *st)
