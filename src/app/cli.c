@@ -61,6 +61,12 @@ static const char usage[] =
 "  --force                replace an existing output directory not made by tlreport\n"
 "  --quiet                no progress messages\n"
 "\n"
+"Labelled folders (IMAGES is one folder with a subfolder per class):\n"
+"  --shard K/N            evaluate slice K of N only and write that partial result\n"
+"                         into -o DIR (for --merge)\n"
+"  --merge                the arguments after MODEL are --shard results: build the\n"
+"                         report from them (as one run over the whole folder would)\n"
+"\n"
 "Engine:\n"
 "  --threads N            worker threads (default: all cores)\n"
 "  --max-memory SIZE      activation memory budget, e.g. 512M, 4G (default 4G)\n"
@@ -264,6 +270,12 @@ static int figure_opt(tlr_options *o, const char *name, const char *v, tlr_statu
             o->kernel_norm = k;
     } else if (strcmp(name, "--features") == 0) {
         o->features_layer = v;
+    } else if (strcmp(name, "--shard") == 0) {
+        char tail;
+        if (sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &tail) != 2 || o->shard_n < 1 ||
+            o->shard_n > 100000 || o->shard_k < 1 || o->shard_k > o->shard_n)
+            *st = tlr_err_set(err, TLR_E_USAGE, "--shard: expected K/N with 1 <= K <= N, like "
+                              "2/8, got '%s'", v);
     } else if (strcmp(name, "--max-images") == 0) {
         if (parse_int(v, 1, 10000, &o->max_images))
             *st = tlr_err_set(err, TLR_E_USAGE, "--max-images: expected 1..10000, got '%s'", v);
@@ -316,7 +328,7 @@ static const char *const value_opts[] = {
     "-o", "--output", "--config", "--weights", "--summary-style", "--resize", "--crop",
     "--preprocess", "--labels", "--top", "--dump", "--lambda", "--kernels", "--kernel-grid", "--kernel-norm",
     "--features", "--max-images", "--cmap", "--lang", "--template-dir", "--title", "--author",
-    "--date", "--threads", "--max-memory",
+    "--date", "--threads", "--max-memory", "--shard",
 };
 
 /* An option without a value: a command or a switch. */
@@ -343,6 +355,8 @@ static tlr_status parse_flag(tlr_options *o, const char *a, tlr_err *err)
         o->quiet = 1;
     else if (strcmp(a, "--profile") == 0)
         o->profile = 1;
+    else if (strcmp(a, "--merge") == 0)
+        o->merge = 1;
     else
         return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s' (see tlreport --help)", a);
     return TLR_OK;
@@ -366,6 +380,25 @@ static tlr_status parse_option(int argc, char **argv, int *i, tlr_options *o, tl
     return parse_flag(o, a, err);
 }
 
+/* --shard and --merge: only for the report, each with what it needs. */
+static tlr_status check_dataset_options(const tlr_options *o, tlr_err *err)
+{
+    if (!o->shard_n && !o->merge)
+        return TLR_OK;
+    const char *opt = o->merge ? "--merge" : "--shard";
+    if (o->shard_n && o->merge)
+        return tlr_err_set(err, TLR_E_USAGE, "--shard and --merge cannot be used together");
+    if (o->cmd != TLR_CMD_REPORT)
+        return tlr_err_set(err, TLR_E_USAGE, "%s belongs to the report; it cannot be combined "
+                           "with --summary, --layers, --storage, --json, --predict or --dump", opt);
+    if (o->shard_n && (o->n_inputs != 1 || !o->out_dir))
+        return tlr_err_set(err, TLR_E_USAGE, "--shard needs one labelled folder and -o DIR for "
+                           "the partial result");
+    if (o->merge && o->n_inputs == 0)
+        return tlr_err_set(err, TLR_E_USAGE, "--merge needs the folders written by --shard");
+    return TLR_OK;
+}
+
 /* What no single option can check: the combination. */
 static tlr_status check_options(tlr_options *o, tlr_err *err)
 {
@@ -380,7 +413,7 @@ static tlr_status check_options(tlr_options *o, tlr_err *err)
                            o->cmd == TLR_CMD_DUMP ? "--dump" : "--predict");
     if (o->config_path && o->weights_path)
         return tlr_err_set(err, TLR_E_USAGE, "--config and --weights cannot be used together");
-    return TLR_OK;
+    return check_dataset_options(o, err);
 }
 
 tlr_status tlr_cli_parse(int argc, char **argv, tlr_options *o, tlr_err *err)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/evaluate.h"
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/json.h"
@@ -503,21 +504,35 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
     int n_in = 0;
     tlr_input_opts io = { 0 };
     tlr_strlist notes = TLR_STRLIST_INIT;
-    if (f->model) {
+    tlr_report_request rq = report_request(o);
+    tlr_app_eval ev = { 0 };
+    if (f->model && tlr_app_eval_wanted(o)) {
+        /* a labelled folder: every image evaluated, the first of each class as samples */
+        io = input_opts(o, f->model);
+        int written = 0;
+        st = tlr_app_eval_run(f, o, &rq, &io, out, log, &ev, &written, err);
+        if (st || written) {
+            tlr_app_eval_free(&ev);
+            return st;
+        }
+        in = ev.samples, n_in = ev.n_samples, notes = ev.notes;
+        ev.samples = NULL, ev.n_samples = 0, ev.notes = (tlr_strlist)TLR_STRLIST_INIT;
+        rq.evaluation = ev.ev;
+    } else if (f->model) {
         io = input_opts(o, f->model);
         if (o->n_inputs && (st = load_inputs(o, f, &in, &n_in, log, &notes, err))) {
             tlr_strlist_free(&notes);
             return st;
         }
     }
-    if (progress)
+    if (progress && !rq.evaluation)
         fprintf(log, "tlreport: %s: %d image%s found, %d in the report\n", f->path, n_in,
                 n_in == 1 ? "" : "s", n_in < o->max_images ? n_in : o->max_images);
     tlr_report_content c;
-    tlr_report_request rq = report_request(o);
     st = tlr_reportdata_build(f, &rq, in, n_in, &io, &notes, log, &c, err);
     tlr_strlist_free(&notes);
     free_inputs(in, n_in);
+    tlr_app_eval_free(&ev);
     if (!st) {
         tlr_report_opts ro = { o->out_dir ? o->out_dir : "site", o->template_dir, o->lang,
                                o->embed, o->force, o->quiet, o->exe_path, NULL };
