@@ -148,6 +148,17 @@ def best(items, n):
     return sorted(items, key=lambda t: (-t[0], t[1]))[:n]
 
 
+LABELS = ['red', 'green', 'blue']             # labels.txt: the same outputs, other names
+
+
+def labelled_confusion(files):
+    """With --labels: class i is labels.txt's line i (whatever output i means)."""
+    conf = np.zeros((3, 3), int)
+    for rel, img in files.items():
+        conf[LABELS.index(rel.split('/')[0]), int(np.argmax(forward(img)[1]))] += 1
+    return conf.tolist()
+
+
 def expectations(files):
     order = listing(files)
     conf = np.zeros((3, 3), int)
@@ -175,6 +186,7 @@ def expectations(files):
         'skipped': ['red/red_truncated.png', 'green/notes.txt'],
         'mistakes': [r for _, _, r in best(mistakes, MISTAKES)],
         'filters': [[r for _, _, r in best(lst, PER_FILTER)] for lst in per_filter],
+        'labels': {'classes': LABELS, 'confusion': labelled_confusion(files)},
     }
 
 
@@ -184,7 +196,7 @@ def main():
     root = os.path.join(OUT, 'colours')
     files = write_folder(root, np.random.default_rng(14))
     with open(os.path.join(OUT, 'labels.txt'), 'w') as f:
-        f.write('0 red\n1 green\n2 blue\n')
+        f.write(''.join(f'{i} {n}\n' for i, n in enumerate(LABELS)))
     with open(os.path.join(OUT, 'expected.json'), 'w') as f:
         json.dump(expectations(files), f, indent=1)
         f.write('\n')

@@ -40,6 +40,7 @@ static const scenario scenarios[] = {
     { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess tf --crop center" },
     { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess torch --lang en" },
     { "single_value.json", "tests/fixtures/images/rgb8.png" },
+    { "../eval/colour.h5", "tests/fixtures/eval/colours" }, /* a labelled folder: evaluation */
 };
 
 static const char *binary(void)
