@@ -47,7 +47,8 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* "tlreport: 1200/10000 images, 28.4 images/s, 5 min 10 s left", redrawn in place. */
+/* "tlreport: 1200/10000 images, 28.4 images/s, 5 min 10 s left", ending in '\r' so the next
+ * one is drawn over it (main.c passes such lines on at once). */
 static void on_progress(void *ctx, int64_t done, int64_t total)
 {
     progress *p = ctx;
@@ -57,15 +58,14 @@ static void on_progress(void *ctx, int64_t done, int64_t total)
     p->last = t;
     double rate = t > p->t0 ? (double)done / (t - p->t0) : 0;
     long left = rate > 0 ? (long)((double)(total - done) / rate + 0.5) : 0;
-    fprintf(p->log, "\rtlreport: %lld/%lld images, %.1f images/s, ", (long long)done,
+    fprintf(p->log, "tlreport: %lld/%lld images, %.1f images/s, ", (long long)done,
             (long long)total, rate);
     if (left >= 60)
         fprintf(p->log, "%ld min %02ld s left  ", left / 60, left % 60);
     else
         fprintf(p->log, "%ld s left      ", left);
     p->open = done < total;
-    if (!p->open)
-        fputc('\n', p->log);
+    fputc(p->open ? '\r' : '\n', p->log); /* the next line overwrites this one */
     fflush(p->log);
 }
 
@@ -74,7 +74,8 @@ static void on_skipped(void *ctx, const char *text)
     progress *p = ctx;
     if (p->quiet)
         return;
-    fprintf(p->log, "%stlreport: warning: skipping %s\n", p->open ? "\n" : "", text);
+    /* over the progress line, clearing what is left of it */
+    fprintf(p->log, "tlreport: warning: skipping %s%s\n", text, p->open ? "\033[K" : "");
     p->open = 0;
 }
 
