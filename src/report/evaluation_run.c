@@ -9,6 +9,13 @@
 #include "base/xalloc.h"
 #include "engine/forward.h"
 
+/* Images per forward pass: batching amortises each layer's setup (Winograd kernel transforms,
+ * weight packing).  On the course model 8 takes about 12% less CPU per image than 4, for a
+ * peak of about 270 MB instead of 170 MB; more would raise the peak for little gain. */
+#ifndef TLR_EVAL_BATCH
+#define TLR_EVAL_BATCH 8
+#endif
+
 typedef struct {
     const tlr_model *m;
     const tlr_dataset *ds;
@@ -154,7 +161,7 @@ static tlr_status run_block(run_ctx *R, int64_t b0, int n, tlr_err *err)
      * dimensions and the images differ in size) */
     for (int i = 0; i < n_ok && !st;) {
         int k = 1;
-        while (i + k < n_ok && same_shape(ok[i + k]->tensor, ok[i]->tensor))
+        while (i + k < n_ok && k < TLR_EVAL_BATCH && same_shape(ok[i + k]->tensor, ok[i]->tensor))
             k++;
         st = run_batch(R, ok + i, ok_items + i, k, err);
         i += k;
