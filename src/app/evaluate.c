@@ -103,12 +103,14 @@ static char *settings_line(const tlr_options *o, const tlr_input_opts *io, const
 {
     char *model = file_fingerprint(o->model);
     char *extra = file_fingerprint(o->config_path ? o->config_path : o->weights_path);
-    char *s = tlr_xasprintf("model=%s extra=%s preprocess=%s resize=%s crop=%d layer=%s "
-                            "samples=%d", model, extra, tlr_prep_mode_name(io->mode),
-                            tlr_resize_method_name(io->resize), io->crop_center,
-                            layer ? layer : "-", o->max_images);
+    char *labels = file_fingerprint(o->labels_path);
+    char *s = tlr_xasprintf("model=%s extra=%s labels=%s preprocess=%s resize=%s crop=%d "
+                            "layer=%s samples=%d top=%d", model, extra, labels,
+                            tlr_prep_mode_name(io->mode), tlr_resize_method_name(io->resize),
+                            io->crop_center, layer ? layer : "-", o->max_images, o->top_k);
     free(model);
     free(extra);
+    free(labels);
     return s;
 }
 
@@ -233,7 +235,7 @@ static tlr_status check_part(const char *dir, const tlr_eval_part_meta *m,
     if (strcmp(m->settings, settings) != 0)
         return tlr_err_set(err, TLR_E_USAGE, "%s: made from another model file or with other "
                            "options (--preprocess, --resize, --crop, --features, --kernels, "
-                           "--max-images, --labels) than this --merge", dir);
+                           "--max-images, --labels, --top) than this --merge", dir);
     if (first && (strcmp(m->fingerprint, first->fingerprint) != 0 || m->shard_n != first->shard_n))
         return tlr_err_set(err, TLR_E_USAGE, "%s: a shard of another folder listing or another "
                            "--shard count than the first part", dir);

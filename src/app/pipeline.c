@@ -506,6 +506,8 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
     tlr_strlist notes = TLR_STRLIST_INIT;
     tlr_report_request rq = report_request(o);
     tlr_app_eval ev = { 0 };
+    if (!f->model && (o->shard_n || o->merge))
+        return need_model(f, o->merge ? "--merge" : "--shard", err);
     if (f->model && tlr_app_eval_wanted(o)) {
         /* a labelled folder: every image evaluated, the first of each class as samples */
         io = input_opts(o, f->model);

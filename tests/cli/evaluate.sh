@@ -119,6 +119,12 @@ head -c 20 "$tmp/broken3/1/t/$f" >"$tmp/cut" && mv "$tmp/cut" "$tmp/broken3/1/t/
 merge_fails "truncated thumbnail" "does not match its checksum" "$tmp/broken3/1" "$P/2" "$P/3"
 "$TLREPORT" "$M" "$D" --shard 1/3 --resize bilinear -o "$tmp/other1" -q >/dev/null 2>&1
 merge_fails "other options" "other options" "$tmp/other1" "$P/2" "$P/3"
+for k in 1 2; do
+    "$TLREPORT" "$M" "$D" --labels "$L" --shard $k/2 -o "$tmp/lparts/$k" -q >/dev/null 2>&1
+done
+merge_fails "merge without the shards' --labels" "other options" "$tmp/lparts/1" "$tmp/lparts/2"
+"$TLREPORT" "$M" --labels "$L" --merge "$tmp/lparts/1" "$tmp/lparts/2" -o "$tmp/lmerged" -q >/dev/null 2>&1
+check 'diff -r "$tmp/lab" "$tmp/lmerged" >/dev/null' "merge with --labels differs from one run"
 "$TLREPORT" "$M" --merge "$P/1" "$P/2" "$P/3" -o "$tmp/es-merged" -q --lang es >/dev/null 2>&1
 check 'grep -q "^## Evaluación" "$tmp/es-merged/report.md"' "a merge cannot choose its language"
 
