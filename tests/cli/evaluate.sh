@@ -99,6 +99,7 @@ done
 merge_fails() { # WHY PATTERN PARTS...
     why=$1 pat=$2
     shift 2
+    rm -rf "$tmp/bad-merge"
     "$TLREPORT" "$M" --merge "$@" -o "$tmp/bad-merge" --lang en -q >/dev/null 2>"$tmp/err"
     rc=$?
     check '[ $rc -eq 1 ] || [ $rc -eq 2 ]' "$why: merge exited $rc"
