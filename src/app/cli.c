@@ -71,6 +71,12 @@ static const char usage[] =
 "  --check FILE           expectations to verify, one per line (see the README); each is\n"
 "                         listed in the report and in DIR/summary.md\n"
 "\n"
+"Labelled folders (IMAGES is one folder with a subfolder per class):\n"
+"  --shard K/N            evaluate slice K of N only and write that partial result\n"
+"                         into -o DIR (for --merge)\n"
+"  --merge                the arguments after MODEL are --shard results: build the\n"
+"                         report from them (as one run over the whole folder would)\n"
+"\n"
 "Engine:\n"
 "  --threads N            worker threads (default: all cores)\n"
 "  --max-memory SIZE      activation memory budget, e.g. 512M, 4G (default 4G)\n"
@@ -283,6 +289,12 @@ static int figure_opt(tlr_options *o, const char *name, const char *v, tlr_statu
             o->kernel_norm = k;
     } else if (strcmp(name, "--features") == 0) {
         o->features_layer = v;
+    } else if (strcmp(name, "--shard") == 0) {
+        char tail;
+        if (sscanf(v, "%d/%d%c", &o->shard_k, &o->shard_n, &tail) != 2 || o->shard_n < 1 ||
+            o->shard_n > 100000 || o->shard_k < 1 || o->shard_k > o->shard_n)
+            *st = tlr_err_set(err, TLR_E_USAGE, "--shard: expected K/N with 1 <= K <= N, like "
+                              "2/8, got '%s'", v);
     } else if (strcmp(name, "--max-images") == 0) {
         if (parse_int(v, 1, 10000, &o->max_images))
             *st = tlr_err_set(err, TLR_E_USAGE, "--max-images: expected 1..10000, got '%s'", v);
@@ -339,7 +351,7 @@ static const char *const value_opts[] = {
     "-o", "--output", "--config", "--weights", "--summary-style", "--resize", "--crop",
     "--preprocess", "--input", "--labels", "--top", "--dump", "--lambda", "--kernels", "--kernel-grid", "--kernel-norm",
     "--features", "--max-images", "--cmap", "--lang", "--template-dir", "--title", "--author",
-    "--date", "--threads", "--max-memory", "--compare", "--check",
+    "--date", "--threads", "--max-memory", "--compare", "--check", "--shard",
 };
 
 /* An option without a value: a command or a switch. */
@@ -368,6 +380,8 @@ static tlr_status parse_flag(tlr_options *o, const char *a, tlr_err *err)
         o->profile = 1;
     else if (strcmp(a, "--strict") == 0)
         o->strict = 1;
+    else if (strcmp(a, "--merge") == 0)
+        o->merge = 1;
     else
         return tlr_err_set(err, TLR_E_USAGE, "unknown option '%s' (see tlreport --help)", a);
     return TLR_OK;
@@ -391,6 +405,25 @@ static tlr_status parse_option(int argc, char **argv, int *i, tlr_options *o, tl
     return parse_flag(o, a, err);
 }
 
+/* --shard and --merge: only for the report, each with what it needs. */
+static tlr_status check_dataset_options(const tlr_options *o, tlr_err *err)
+{
+    if (!o->shard_n && !o->merge)
+        return TLR_OK;
+    const char *opt = o->merge ? "--merge" : "--shard";
+    if (o->shard_n && o->merge)
+        return tlr_err_set(err, TLR_E_USAGE, "--shard and --merge cannot be used together");
+    if (o->cmd != TLR_CMD_REPORT)
+        return tlr_err_set(err, TLR_E_USAGE, "%s belongs to the report; it cannot be combined "
+                           "with --summary, --layers, --storage, --json, --predict or --dump", opt);
+    if (o->shard_n && (o->n_inputs != 1 || !o->out_dir))
+        return tlr_err_set(err, TLR_E_USAGE, "--shard needs one labelled folder and -o DIR for "
+                           "the partial result");
+    if (o->merge && o->n_inputs == 0)
+        return tlr_err_set(err, TLR_E_USAGE, "--merge needs the folders written by --shard");
+    return TLR_OK;
+}
+
 /* What no single option can check: the combination. */
 static tlr_status check_options(tlr_options *o, tlr_err *err)
 {
@@ -411,7 +444,7 @@ static tlr_status check_options(tlr_options *o, tlr_err *err)
         return tlr_err_set(err, TLR_E_USAGE, "%s works with the report, not with --summary, "
                            "--layers, --storage, --json alone, --predict or --dump",
                            o->compare_path ? "--compare" : "--check");
-    return TLR_OK;
+    return check_dataset_options(o, err);
 }
 
 tlr_status tlr_cli_parse(int argc, char **argv, tlr_options *o, tlr_err *err)

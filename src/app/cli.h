@@ -67,6 +67,8 @@ typedef struct {
     int profile;
     int threads;
     int64_t max_memory;
+    int shard_k, shard_n;       /* --shard K/N (shard_n 0: the whole folder) */
+    int merge;                  /* --merge: the inputs are --shard results */
     const char *exe_path;       /* argv[0] */
     int progress;               /* stage-by-stage progress on stderr (set by main: a terminal) */
 } tlr_options;

@@ -140,14 +140,15 @@ static void relay_line(relay *r, const char *s, size_t n)
     } else {
         relay_hold(r, s, n);
     }
-    r->direct = ours && s[n - 1] != '\n';
+    r->direct = ours && s[n - 1] != '\n' && s[n - 1] != '\r';
 }
 
 static void relay_bytes(relay *r, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         r->line[r->n_line++] = s[i];
-        if (s[i] == '\n' || r->n_line == sizeof r->line) {
+        /* a '\r' ends a progress line that the next one overwrites */
+        if (s[i] == '\n' || s[i] == '\r' || r->n_line == sizeof r->line) {
             relay_line(r, r->line, r->n_line);
             r->n_line = 0;
         }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app/degrade.h"
+#include "app/evaluate.h"
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/json.h"
@@ -653,42 +654,69 @@ static tlr_status write_site(const tlr_options *o, const tlr_report_content *c, 
     return st;
 }
 
+/* The sample inputs given as images or arrays, and the model before for --compare; inputs
+ * that cannot feed the model are a gap ('*unfit'), not an error. */
+static tlr_status given_inputs(const tlr_options *o, tlr_kfile *f, report_extras *x,
+                               tlr_input **in, int *n_in, tlr_strlist *notes, int *unfit,
+                               tlr_strlist *gaps, FILE *log, tlr_err *err)
+{
+    tlr_status st = TLR_OK;
+    if ((o->n_inputs || o->n_named_inputs) &&
+        (st = load_inputs(o, f, in, n_in, log, notes, unfit, err)))
+        return st;
+    if ((st = extras_inputs(o, f, *in, *n_in, x, log, err)))
+        return st;
+    if (*unfit)
+        tlr_degrade_unfit_gap(f, err, gaps);
+    tlr_err_clear(err);
+    return TLR_OK;
+}
+
 static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log,
                              tlr_err *err)
 {
     tlr_status st;
     report_extras x;
+    if (!f->model && (o->shard_n || o->merge))
+        return need_model(f, o->merge ? "--merge" : "--shard", err);
     if ((st = extras_open(o, f, &x, err)) ||
         (f->model && (st = tlr_kfile_load_weights(f, err)))) {
         extras_free(&x);
         return st;
     }
     tlr_input *in = NULL;
-    int n_in = 0;
+    int n_in = 0, unfit = 0, written = 0;
     tlr_input_opts io = { 0 };
     tlr_strlist notes = TLR_STRLIST_INIT, gaps = TLR_STRLIST_INIT;
-    int unfit = 0;
+    tlr_report_request rq = report_request(o);
+    tlr_app_eval ev = { 0 };
     tlr_kfile_gaps(f, &gaps);
-    if (f->model) {
+    if (f->model && tlr_app_eval_wanted(o)) {
+        /* a labelled folder: every image evaluated, the first of each class as samples */
         io = input_opts(o, f->model);
-        if (((o->n_inputs || o->n_named_inputs) &&
-             (st = load_inputs(o, f, &in, &n_in, log, &notes, &unfit, err))) ||
-            (st = extras_inputs(o, f, in, n_in, &x, log, err))) {
-            tlr_strlist_free(&notes);
-            tlr_strlist_free(&gaps);
-            free_inputs(in, n_in);
-            extras_free(&x);
-            return st;
+        st = tlr_app_eval_run(f, o, &rq, &io, out, log, &ev, &written, err);
+        if (!st && !written) {
+            in = ev.samples, n_in = ev.n_samples, notes = ev.notes;
+            ev.samples = NULL, ev.n_samples = 0, ev.notes = (tlr_strlist)TLR_STRLIST_INIT;
+            rq.evaluation = ev.ev;
+            st = extras_inputs(o, f, in, n_in, &x, log, err);
         }
-        if (unfit)
-            tlr_degrade_unfit_gap(f, err, &gaps);
-        tlr_err_clear(err);
+    } else if (f->model) {
+        io = input_opts(o, f->model);
+        st = given_inputs(o, f, &x, &in, &n_in, &notes, &unfit, &gaps, log, err);
     }
-    if (o->progress && log)
+    if (st || written) {
+        tlr_strlist_free(&notes);
+        tlr_strlist_free(&gaps);
+        free_inputs(in, n_in);
+        tlr_app_eval_free(&ev);
+        extras_free(&x);
+        return st;
+    }
+    if (o->progress && log && !rq.evaluation)
         fprintf(log, "tlreport: %s: %d image%s found, %d in the report\n", f->path, n_in,
                 n_in == 1 ? "" : "s", n_in < o->max_images ? n_in : o->max_images);
     tlr_report_content c;
-    tlr_report_request rq = report_request(o);
     rq.compare = x.base;
     rq.compare_inputs = x.in;
     rq.n_compare_inputs = x.n_in;
@@ -698,6 +726,7 @@ static tlr_status cmd_report(tlr_kfile *f, const tlr_options *o, FILE *out, FILE
     tlr_strlist_free(&notes);
     extras_free(&x);
     free_inputs(in, n_in);
+    tlr_app_eval_free(&ev);
     if (!st)
         st = write_site(o, &c, out, log, err);
     /* the site is written: its gaps are warned about (an error under --strict), then the

@@ -467,6 +467,8 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
     if (!st)
         st = tlr_rd_features_section(d, f, rq, inputs, n_inputs, &kl, out, log, err);
     free(kl.path);
+    if (!st && rq->evaluation)
+        st = tlr_rd_eval_section(d, rq->evaluation, out, err);
     preprocess_section(d, f, io);
     tlr_rd_degrade_input_section(d, f, rq, inputs, n_inputs);
     tlr_json_add_bool(d, "has_warnings", tlr_json_size(tlr_json_get(d, "warnings")) > 0);

@@ -18,6 +18,8 @@
 #include "keras/kfile.h"
 #include "report/checks.h"
 
+struct tlr_eval; /* report/evaluation.h */
+
 /* What the caller asks of the report: only the choices this stage reads (the CLI fills it
  * from its options).  Strings are borrowed. */
 typedef struct {
@@ -42,6 +44,7 @@ typedef struct {
     int n_compare_inputs;
     const tlr_checks *checks;   /* --check, or NULL */
     int inputs_unfit;           /* sample inputs were given that cannot feed the model */
+    const struct tlr_eval *evaluation; /* a labelled folder's evaluation, or NULL */
 } tlr_report_request;
 
 typedef struct {
@@ -66,6 +69,11 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
                                 const tlr_strlist *input_notes, FILE *log,
                                 tlr_report_content *out, tlr_err *err);
 void tlr_report_content_free(tlr_report_content *c);
+
+/* The layer whose feature maps Pregunta 5 draws (the first with --features all), as a path
+ * the caller frees; NULL when the model has none. */
+tlr_status tlr_reportdata_feature_layer(const tlr_model *m, const tlr_report_request *rq,
+                                        char **path, tlr_err *err);
 
 /* The JSON forms of a ranked output. */
 typedef enum {

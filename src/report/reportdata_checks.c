@@ -201,6 +201,21 @@ static void result_json(tlr_json *items, const tlr_check *c, const ck_result *r)
     }
 }
 
+/* accuracy OP X: the labelled folder's accuracy (d.evaluation); without one the check is
+ * said not to apply, never passed quietly. */
+static void eval_accuracy(const tlr_check *c, const tlr_json *d, ck_result *r)
+{
+    const tlr_json *acc = tlr_json_get(tlr_json_get(d, "evaluation"), "accuracy");
+    if (!acc) {
+        r->status = CK_NOT_APPLICABLE;
+        r->reason = "no_labelled_folder";
+        return;
+    }
+    double a = tlr_json_number(acc, 0);
+    snprintf(r->actual, sizeof r->actual, "%.4f", a);
+    r->status = tlr_check_holds(c, a) ? CK_PASSED : CK_FAILED;
+}
+
 static tlr_status eval_one(const tlr_check *c, const tlr_json *d, const predict_ctx *P,
                            ck_result *r, tlr_err *err)
 {
@@ -213,9 +228,7 @@ static tlr_status eval_one(const tlr_check *c, const tlr_json *d, const predict_
     case TLR_CHECK_PREDICT:
         return eval_predict(c, P, r, err);
     case TLR_CHECK_ACCURACY:
-        /* labelled folders do not exist yet: said so, never passed quietly */
-        r->status = CK_NOT_APPLICABLE;
-        r->reason = "no_labelled_folder";
+        eval_accuracy(c, d, r);
         return TLR_OK;
     default:
         eval_count(c, d, r);

@@ -243,6 +243,22 @@ static tlr_status feature_paths(const tlr_model *m, const tlr_report_request *rq
     return TLR_OK;
 }
 
+tlr_status tlr_reportdata_feature_layer(const tlr_model *m, const tlr_report_request *rq,
+                                        char **path, tlr_err *err)
+{
+    tlr_rd_layer kl = { 0 };
+    *path = NULL;
+    tlr_status st = tlr_rd_choose_kernel_layer(m, rq->kernels_layer, &kl, err);
+    tlr_strlist paths = TLR_STRLIST_INIT;
+    if (!st)
+        st = feature_paths(m, rq, &kl, &paths, err);
+    if (!st && paths.n)
+        *path = tlr_xstrdup(paths.items[0]);
+    tlr_strlist_free(&paths);
+    free(kl.path);
+    return st;
+}
+
 /* Per layer, the object its images go into: the first layer's at top level, further layers
  * (--features all) in extra_layers.  Free the array. */
 static tlr_json **layer_objects(tlr_json *fe, const tlr_model *m, const tlr_strlist *paths)

@@ -93,8 +93,7 @@ tlr_status tlr_rd_resolve_layer(const tlr_model *m, const char *path, tlr_rd_lay
     return TLR_OK;
 }
 
-/* --kernels LAYER, or the default choice; out->path stays NULL when the model has none. */
-static tlr_status choose_kernel_layer(const tlr_model *m, const char *asked, tlr_rd_layer *out,
+tlr_status tlr_rd_choose_kernel_layer(const tlr_model *m, const char *asked, tlr_rd_layer *out,
                                       tlr_err *err)
 {
     if (!asked) {
@@ -246,7 +245,7 @@ tlr_status tlr_rd_kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_rep
 {
     tlr_json *k = tlr_json_add_object(d, "kernels");
     tlr_rd_layer fl = { 0 };
-    tlr_status st = choose_kernel_layer(f->model, rq->kernels_layer, &fl, err);
+    tlr_status st = tlr_rd_choose_kernel_layer(f->model, rq->kernels_layer, &fl, err);
     if (st)
         return st;
     if (!fl.path) {

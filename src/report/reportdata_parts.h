@@ -42,6 +42,10 @@ typedef struct {
 tlr_status tlr_rd_resolve_layer(const tlr_model *m, const char *path, tlr_rd_layer *out,
                                 tlr_err *err);
 
+/* --kernels LAYER, or the default choice; out->path stays NULL when the model has none. */
+tlr_status tlr_rd_choose_kernel_layer(const tlr_model *m, const char *asked, tlr_rd_layer *out,
+                                      tlr_err *err);
+
 /* d.storage: Pregunta 1, from the file's anatomy. */
 void tlr_rd_storage_section(tlr_json *d, const tlr_kfile *f, const tlr_storage *st);
 
@@ -76,5 +80,9 @@ void tlr_rd_degrade_tree_section(tlr_json *d, const tlr_kfile *f, const tlr_stor
  * to a flat input); after the features and preprocess sections. */
 void tlr_rd_degrade_input_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
                                   const tlr_input *inputs, int n_inputs);
+
+/* d.evaluation: the labelled folder's results and their figures. */
+tlr_status tlr_rd_eval_section(tlr_json *d, const struct tlr_eval *ev, tlr_report_content *c,
+                               tlr_err *err);
 
 #endif

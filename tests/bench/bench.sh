@@ -13,7 +13,8 @@
 #
 # Environment: RUNS (timed runs per engine, default 11), THREADS (default 2), CASES,
 # ORACLE (oracle directory), IMAGES (three sample images for the whole-report row, default
-# ../shared/images), SKIP_TORCH=1, SKIP_ORT=1.  Nothing here asserts a timing.
+# ../shared/images), SKIP_TORCH=1, SKIP_ORT=1, SKIP_EVAL=1 (no evaluation row: bench_eval.sh).
+# Nothing here asserts a timing.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -136,3 +137,10 @@ if [ $ORT = 1 ]; then
 fi
 
 $PY tests/bench/summarize.py "$R" | tee "$R/bench.md"
+
+# ---- evaluation of a labelled folder: images/s end to end against ONNX Runtime ------------
+if [ -z "${SKIP_EVAL:-}" ]; then
+  echo
+  THREADS=$THREADS sh tests/bench/bench_eval.sh
+  { echo; cat "$R/eval.md"; } >> "$R/bench.md"
+fi

@@ -59,6 +59,7 @@ static const scenario scenarios[] = {
     { "flat_mlp.h5", "tests/fixtures/images/rgb8.png" },
     { "flat_conv.h5", "tests/fixtures/images/gray4x4.png" },
     { "two_inputs.h5", "tests/fixtures/images/rgb8.png" },
+    { "../eval/colour.h5", "tests/fixtures/eval/colours" }, /* a labelled folder: evaluation */
 };
 
 /* What the @NAME@ placeholders of the scenarios stand for (files in the scratch folder). */
