@@ -526,6 +526,8 @@ static tlr_report_request report_request(const tlr_options *o)
         .kernel_norm = o->kernel_norm, .features_layer = o->features_layer,
         .max_images = o->max_images, .cmap_viridis = o->cmap_viridis,
         .labels_path = o->labels_path, .top_k = o->top_k, .max_memory = o->max_memory,
+        .gradcam_layer = o->gradcam_layer, .class_index = o->class_index,
+        .patterns = o->patterns,
         .progress = o->progress,
     };
     return rq;

@@ -574,9 +574,7 @@ static tlr_status tape_backward(run *R, tape *T, tlr_tensor **gout, tlr_tensor *
 
 /* ---- the run --------------------------------------------------------------------------------- */
 
-/* The layer making the model's first output, through nested models, and how it leaves out
- * a final softmax or sigmoid (oracle_grad.py's output_leaf and GradRunner.layer). */
-static void score_layer(const tlr_model *m, tlr_capture_ref *ref, int *strip)
+void tlr_grad_score_info(const tlr_model *m, tlr_score_info *out)
 {
     const tlr_model *o = m;
     int i = m->outputs[0].layer;
@@ -584,13 +582,24 @@ static void score_layer(const tlr_model *m, tlr_capture_ref *ref, int *strip)
         o = o->layers[i].inner;
         i = o->outputs[0].layer;
     }
-    *ref = (tlr_capture_ref){ o, i };
     const tlr_layer *l = &o->layers[i];
     const tlr_act_params *own = tlr_rev_own_act(l);
     tlr_act k = l->op == TLR_OP_ACTIVATION ? l->cfg.act.act.kind
                 : own ? own->kind : TLR_ACT_LINEAR;
     int final = k == TLR_ACT_SOFTMAX || k == TLR_ACT_SIGMOID;
-    *strip = !final ? STRIP_NONE : l->op == TLR_OP_ACTIVATION ? STRIP_LAYER : STRIP_ACT;
+    *out = (tlr_score_info){ o, i, final ? k : TLR_ACT_LINEAR,
+                             final && l->op == TLR_OP_ACTIVATION };
+}
+
+/* The layer making the model's first output, and how it leaves out a final softmax or
+ * sigmoid (oracle_grad.py's output_leaf and GradRunner.layer). */
+static void score_layer(const tlr_model *m, tlr_capture_ref *ref, int *strip)
+{
+    tlr_score_info si;
+    tlr_grad_score_info(m, &si);
+    *ref = (tlr_capture_ref){ si.owner, si.layer };
+    *strip = si.final_act == TLR_ACT_LINEAR ? STRIP_NONE
+             : si.whole_layer ? STRIP_LAYER : STRIP_ACT;
 }
 
 /* A layer path as a capture: a nested model's path names its first output's layer. */

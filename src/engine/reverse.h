@@ -69,6 +69,16 @@ tlr_status tlr_grad_run(const tlr_model *m, const tlr_tensor *x, const tlr_grad_
                         tlr_grad_result *res, tlr_err *err);
 void tlr_grad_result_free(tlr_grad_result *res);
 
+/* Where TLR_SCORE_CLASS takes its score: the layer making the first output (through nested
+ * models), and the final activation left out. */
+typedef struct {
+    const tlr_model *owner;
+    int layer;
+    tlr_act final_act;    /* TLR_ACT_SOFTMAX or TLR_ACT_SIGMOID when left out, else LINEAR */
+    int whole_layer;      /* that activation is an Activation / Softmax layer of its own */
+} tlr_score_info;
+void tlr_grad_score_info(const tlr_model *m, tlr_score_info *out);
+
 /* Why the gradient cannot go back through 'l', or NULL when it can. */
 const char *tlr_grad_cannot(const tlr_layer *l);
 

@@ -4,11 +4,13 @@
  * to the forward ops.  Layers that move values are in reverse_ops_shape.c. */
 #include "engine/reverse_parts.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/xalloc.h"
 #include "engine/grad.h"
+#include "keras/expr.h"
 
 tlr_tensor *tlr_rev_new_dx(tlr_rev *r, int k)
 {
@@ -61,6 +63,7 @@ int tlr_rev_needs(const tlr_layer *l, tlr_tensor *const *in, int n_in, const tlr
         return tlr_grad_act_needs_output(l->cfg.act.act.kind) ? TLR_REV_NEED_OUT
                                                               : TLR_REV_NEED_IN;
     case TLR_OP_RELU: case TLR_OP_PRELU: case TLR_OP_MAXPOOL: case TLR_OP_GLOBAL_MAXPOOL:
+    case TLR_OP_LAMBDA:
         return TLR_REV_NEED_IN;
     case TLR_OP_MERGE:
         return merge_reads_inputs(l, in, n_in, y) ? TLR_REV_NEED_IN : 0;
@@ -78,7 +81,7 @@ const char *tlr_grad_cannot(const tlr_layer *l)
     case TLR_OP_EMBEDDING:
         return "an Embedding reads whole-number ids, which have no gradient";
     case TLR_OP_LAMBDA:
-        return "a Lambda formula has no derivative in tlreport";
+        return l->lambda ? NULL : "the Lambda's formula is not known (--lambda gives it)";
     case TLR_OP_UNKNOWN:
         return "the layer class is not known to tlreport";
     default:
@@ -293,6 +296,34 @@ static tlr_status rev_normalization(tlr_rev *r)
     return r->dx[0] ? TLR_OK : r->X->err->code;
 }
 
+/* A Lambda formula (keras/expr.h), elementwise: its derivative by a central difference,
+ * f'(x) ~ (f(x + h) - f(x - h)) / (2h) with h 1% of |x| (at least 0.01).  Exact up to
+ * rounding for the affine formulas Lambdas usually hold (x / 127.5 - 1); within about 1e-4
+ * for the smooth ones (tanh, sigmoid, exp) away from their kinks. */
+static tlr_status rev_lambda(tlr_rev *r)
+{
+    int64_t n = tlr_tensor_numel(r->dy);
+    float *lo = tlr_xmalloc((size_t)n * sizeof *lo), *hi = tlr_xmalloc((size_t)n * sizeof *hi);
+    const float *x = r->x[0]->data;
+    for (int64_t i = 0; i < n; i++) {
+        float h = 0.01f * (fabsf(x[i]) > 1.0f ? fabsf(x[i]) : 1.0f);
+        lo[i] = x[i] - h;
+        hi[i] = x[i] + h;
+    }
+    if ((r->dx[0] = tlr_rev_new_dx(r, 0))) {
+        float *d = r->dx[0]->data;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = hi[i] - lo[i]; /* the step as rounded */
+        tlr_expr_apply(r->l->lambda, lo, lo, n);
+        tlr_expr_apply(r->l->lambda, hi, hi, n);
+        for (int64_t i = 0; i < n; i++)
+            d[i] = r->dy->data[i] * ((hi[i] - lo[i]) / d[i]);
+    }
+    free(lo);
+    free(hi);
+    return r->dx[0] ? TLR_OK : r->X->err->code;
+}
+
 /* ---- pooling -------------------------------------------------------------------------------- */
 
 static tlr_status pool_cl(tlr_rev *r)
@@ -350,15 +381,19 @@ tlr_status tlr_rev_op(tlr_rev *r)
     case TLR_OP_PRELU: return rev_prelu(r);
     case TLR_OP_RESCALING: return rev_rescaling(r);
     case TLR_OP_NORMALIZATION: return rev_normalization(r);
+    case TLR_OP_LAMBDA:
+        if (r->l->lambda)
+            return rev_lambda(r);
+        break;
     case TLR_OP_MAXPOOL: case TLR_OP_AVGPOOL: case TLR_OP_GLOBAL_AVGPOOL:
     case TLR_OP_GLOBAL_MAXPOOL:
         return rev_pool(r);
-    default: {
-        const char *why = tlr_grad_cannot(r->l);
-        if (why)
-            return tlr_err_set(r->X->err, TLR_E_UNSUPPORTED, "layer '%s' (%s) is not "
-                               "differentiable: %s", r->path, r->l->class_name, why);
-        return tlr_rev_shape_op(r);
+    default:
+        break;
     }
-    }
+    const char *why = tlr_grad_cannot(r->l);
+    if (why)
+        return tlr_err_set(r->X->err, TLR_E_UNSUPPORTED, "layer '%s' (%s) is not "
+                           "differentiable: %s", r->path, r->l->class_name, why);
+    return tlr_rev_shape_op(r);
 }

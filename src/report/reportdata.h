@@ -32,6 +32,9 @@ typedef struct {
     int cmap_viridis;
     const char *labels_path;    /* NULL: no class names */
     int top_k;
+    const char *gradcam_layer;  /* NULL: the default choice (see --gradcam) */
+    int class_index;            /* the class Grad-CAM explains; -1 the predicted one */
+    int patterns;               /* filter patterns drawn (0: none) */
     int64_t max_memory;         /* activation budget of the forward pass */
     int progress;               /* stage lines on 'log' */
 } tlr_report_request;

@@ -40,6 +40,10 @@ static const scenario scenarios[] = {
     { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess tf --crop center" },
     { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess torch --lang en" },
     { "single_value.json", "tests/fixtures/images/rgb8.png" },
+    /* Grad-CAM of a layer without a map (its reason), a chosen class; patterns refused */
+    { "course_tf29.h5", "tests/fixtures/images/rgb8.png --gradcam flatten --class 1 "
+                        "--patterns 2 --lang en" },
+    { "tf29_shared.h5", "" },
 };
 
 static const char *binary(void)
