@@ -91,13 +91,14 @@ static void jet(float v, float rgb[3])
 
 #define BLEND 0.4f /* the heatmap's share of each pixel */
 
-/* The heatmap (h, w) resized bilinearly to the image (as tf.image.resize) and blended over it,
- * both scaled up to about 224 pixels when the image is small.  'seen' may be NULL (a .npy
- * input): then a mid-gray background of the map's own size times the scale. */
+/* The heatmap (h, w) resized bilinearly to the image (as tf.image.resize) and blended over
+ * it, both scaled up by a whole factor to at most 300 pixels a side when the image is
+ * smaller.  'seen' may be NULL (a .npy input): then a mid-gray background of 16 pixels per
+ * map cell. */
 static tlr_image *overlay(const float *cam, int64_t h, int64_t w, const tlr_image *seen)
 {
     int H = seen ? seen->h : (int)h * 16, W = seen ? seen->w : (int)w * 16;
-    int s = 224 / (H > W ? H : W);
+    int s = 300 / (H > W ? H : W);
     s = s < 1 ? 1 : s;
     tlr_image *out = tlr_image_new(W * s, H * s, 3);
     float *big = tlr_xmalloc((size_t)out->w * (size_t)out->h * sizeof *big);
