@@ -251,8 +251,8 @@ void test_grad_oracle(void)
     for (const tlr_json *e = tlr_json_first(tlr_json_get(man, "models")); e; e = tlr_json_next(e))
         if (strcmp(tlr_json_get_string(e, "where", ""), "seed") == 0)
             check_model(e);
-    if (seeds && !getenv("TLR_GRAD_SEEDS"))
-        tlr_t_skip("grad oracle: seed models", "run by tests/cli/grad_seed.sh");
+    if (seeds && !getenv("TLR_GRAD_SEEDS")) /* not a skip: that script runs them */
+        printf("note [grad_oracle] the %d seed models run in tests/cli/grad_seed.sh\n", seeds);
     tlr_json_free(man);
     free(text);
 }
