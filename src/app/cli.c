@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/dump_grad.h"
 #include "base/xalloc.h"
 #include "input/preprocess.h"
 #include "report/summary.h"
@@ -28,7 +29,11 @@ static const char usage[] =
 "  --labels FILE          class names, one per line (Teachable Machine '0 name' too)\n"
 "  --top K                classes shown per image with --labels (default 5)\n"
 "  --dump LAYER           write LAYER's output for each image as .npy into -o DIR\n"
-"                         (repeatable; nested paths like vgg16/block2_conv2)\n"
+"                         (repeatable; nested paths like vgg16/block2_conv2);\n"
+"                         gradcam:LAYER writes the Grad-CAM heatmap of LAYER (H, W),\n"
+"                         grad:LAYER:FILTER the gradient of FILTER's mean activation\n"
+"                         with respect to the input\n"
+"  --class C              class whose score Grad-CAM explains (default: the predicted one)\n"
 "\n"
 "Model files:\n"
 "  --config FILE          architecture JSON for a weights-only HDF5 file\n"
@@ -53,7 +58,9 @@ static const char usage[] =
 "                         first convolution with >= 2 input channels)\n"
 "  --kernel-grid RxC      filters x input channels shown (default 10x20)\n"
 "  --kernel-norm MODE     kernel | layer | symmetric (default kernel)\n"
-"  --features LAYER|all   layer whose feature maps are drawn (default: the kernels layer)\n"
+"  --features LAYER|all   layer whose feature maps are drawn (default: the kernels layer)\n""  --gradcam LAYER        layer of the Grad-CAM heatmaps (default: the last convolution\n"
+"                         with a map of at least 3x3, e.g. vgg16/block5_conv3)\n"
+"  --patterns N           filter patterns drawn for the kernels layer (default 16, 0: none)\n"
 "  --max-images N         sample images in the report (default 3)\n"
 "  --cmap gray|viridis    feature-map colours (default gray)\n"
 "  --lang es|en           report language (default es)\n"
@@ -135,6 +142,8 @@ static void defaults(tlr_options *o)
     o->max_images = 3;
     o->lang = "es";
     o->max_memory = (int64_t)4 << 30;
+    o->class_index = -1;
+    o->patterns = 16;
 }
 
 /* Options that take a value; 'v' is set to it. */
@@ -244,10 +253,16 @@ static int output_opt(tlr_options *o, const char *arg, const char *name, const c
     } else if (strcmp(name, "--dump") == 0) {
         if (o->n_dumps == TLR_MAX_DUMPS) {
             *st = tlr_err_set(err, TLR_E_USAGE, "--dump: at most %d layers", TLR_MAX_DUMPS);
+        } else if (tlr_dump_is_grad(v) && (*st = tlr_dump_grad_check(v, err))) {
+            return 1;
         } else {
             o->dumps[o->n_dumps++] = v;
             *st = set_command(o, TLR_CMD_DUMP, arg, err);
         }
+    } else if (strcmp(name, "--class") == 0) {
+        if (parse_int(v, 0, 100000000, &o->class_index))
+            *st = tlr_err_set(err, TLR_E_USAGE, "--class: expected a class number (0, 1, ...), "
+                              "got '%s'", v);
     } else if (strcmp(name, "--threads") == 0) {
         if (parse_int(v, 1, 256, &o->threads))
             *st = tlr_err_set(err, TLR_E_USAGE, "--threads: expected 1..256, got '%s'", v);
@@ -295,6 +310,11 @@ static int figure_opt(tlr_options *o, const char *name, const char *v, tlr_statu
             o->shard_n > 100000 || o->shard_k < 1 || o->shard_k > o->shard_n)
             *st = tlr_err_set(err, TLR_E_USAGE, "--shard: expected K/N with 1 <= K <= N, like "
                               "2/8, got '%s'", v);
+    } else if (strcmp(name, "--gradcam") == 0) {
+        o->gradcam_layer = v;
+    } else if (strcmp(name, "--patterns") == 0) {
+        if (parse_int(v, 0, 1024, &o->patterns))
+            *st = tlr_err_set(err, TLR_E_USAGE, "--patterns: expected 0..1024, got '%s'", v);
     } else if (strcmp(name, "--max-images") == 0) {
         if (parse_int(v, 1, 10000, &o->max_images))
             *st = tlr_err_set(err, TLR_E_USAGE, "--max-images: expected 1..10000, got '%s'", v);
@@ -351,7 +371,8 @@ static const char *const value_opts[] = {
     "-o", "--output", "--config", "--weights", "--summary-style", "--resize", "--crop",
     "--preprocess", "--input", "--labels", "--top", "--dump", "--lambda", "--kernels", "--kernel-grid", "--kernel-norm",
     "--features", "--max-images", "--cmap", "--lang", "--template-dir", "--title", "--author",
-    "--date", "--threads", "--max-memory", "--compare", "--check", "--shard",
+    "--date", "--threads", "--max-memory", "--compare", "--check", "--shard", "--class",
+    "--gradcam", "--patterns",
 };
 
 /* An option without a value: a command or a switch. */

@@ -45,6 +45,7 @@ typedef struct {
     int top_k;
     const char *dumps[TLR_MAX_DUMPS];
     int n_dumps;
+    int class_index;            /* --class: the class Grad-CAM explains, -1 the predicted */
     const char *lambdas[TLR_MAX_DUMPS]; /* --lambda NAME=EXPR, as given */
     int n_lambdas;
     /* report */
@@ -52,6 +53,8 @@ typedef struct {
     int kernel_rows, kernel_cols;
     int kernel_norm;            /* 0 kernel, 1 layer, 2 symmetric */
     const char *features_layer; /* NULL default, "all" */
+    const char *gradcam_layer;  /* --gradcam: NULL default */
+    int patterns;               /* --patterns: filter patterns drawn (0: none) */
     int max_images;
     int cmap_viridis;
     const char *lang;

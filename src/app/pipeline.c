@@ -6,6 +6,7 @@
 
 #include "app/degrade.h"
 #include "app/evaluate.h"
+#include "app/dump_grad.h"
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/json.h"
@@ -326,6 +327,72 @@ static char *unique_stem(char *stem, tlr_strlist *used)
     return s;
 }
 
+/* Writes 't' as DIR/[stem/]NAME.npy (NAME made safe) and prints the path unless quiet. */
+static tlr_status write_dump(const tlr_options *o, const char *stem, const char *name,
+                             const tlr_tensor *t, FILE *out, tlr_err *err)
+{
+    char *rel = safe_rel_path(name);
+    char *file = stem ? tlr_xasprintf("%s/%s/%s.npy", o->out_dir, stem, rel)
+                      : tlr_xasprintf("%s/%s.npy", o->out_dir, rel);
+    tlr_status st = tlr_file_mkdirs_for(file, err);
+    if (!st)
+        st = tlr_npy_write(file, t->ndim, t->shape, t->data, err);
+    if (!st && !o->quiet)
+        fprintf(out, "%s\n", file);
+    free(rel);
+    free(file);
+    return st;
+}
+
+/* The layer outputs asked for, from one forward pass over image 'in'. */
+static tlr_status dump_layers(tlr_kfile *f, const tlr_options *o, const tlr_input *in,
+                              const tlr_strlist *paths, const char *stem, FILE *out, FILE *log,
+                              tlr_err *err)
+{
+    tlr_forward_opts fo = forward_opts(o);
+    tlr_forward_result r;
+    const tlr_tensor *x[TLR_MAX_INPUTS];
+    int nx = tlr_input_tensors(in, x, TLR_MAX_INPUTS);
+    tlr_status st = tlr_forward_run(f->model, x, nx, (const char *const *)paths->items,
+                                    (int)paths->n, 1, &fo, &r, err);
+    if (st)
+        return st;
+    for (size_t k = 0; k < paths->n && !st; k++) {
+        if (r.captured[k])
+            st = write_dump(o, stem, paths->items[k], r.captured[k], out, err);
+        else if (!o->quiet)
+            fprintf(log, "tlreport: warning: %s: layer '%s' could not be computed\n",
+                    in->source, paths->items[k]);
+    }
+    for (int k = 0; k < r.n_skipped && !o->quiet; k++)
+        fprintf(log, "tlreport: note: not computed: %s\n", r.skipped[k]);
+    if (o->profile)
+        print_profile(&r, log);
+    tlr_forward_result_free(&r);
+    return st;
+}
+
+/* The gradient dumps (gradcam:LAYER, grad:LAYER:FILTER) of image 'in'. */
+static tlr_status dump_gradients(tlr_kfile *f, const tlr_options *o, const tlr_input *in,
+                                 const char *stem, FILE *out, tlr_err *err)
+{
+    tlr_forward_opts fo = forward_opts(o);
+    tlr_status st = TLR_OK;
+    for (int i = 0; i < o->n_dumps && !st; i++) {
+        if (!tlr_dump_is_grad(o->dumps[i]))
+            continue;
+        tlr_tensor *t;
+        char *name;
+        st = tlr_dump_grad(f->model, &fo, o->class_index, o->dumps[i], in->tensor, &t, &name,
+                           err);
+        if (!st)
+            st = write_dump(o, stem, name, t, out, err);
+        tlr_tensor_free(t);
+        free(name);
+    }
+    return st;
+}
+
 static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
     tlr_status st = need_model(f, "--dump", err);
@@ -339,44 +406,16 @@ static tlr_status cmd_dump(tlr_kfile *f, const tlr_options *o, FILE *out, FILE *
     for (int i = 0; i < o->n_dumps; i++) {
         if (strcmp(o->dumps[i], "all") == 0)
             tlr_model_leaf_paths(f->model, NULL, &paths);
-        else
+        else if (!tlr_dump_is_grad(o->dumps[i]))
             tlr_strlist_push(&paths, o->dumps[i]);
     }
-    tlr_forward_opts fo = forward_opts(o);
     tlr_strlist stems = TLR_STRLIST_INIT;
     for (int i = 0; i < n_in && !st; i++) {
-        tlr_forward_result r;
-        const tlr_tensor *x[TLR_MAX_INPUTS];
-        int nx = tlr_input_tensors(&in[i], x, TLR_MAX_INPUTS);
-        st = tlr_forward_run(f->model, x, nx, (const char *const *)paths.items, (int)paths.n, 1,
-                             &fo, &r, err);
-        if (st)
-            break;
         char *stem = n_in > 1 ? unique_stem(image_stem(in[i].source), &stems) : NULL;
-        for (size_t k = 0; k < paths.n && !st; k++) {
-            if (!r.captured[k]) {
-                if (!o->quiet)
-                    fprintf(log, "tlreport: warning: %s: layer '%s' could not be computed\n",
-                            in[i].source, paths.items[k]);
-                continue;
-            }
-            char *rel = safe_rel_path(paths.items[k]);
-            char *file = stem ? tlr_xasprintf("%s/%s/%s.npy", o->out_dir, stem, rel)
-                              : tlr_xasprintf("%s/%s.npy", o->out_dir, rel);
-            st = tlr_file_mkdirs_for(file, err);
-            if (!st)
-                st = tlr_npy_write(file, r.captured[k]->ndim, r.captured[k]->shape,
-                                   r.captured[k]->data, err);
-            if (!st && !o->quiet)
-                fprintf(out, "%s\n", file);
-            free(rel);
-            free(file);
-        }
-        for (int k = 0; k < r.n_skipped && !o->quiet; k++)
-            fprintf(log, "tlreport: note: not computed: %s\n", r.skipped[k]);
-        if (o->profile)
-            print_profile(&r, log);
-        tlr_forward_result_free(&r);
+        if (paths.n)
+            st = dump_layers(f, o, &in[i], &paths, stem, out, log, err);
+        if (!st)
+            st = dump_gradients(f, o, &in[i], stem, out, err);
     }
     tlr_strlist_free(&stems);
     tlr_strlist_free(&paths);
@@ -621,6 +660,8 @@ static tlr_report_request report_request(const tlr_options *o)
         .kernel_norm = o->kernel_norm, .features_layer = o->features_layer,
         .max_images = o->max_images, .cmap_viridis = o->cmap_viridis,
         .labels_path = o->labels_path, .top_k = o->top_k, .max_memory = o->max_memory,
+        .gradcam_layer = o->gradcam_layer, .class_index = o->class_index,
+        .patterns = o->patterns,
         .progress = o->progress,
     };
     return rq;

@@ -74,16 +74,17 @@ tlr_status tlr_adapt_relu(tlr_exec *X, const tlr_layer *l, const char *path,
     return TLR_OK;
 }
 
-tlr_status tlr_adapt_prelu(tlr_exec *X, const tlr_layer *l, const char *path,
-                           tlr_tensor *const *in, int n_in, tlr_tensor *y)
+float *tlr_adapt_prelu_alpha(tlr_exec *X, const tlr_layer *l, const char *path,
+                             const tlr_tensor *y, int64_t *out_per)
 {
-    memcpy(y->data, in[0]->data, tlr_exec_bytes(y));
     const tlr_weight *w = NULL;
     for (int i = 0; i < l->n_weights; i++)
         if (strcmp(l->weights[i].role, "alpha") == 0)
             w = &l->weights[i];
-    if (!w || !w->data)
-        return tlr_err_set(X->err, TLR_E_FORMAT, "layer '%s': weight 'alpha' is not loaded", path);
+    if (!w || !w->data) {
+        tlr_err_set(X->err, TLR_E_FORMAT, "layer '%s': weight 'alpha' is not loaded", path);
+        return NULL;
+    }
     /* Broadcast alpha (shared axes stored as 1) to the full per-sample shape. */
     int nd = y->ndim - 1;
     int64_t per = 1;
@@ -104,6 +105,18 @@ tlr_status tlr_adapt_prelu(tlr_exec *X, const tlr_layer *l, const char *path,
         }
         full[i] = w->data[src];
     }
+    *out_per = per;
+    return full;
+}
+
+tlr_status tlr_adapt_prelu(tlr_exec *X, const tlr_layer *l, const char *path,
+                           tlr_tensor *const *in, int n_in, tlr_tensor *y)
+{
+    memcpy(y->data, in[0]->data, tlr_exec_bytes(y));
+    int64_t per;
+    float *full = tlr_adapt_prelu_alpha(X, l, path, y, &per);
+    if (!full)
+        return X->err->code;
     tlr_op_prelu(y->data, tlr_tensor_numel(y), full, per);
     free(full);
     return TLR_OK;
@@ -168,11 +181,10 @@ static tlr_status norm_stats(tlr_exec *X, const tlr_layer *l, const char *path, 
     return TLR_OK;
 }
 
-/* Normalization: (x - mean) / max(sqrt(var), 1e-7) over the configured axis (default last). */
-tlr_status tlr_adapt_normalization(tlr_exec *X, const tlr_layer *l, const char *path,
-                                   tlr_tensor *const *in, int n_in, tlr_tensor *y)
+tlr_status tlr_adapt_norm_affine(tlr_exec *X, const tlr_layer *l, const char *path,
+                                 const tlr_tensor *y, int *axis, int64_t *cp, float **scale,
+                                 float **shift)
 {
-    memcpy(y->data, in[0]->data, tlr_exec_bytes(y));
     const tlr_norm_cfg *n = &l->cfg.norm;
     int64_t c = y->shape[y->ndim - 1];
     int ax = y->ndim - 1;
@@ -186,24 +198,40 @@ tlr_status tlr_adapt_normalization(tlr_exec *X, const tlr_layer *l, const char *
     float *mean = tlr_xcalloc((size_t)c, sizeof *mean), *var = tlr_xcalloc((size_t)c, sizeof *var);
     tlr_status st = norm_stats(X, l, path, c, mean, var);
     if (!st) {
-        float *scale = tlr_xmalloc((size_t)c * sizeof *scale);
-        float *shift = tlr_xmalloc((size_t)c * sizeof *shift);
+        float *sc = tlr_xmalloc((size_t)c * sizeof *sc), *sh = tlr_xmalloc((size_t)c * sizeof *sh);
         for (int64_t i = 0; i < c; i++) {
             float sd = sqrtf(var[i]);
             if (sd < 1e-7f)
                 sd = 1e-7f;
-            scale[i] = n->invert ? sd : 1.0f / sd;
-            shift[i] = n->invert ? mean[i] : -mean[i] / sd;
+            sc[i] = n->invert ? sd : 1.0f / sd;
+            sh[i] = n->invert ? mean[i] : -mean[i] / sd;
         }
-        int64_t outer, len, inner;
-        tlr_exec_split_axis(y, ax, &outer, &len, &inner);
-        tlr_op_channel_affine(y->data, outer, len, inner, scale, shift);
-        free(scale);
-        free(shift);
+        *scale = sc;
+        *shift = sh;
+        *axis = ax;
+        *cp = c;
     }
     free(mean);
     free(var);
     return st;
+}
+
+/* Normalization: (x - mean) / max(sqrt(var), 1e-7) over the configured axis (default last). */
+tlr_status tlr_adapt_normalization(tlr_exec *X, const tlr_layer *l, const char *path,
+                                   tlr_tensor *const *in, int n_in, tlr_tensor *y)
+{
+    memcpy(y->data, in[0]->data, tlr_exec_bytes(y));
+    int ax;
+    int64_t c, outer, len, inner;
+    float *scale, *shift;
+    tlr_status st = tlr_adapt_norm_affine(X, l, path, y, &ax, &c, &scale, &shift);
+    if (st)
+        return st;
+    tlr_exec_split_axis(y, ax, &outer, &len, &inner);
+    tlr_op_channel_affine(y->data, outer, len, inner, scale, shift);
+    free(scale);
+    free(shift);
+    return TLR_OK;
 }
 
 /* ---- Lambda, Embedding ----------------------------------------------------------------------- */

@@ -10,16 +10,21 @@ typedef struct {
     int64_t n, h, w, c;
 } dims4;
 
-static dims4 as4(const tlr_tensor *t, int rank)
+static dims4 shape4(const int64_t *shape, int ndim, int rank)
 {
-    dims4 d = { t->shape[0], 1, 1, t->shape[t->ndim - 1] };
+    dims4 d = { shape[0], 1, 1, shape[ndim - 1] };
     if (rank == 1) {
-        d.w = t->shape[1];
+        d.w = shape[1];
     } else {
-        d.h = t->shape[1];
-        d.w = t->shape[2];
+        d.h = shape[1];
+        d.w = shape[2];
     }
     return d;
+}
+
+static dims4 as4(const tlr_tensor *t, int rank)
+{
+    return shape4(t->shape, t->ndim, rank);
 }
 
 /* TensorFlow 'same': out = ceil(in / s), extra padding goes after. */
@@ -79,21 +84,46 @@ static tlr_status run_cl(tlr_exec *X, const tlr_layer *l, const char *path, int 
 
 /* ---- convolutions ---------------------------------------------------------------------------- */
 
-static tlr_status conv_transpose(tlr_exec *X, const tlr_layer *l, const char *path,
-                                 tlr_conv2d_params *p, dims4 in, dims4 out,
-                                 const tlr_tensor *x, tlr_tensor *y)
+/* Conv2DTranspose: the window of the full output it keeps. */
+static void transpose_pads(const tlr_conv_cfg *k, tlr_conv2d_params *p)
 {
-    const tlr_conv_cfg *k = &l->cfg.conv;
-    int64_t full_h = (in.h - 1) * p->sh + (int64_t)(p->kh - 1) * p->dh + 1;
-    int64_t full_w = (in.w - 1) * p->sw + (int64_t)(p->kw - 1) * p->dw + 1;
+    int64_t full_h = (p->h - 1) * p->sh + (int64_t)(p->kh - 1) * p->dh + 1;
+    int64_t full_w = (p->w - 1) * p->sw + (int64_t)(p->kw - 1) * p->dw + 1;
     int same = k->padding == TLR_PAD_SAME;
-    p->pad_top = same && full_h > out.h ? (int)((full_h - out.h) / 2) : 0;
-    p->pad_left = same && full_w > out.w ? (int)((full_w - out.w) / 2) : 0;
+    p->pad_top = same && full_h > p->oh ? (int)((full_h - p->oh) / 2) : 0;
+    p->pad_left = same && full_w > p->ow ? (int)((full_w - p->ow) / 2) : 0;
     if (k->padding == TLR_PAD_FULL) {
         p->pad_top = (p->kh - 1) * p->dh;
         p->pad_left = (p->kw - 1) * p->dw;
     }
     p->groups = 1;
+}
+
+tlr_conv2d_params tlr_adapt_conv_params(const tlr_exec *X, const tlr_layer *l,
+                                        const tlr_shape *x, const tlr_shape *y)
+{
+    const tlr_conv_cfg *k = &l->cfg.conv;
+    dims4 in = shape4(x->d, x->ndim, k->rank), out = shape4(y->d, y->ndim, k->rank);
+    tlr_conv2d_params p = {
+        .n = in.n, .h = in.h, .w = in.w, .cin = in.c, .oh = out.h, .ow = out.w, .cout = out.c,
+        .kh = k->kernel[0], .kw = k->kernel[1], .sh = k->strides[0], .sw = k->strides[1],
+        .dh = k->dilation[0], .dw = k->dilation[1], .groups = k->groups,
+    };
+    if (l->op == TLR_OP_CONV_TRANSPOSE) {
+        transpose_pads(k, &p);
+        return p;
+    }
+    p.pad_top = k->rank == 1 ? 0 : pad_before(k->padding, in.h, out.h, p.kh, p.sh, p.dh);
+    p.pad_left = pad_before(k->padding, in.w, out.w, p.kw, p.sw, p.dw);
+    p.pad_top += X->pad_top; /* a ZeroPadding2D before it (fusion.c, deferred padding) */
+    p.pad_left += X->pad_left;
+    return p;
+}
+
+static tlr_status conv_transpose(tlr_exec *X, const tlr_layer *l, const char *path,
+                                 const tlr_conv2d_params *p, const tlr_tensor *x, tlr_tensor *y)
+{
+    const tlr_conv_cfg *k = &l->cfg.conv;
     const float *kern;
     tlr_status st = tlr_exec_need_weight(X, l, path, "kernel", &kern);
     if (st)
@@ -135,21 +165,13 @@ static tlr_status conv_cl(tlr_exec *X, const tlr_layer *l, const char *path,
                           const tlr_tensor *x, tlr_tensor *y)
 {
     const tlr_conv_cfg *k = &l->cfg.conv;
-    dims4 in = as4(x, k->rank), out = as4(y, k->rank);
-    tlr_conv2d_params p = {
-        .n = in.n, .h = in.h, .w = in.w, .cin = in.c, .oh = out.h, .ow = out.w, .cout = out.c,
-        .kh = k->kernel[0], .kw = k->kernel[1], .sh = k->strides[0], .sw = k->strides[1],
-        .dh = k->dilation[0], .dw = k->dilation[1], .groups = k->groups,
-    };
+    tlr_shape xs = tlr_exec_shape(x), ys = tlr_exec_shape(y);
+    tlr_conv2d_params p = tlr_adapt_conv_params(X, l, &xs, &ys);
     if (l->op == TLR_OP_CONV_TRANSPOSE)
-        return conv_transpose(X, l, path, &p, in, out, x, y);
+        return conv_transpose(X, l, path, &p, x, y);
     const float *bias = k->use_bias ? tlr_exec_weight(l, "bias") : NULL;
     const float *kern;
     tlr_status st;
-    p.pad_top = k->rank == 1 ? 0 : pad_before(k->padding, in.h, out.h, p.kh, p.sh, p.dh);
-    p.pad_left = pad_before(k->padding, in.w, out.w, p.kw, p.sw, p.dw);
-    p.pad_top += X->pad_top; /* a ZeroPadding2D before it (fusion.c, deferred padding) */
-    p.pad_left += X->pad_left;
     if (l->op == TLR_OP_CONV) {
         if ((st = tlr_exec_need_weight(X, l, path, "kernel", &kern)))
             return st;
@@ -184,6 +206,20 @@ tlr_status tlr_adapt_conv(tlr_exec *X, const tlr_layer *l, const char *path,
 
 /* ---- pooling, padding, upsampling ------------------------------------------------------------ */
 
+tlr_pool2d_params tlr_adapt_pool_params(const tlr_layer *l, const tlr_shape *x,
+                                        const tlr_shape *y)
+{
+    const tlr_pool_cfg *pc = &l->cfg.pool;
+    dims4 in = shape4(x->d, x->ndim, pc->rank), out = shape4(y->d, y->ndim, pc->rank);
+    tlr_pool2d_params p = {
+        .n = in.n, .h = in.h, .w = in.w, .c = in.c, .oh = out.h, .ow = out.w,
+        .kh = pc->pool[0], .kw = pc->pool[1], .sh = pc->strides[0], .sw = pc->strides[1],
+    };
+    p.pad_top = pc->rank == 1 ? 0 : pad_before(pc->padding, in.h, out.h, p.kh, p.sh, 1);
+    p.pad_left = pad_before(pc->padding, in.w, out.w, p.kw, p.sw, 1);
+    return p;
+}
+
 static tlr_status pool_cl(tlr_exec *X, const tlr_layer *l, const char *path, const tlr_tensor *x,
                           tlr_tensor *y)
 {
@@ -196,13 +232,8 @@ static tlr_status pool_cl(tlr_exec *X, const tlr_layer *l, const char *path, con
             tlr_op_global_maxpool(in.n, in.h * in.w, in.c, x->data, y->data);
         return TLR_OK;
     }
-    dims4 out = as4(y, pc->rank);
-    tlr_pool2d_params p = {
-        .n = in.n, .h = in.h, .w = in.w, .c = in.c, .oh = out.h, .ow = out.w,
-        .kh = pc->pool[0], .kw = pc->pool[1], .sh = pc->strides[0], .sw = pc->strides[1],
-    };
-    p.pad_top = pc->rank == 1 ? 0 : pad_before(pc->padding, in.h, out.h, p.kh, p.sh, 1);
-    p.pad_left = pad_before(pc->padding, in.w, out.w, p.kw, p.sw, 1);
+    tlr_shape xs = tlr_exec_shape(x), ys = tlr_exec_shape(y);
+    tlr_pool2d_params p = tlr_adapt_pool_params(l, &xs, &ys);
     if (l->op == TLR_OP_MAXPOOL)
         tlr_op_maxpool2d(&p, x->data, y->data);
     else
@@ -278,8 +309,8 @@ tlr_status tlr_adapt_upsample(tlr_exec *X, const tlr_layer *l, const char *path,
  * keras/utils/image_utils.py): sizes in float32, truncated, at least 1 and at most the
  * input's; the offsets are half the rest, truncated.  Keras 3 computes in Python floats
  * (double): the two agree while w*th and h*tw stay below 2^24 (a 4096 x 4096 input). */
-static void aspect_window(int64_t h, int64_t w, int th, int tw, int64_t *ch, int64_t *cw,
-                          int64_t *top, int64_t *left)
+void tlr_adapt_aspect_window(int64_t h, int64_t w, int th, int tw, int64_t *ch, int64_t *cw,
+                             int64_t *top, int64_t *left)
 {
     int64_t a = (int64_t)((float)(w * th) / (float)tw), b = (int64_t)((float)(h * tw) / (float)th);
     *ch = a < 1 ? 1 : a > h ? h : a;
@@ -312,7 +343,7 @@ static tlr_status resize_cl(tlr_exec *X, const tlr_layer *l, const char *path,
     tlr_tensor *win = NULL;
     if (r->crop_to_aspect_ratio) {
         int64_t ch, cw, top, left;
-        aspect_window(h, w, (int)oh, (int)ow, &ch, &cw, &top, &left);
+        tlr_adapt_aspect_window(h, w, (int)oh, (int)ow, &ch, &cw, &top, &left);
         tlr_shape cs = { 4, { n, ch, cw, c } };
         win = tlr_exec_new(X, &cs, path);
         if (!win)

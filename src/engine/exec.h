@@ -107,6 +107,16 @@ tlr_status tlr_adapt_resizing(tlr_exec *, const tlr_layer *, const char *, tlr_t
                               int, tlr_tensor *);
 tlr_status tlr_adapt_identity(tlr_exec *, const tlr_layer *, const char *, tlr_tensor *const *,
                               int, tlr_tensor *);
+/* The op parameters of a convolution / pooling layer for channels-last input and output
+ * shapes 'x' and 'y' (TensorFlow's padding rules; a deferred padding of X counted in). */
+tlr_conv2d_params tlr_adapt_conv_params(const tlr_exec *X, const tlr_layer *l,
+                                        const tlr_shape *x, const tlr_shape *y);
+tlr_pool2d_params tlr_adapt_pool_params(const tlr_layer *l, const tlr_shape *x,
+                                        const tlr_shape *y);
+/* Resizing(crop_to_aspect_ratio=True): the centred window (ch, cw) at (top, left) of an
+ * h x w image with the target's aspect ratio th : tw, cut as Keras cuts it. */
+void tlr_adapt_aspect_window(int64_t h, int64_t w, int th, int tw, int64_t *ch, int64_t *cw,
+                             int64_t *top, int64_t *left);
 /* adapt_channel.c: per-value and per-channel layers */
 tlr_status tlr_adapt_dense(tlr_exec *, const tlr_layer *, const char *, tlr_tensor *const *, int,
                            tlr_tensor *);
@@ -122,6 +132,15 @@ tlr_status tlr_adapt_rescaling(tlr_exec *, const tlr_layer *, const char *, tlr_
                                int, tlr_tensor *);
 tlr_status tlr_adapt_normalization(tlr_exec *, const tlr_layer *, const char *,
                                    tlr_tensor *const *, int, tlr_tensor *);
+/* PReLU's alpha broadcast over one sample's shape (y's without the batch axis): a new array
+ * of *per values (free it), or NULL with X->err set. */
+float *tlr_adapt_prelu_alpha(tlr_exec *X, const tlr_layer *l, const char *path,
+                             const tlr_tensor *y, int64_t *per);
+/* Normalization as y = x * scale + shift over the channels of axis *axis of 'y' (*c of
+ * them); scale and shift are new arrays (free them). */
+tlr_status tlr_adapt_norm_affine(tlr_exec *X, const tlr_layer *l, const char *path,
+                                 const tlr_tensor *y, int *axis, int64_t *c, float **scale,
+                                 float **shift);
 tlr_status tlr_adapt_lambda(tlr_exec *, const tlr_layer *, const char *, tlr_tensor *const *,
                             int, tlr_tensor *);
 tlr_status tlr_adapt_embedding(tlr_exec *, const tlr_layer *, const char *, tlr_tensor *const *,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/threads.h"
 #include "base/xalloc.h"
 #include "engine/grad.h"
 
@@ -17,36 +18,53 @@ static void window(int64_t start, int k, int64_t size, int64_t *lo, int64_t *hi)
     *hi = start + k > size ? size : start + k;
 }
 
-/* For one window of one image (H, W, C) image: per channel, the offset (y * W + x) * C of
- * the cell the forward max kept, into 'arg' (C), with 'best' (C) as scratch. */
-static void window_argmax(const float *img, int64_t w, int64_t c, int64_t y0, int64_t y1,
-                          int64_t x0, int64_t x1, float *best, int64_t *arg)
+/* For one window of one image (H, W, C), per channel of [c0, c1): the offset
+ * (y * W + x) * C + ch of the cell the forward max kept, into arg[ch - c0], with 'best' as
+ * scratch. */
+static void window_argmax(const float *img, int64_t w, int64_t c, int64_t c0, int64_t c1,
+                          int64_t y0, int64_t y1, int64_t x0, int64_t x1, float *best,
+                          int64_t *arg)
 {
     const float *first = img + (y0 * w + x0) * c;
-    for (int64_t ch = 0; ch < c; ch++) {
-        best[ch] = first[ch];
-        arg[ch] = (y0 * w + x0) * c + ch;
+    for (int64_t ch = c0; ch < c1; ch++) {
+        best[ch - c0] = first[ch];
+        arg[ch - c0] = (y0 * w + x0) * c + ch;
     }
     for (int64_t y = y0; y < y1; y++)
         for (int64_t x = x0; x < x1; x++) {
             const float *v = img + (y * w + x) * c;
-            for (int64_t ch = 0; ch < c; ch++)
-                if (v[ch] > best[ch]) {
-                    best[ch] = v[ch];
-                    arg[ch] = (y * w + x) * c + ch;
+            for (int64_t ch = c0; ch < c1; ch++)
+                if (v[ch] > best[ch - c0]) {
+                    best[ch - c0] = v[ch];
+                    arg[ch - c0] = (y * w + x) * c + ch;
                 }
         }
 }
 
-void tlr_grad_maxpool2d(const tlr_pool2d_params *p, const float *x, const float *dy, float *dx)
+/* Channels are independent, and so are images: threads take (image, channel block) pairs,
+ * each adding only into its own cells. */
+enum { CH_BLOCK = 64 };
+
+typedef struct {
+    const tlr_pool2d_params *p;
+    const float *x, *dy;
+    float *dx;
+    int64_t blocks;         /* channel blocks per image */
+} maxpool_job;
+
+static void maxpool_task(void *ctx, int64_t begin, int64_t end, int tid)
 {
+    (void)tid;
+    const maxpool_job *j = ctx;
+    const tlr_pool2d_params *p = j->p;
     const int64_t c = p->c, img_floats = p->h * p->w * c;
-    memset(dx, 0, (size_t)(p->n * img_floats) * sizeof *dx);
-    float *best = tlr_xmalloc((size_t)(c > 0 ? c : 1) * sizeof *best);
-    int64_t *arg = tlr_xmalloc((size_t)(c > 0 ? c : 1) * sizeof *arg);
-    for (int64_t b = 0; b < p->n; b++) {
-        const float *img = x + b * img_floats; // (H, W, C)
-        float *dimg = dx + b * img_floats;
+    float best[CH_BLOCK];
+    int64_t arg[CH_BLOCK];
+    for (int64_t t = begin; t < end; t++) {
+        int64_t b = t / j->blocks, c0 = t % j->blocks * CH_BLOCK;
+        int64_t c1 = c0 + CH_BLOCK < c ? c0 + CH_BLOCK : c;
+        const float *img = j->x + b * img_floats; // (H, W, C)
+        float *dimg = j->dx + b * img_floats;
         for (int64_t oy = 0; oy < p->oh; oy++) {
             int64_t y0, y1;
             window(oy * p->sh - p->pad_top, p->kh, p->h, &y0, &y1);
@@ -55,15 +73,20 @@ void tlr_grad_maxpool2d(const tlr_pool2d_params *p, const float *x, const float 
                 window(ox * p->sw - p->pad_left, p->kw, p->w, &x0, &x1);
                 if (y0 >= y1 || x0 >= x1) /* no real cell: the forward wrote a constant 0 */
                     continue;
-                window_argmax(img, p->w, c, y0, y1, x0, x1, best, arg);
-                const float *d = dy + ((b * p->oh + oy) * p->ow + ox) * c; // (C)
-                for (int64_t ch = 0; ch < c; ch++)
-                    dimg[arg[ch]] += d[ch];
+                window_argmax(img, p->w, c, c0, c1, y0, y1, x0, x1, best, arg);
+                const float *d = j->dy + ((b * p->oh + oy) * p->ow + ox) * c; // (C)
+                for (int64_t ch = c0; ch < c1; ch++)
+                    dimg[arg[ch - c0]] += d[ch];
             }
         }
     }
-    free(best);
-    free(arg);
+}
+
+void tlr_grad_maxpool2d(const tlr_pool2d_params *p, const float *x, const float *dy, float *dx)
+{
+    memset(dx, 0, (size_t)(p->n * p->h * p->w * p->c) * sizeof *dx);
+    maxpool_job j = { p, x, dy, dx, (p->c + CH_BLOCK - 1) / CH_BLOCK };
+    tlr_parallel_for(p->n * j.blocks, maxpool_task, &j);
 }
 
 void tlr_grad_avgpool2d(const tlr_pool2d_params *p, const float *dy, float *dx)
@@ -112,7 +135,7 @@ void tlr_grad_global_maxpool(int64_t n, int64_t hw, int64_t c, const float *x, c
     int64_t *arg = tlr_xmalloc((size_t)c * sizeof *arg);
     for (int64_t b = 0; b < n; b++) {
         /* the whole map is one window of hw cells in a row */
-        window_argmax(x + b * hw * c, hw, c, 0, 1, 0, hw, best, arg);
+        window_argmax(x + b * hw * c, hw, c, 0, c, 0, 1, 0, hw, best, arg);
         for (int64_t ch = 0; ch < c; ch++)
             dx[b * hw * c + arg[ch]] += dy[b * c + ch];
     }

@@ -374,6 +374,17 @@ static void add_layer_parts(tlr_json *obj)
     }
 }
 
+/* obj[code_key] = the get_layer chain reaching obj[path_key], when obj has that path. */
+static void add_chain(tlr_json *obj, const char *path_key, const char *code_key)
+{
+    const char *path = tlr_json_get_string(obj, path_key, NULL);
+    if (!tlr_json_is_object(obj) || !path || tlr_json_get(obj, code_key))
+        return;
+    char *code = get_layer_chain(path);
+    tlr_json_add_string(obj, code_key, code);
+    free(code);
+}
+
 /* features: the grid layout of the first image at the top level, for the code sample. */
 static void add_feature_layout(tlr_json *features)
 {
@@ -400,6 +411,9 @@ static tlr_json *make_view(const tlr_json *data, const char *lang)
         add_flag(view, enum_keys[i][0], enum_keys[i][1]);
     add_layer_parts(tlr_json_get(view, "kernels"));
     add_layer_parts(tlr_json_get(view, "features"));
+    add_chain(tlr_json_get(view, "gradcam"), "layer_parent", "layer_parent_code");
+    add_chain(tlr_json_get(view, "gradcam"), "output_layer", "output_layer_code");
+    add_chain(tlr_json_get(view, "patterns"), "parent", "parent_code");
     if (tlr_json_is_object(tlr_json_get(view, "features")))
         add_feature_layout(tlr_json_get(view, "features"));
     /* A fence longer than any backtick run in the data cannot be closed by a layer name. */

@@ -456,6 +456,8 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
         tlr_json_add_object(d, "kernels");
         tlr_json_add_object(d, "features");
         tlr_json_add_object(d, "predictions");
+        tlr_json_add_object(d, "patterns");
+        tlr_json_add_object(d, "gradcam");
         return TLR_OK;
     }
     unknown_shapes(d, f->model);
@@ -466,12 +468,15 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
     tlr_status st = tlr_rd_kernels_section(d, f, rq, out, &kl, err);
     if (!st)
         st = tlr_rd_features_section(d, f, rq, inputs, n_inputs, &kl, out, log, err);
-    free(kl.path);
     if (!st && rq->evaluation)
         st = tlr_rd_eval_section(d, rq->evaluation, out, err);
     preprocess_section(d, f, io);
     tlr_rd_degrade_input_section(d, f, rq, inputs, n_inputs);
     tlr_json_add_bool(d, "has_warnings", tlr_json_size(tlr_json_get(d, "warnings")) > 0);
+    if (!st)
+        st = tlr_rd_patterns_section(d, f, rq, io, &kl, out, log, err);
+    if (!st)
+        st = tlr_rd_gradcam_section(d, f, rq, inputs, n_inputs, out, log, err);
     if (!st)
         st = encode_figures(out, err);
     /* after the figures are encoded: the chart is SVG text already */
@@ -479,6 +484,7 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
         st = tlr_rd_comparison_section(d, f, rq, inputs, n_inputs, out, log, err);
     if (!st && rq->checks)
         st = tlr_rd_checks_section(d, f, rq, inputs, n_inputs, err);
+    free(kl.path);
     return st;
 }
 

@@ -35,6 +35,9 @@ typedef struct {
     int cmap_viridis;
     const char *labels_path;    /* NULL: no class names */
     int top_k;
+    const char *gradcam_layer;  /* NULL: the default choice (see --gradcam) */
+    int class_index;            /* the class Grad-CAM explains; -1 the predicted one */
+    int patterns;               /* filter patterns drawn (0: none) */
     int64_t max_memory;         /* activation budget of the forward pass */
     int progress;               /* stage lines on 'log' */
     const tlr_kfile *compare;   /* --compare: the model before training (weights loaded), or

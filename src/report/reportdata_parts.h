@@ -85,4 +85,17 @@ void tlr_rd_degrade_input_section(tlr_json *d, const tlr_kfile *f, const tlr_rep
 tlr_status tlr_rd_eval_section(tlr_json *d, const struct tlr_eval *ev, tlr_report_content *c,
                                tlr_err *err);
 
+/* d.patterns: the inputs that most excite the first rq->patterns filters of the kernels
+ * layer, by gradient ascent (reportdata_patterns.c). */
+tlr_status tlr_rd_patterns_section(tlr_json *d, const tlr_kfile *f,
+                                   const tlr_report_request *rq, const tlr_input_opts *io,
+                                   const tlr_rd_layer *kern_layer, tlr_report_content *c,
+                                   FILE *log, tlr_err *err);
+
+/* d.gradcam: where the network looks, a Grad-CAM heatmap over each sample image
+ * (reportdata_gradcam.c). */
+tlr_status tlr_rd_gradcam_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
+                                  const tlr_input *inputs, int n_inputs, tlr_report_content *c,
+                                  FILE *log, tlr_err *err);
+
 #endif

@@ -44,6 +44,10 @@ PKGS=$(sed -n 's/^PKGS *= *//p' Makefile)
 cc -std=c11 -O2 -D_DEFAULT_SOURCE -Isrc $(pkg-config --cflags $PKGS) \
    -o $B/bench_forward tests/bench/bench_forward.c $B/libtlr.a \
    $(pkg-config --libs $PKGS) -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lm -lpthread
+# shellcheck disable=SC2086
+cc -std=c11 -O2 -D_DEFAULT_SOURCE -Isrc $(pkg-config --cflags $PKGS) \
+   -o $B/bench_grad tests/bench/bench_grad.c $B/libtlr.a \
+   $(pkg-config --libs $PKGS) -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lm -lpthread
 
 # ---- oracle copy, models, ONNX graphs, onnxruntime-node ----------------------------------
 O=$B/oracle
@@ -99,6 +103,17 @@ for c in $CASES; do
   esac
 done
 
+# ---- gradients: one Grad-CAM and one gradient-ascent step, against PyTorch autograd ------
+echo "bench: gradients (course model)"
+$B/bench_grad $O/models/seed_vgg16.h5 $O/models/inputs/seed_vgg16.npy --runs "$RUNS" \
+  --threads "$THREADS" > "$R/tlr_grad.json"
+cat "$R/tlr_grad.json"
+if [ $TORCH = 1 ]; then
+  cp tests/bench/bench_grad_torch.py $O/
+  (cd $O && $PY bench_grad_torch.py --threads "$THREADS" --runs "$RUNS" \
+     --json ../results/torch_grad.json 2>&1 | grep -v Warning) | sed 's/^/  /'
+fi
+
 # ---- memory, loading, the whole report ---------------------------------------------------
 COURSE=$O/models/seed_vgg16.h5
 if [ -x /usr/bin/time ]; then
@@ -118,6 +133,7 @@ for f in astronaut.png camera.png chelsea.png; do
   if [ -f "${IMAGES:-../shared/images}/$f" ]; then cp "${IMAGES:-../shared/images}/$f" $IMGS/; fi
 done
 : > "$R/report_us.txt"
+: > "$R/report_nopatterns_us.txt"
 if [ "$(ls $IMGS | wc -l)" -ge 1 ]; then
   for i in 1 2 3 4 5; do
     rm -rf $B/site
@@ -126,6 +142,13 @@ if [ "$(ls $IMGS | wc -l)" -ge 1 ]; then
       t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )) >> "$R/report_us.txt"
     else
       note "the report command failed: $(head -c 300 "$R/report_err.txt")"; break
+    fi
+    # the same without the filter patterns, to show what they cost
+    rm -rf $B/site
+    t0=$(date +%s%N)
+    if $B/tlreport $COURSE $IMGS -o $B/site --template-dir templates --quiet --patterns 0 \
+        >/dev/null 2>&1; then
+      t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )) >> "$R/report_nopatterns_us.txt"
     fi
   done
 else

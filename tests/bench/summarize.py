@@ -38,6 +38,43 @@ def ms(x):
     return '%.2f' % x if x < 10 else '%.1f' % x
 
 
+GRAD_ITEMS = [
+    ('gradcam', 'one Grad-CAM (forward + reverse to vgg16/block5_conv3 + map), 1 image'),
+    ('ascent16', 'one gradient-ascent step, 16 filters of vgg16/block2_conv2, 40x40 (the report\'s)'),
+    ('ascent1', 'one gradient-ascent step, 1 filter of vgg16/block2_conv2, 150x150'),
+]
+
+
+def gradient_rows(r):
+    """The reverse pass against PyTorch float32 autograd (tlr_grad.json, torch_grad.json),
+    and the whole report without the filter patterns."""
+    t = load(os.path.join(r, 'tlr_grad.json'))
+    if not t:
+        return []
+    p = load(os.path.join(r, 'torch_grad.json')) or {}
+    out = ['', '| gradients, course model | tlreport ms (min / median) | PyTorch autograd ms '
+           '(best variant) | tlreport / PyTorch (target <= 0.8) |', '|---|---|---|---|']
+    for key, name in GRAD_ITEMS:
+        a, b = t.get(key), p.get(key)
+        if not a:
+            continue
+        out.append('| %s | %s / %s | %s | %s |' % (
+            name, ms(a['min_ms']), ms(a['median_ms']),
+            '%s / %s (%s)' % (ms(b['min_ms']), ms(b['median_ms']), b['variant']) if b else 'n/a',
+            '**%.2f**' % (a['min_ms'] / b['min_ms']) if b else '-'))
+    try:
+        rep = [int(x) / 1e3 for x in open(os.path.join(r, 'report_us.txt')).read().split()]
+        nop = [int(x) / 1e3 for x in open(os.path.join(r, 'report_nopatterns_us.txt')).read().split()]
+    except (OSError, ValueError):
+        rep, nop = [], []
+    if rep and nop:
+        out.append('')
+        out.append('Whole default report (Grad-CAM and 16 filter patterns included): %s ms min, '
+                   '%s ms median; with `--patterns 0`: %s ms min.' % (
+                       ms(min(rep)), ms(statistics.median(rep)), ms(min(nop))))
+    return out
+
+
 def main():
     r = sys.argv[1]
     gflop = {}
@@ -104,6 +141,7 @@ def main():
         out.append('| whole report, course model, 3 images (`tlreport MODEL imgs/ -o site`) | '
                    '%s / %s ms (min / median of %d) | %s |' % (ms(min(rep)), ms(statistics.median(rep)),
                                                             len(rep), ref))
+    out.extend(gradient_rows(r))
     try:
         notes = open(os.path.join(r, 'notes.txt')).read().strip()
     except OSError:

@@ -60,6 +60,10 @@ static const scenario scenarios[] = {
     { "flat_conv.h5", "tests/fixtures/images/gray4x4.png" },
     { "two_inputs.h5", "tests/fixtures/images/rgb8.png" },
     { "../eval/colour.h5", "tests/fixtures/eval/colours" }, /* a labelled folder: evaluation */
+    /* Grad-CAM of a layer without a map (its reason), a chosen class; patterns refused */
+    { "course_tf29.h5", "tests/fixtures/images/rgb8.png --gradcam flatten --class 1 "
+                        "--patterns 2 --lang en" },
+    { "tf29_shared.h5", "" },
 };
 
 /* What the @NAME@ placeholders of the scenarios stand for (files in the scratch folder). */

@@ -1,0 +1,149 @@
+/* test_reverse.c - the reverse pass where the autograd oracle does not reach (its
+ * re-implementation of Keras lacks Conv2DTranspose, resizing, Permute, channels_first
+ * convolutions, PReLU, Normalization, broadcast merges, Conv1D...): on the numeric fixtures
+ * that hold those layers, the gradient of a scalar along random directions must match the
+ * scalar's central difference; and the walk's guards: the memory budget, the reason a
+ * recurrent layer stops the gradient, unknown layers and out-of-range classes. */
+#include <stdlib.h>
+
+#include "engine/reverse.h"
+#include "harness.h"
+#include "io/npy.h"
+#include "keras/kfile.h"
+
+static tlr_kfile *open_numeric(const char *name, tlr_tensor **x)
+{
+    char path[1024], in[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/numeric/%s.h5", tlr_t_root(), name);
+    snprintf(in, sizeof in, "%s/tests/fixtures/numeric/%s_input.npy", tlr_t_root(), name);
+    tlr_err err = { 0 };
+    tlr_kfile *f = tlr_kfile_open(path, NULL, &err);
+    CHECK(f && tlr_kfile_load_weights(f, &err) == TLR_OK, "%s: %s", name, err.msg);
+    int nd;
+    int64_t shape[8];
+    float *v = f ? tlr_npy_read(in, &nd, shape, &err) : NULL;
+    CHECK(v != NULL, "%s: input: %s", name, err.msg);
+    if (!v) {
+        tlr_kfile_free(f);
+        return NULL;
+    }
+    *x = tlr_tensor_new(nd, shape);
+    memcpy((*x)->data, v, (size_t)tlr_tensor_numel(*x) * sizeof(float));
+    free(v);
+    return f;
+}
+
+/* The scalar at x (the run's score). */
+static double score_at(const tlr_model *m, const tlr_tensor *x, const tlr_grad_request *rq)
+{
+    tlr_grad_result r;
+    tlr_err err = { 0 };
+    if (tlr_grad_run(m, x, rq, NULL, NULL, &r, &err) != TLR_OK)
+        return NAN;
+    double s = r.score[0];
+    tlr_grad_result_free(&r);
+    return s;
+}
+
+/* <grad, v> against (L(x + e v) - L(x - e v)) / 2e for three random directions v. */
+static void directional(const char *name, const char *target, float step)
+{
+    tlr_tensor *x = NULL;
+    tlr_kfile *f = open_numeric(name, &x);
+    if (!f)
+        return;
+    tlr_grad_request rq = { .kind = TLR_SCORE_FILTER, .target = target, .fixed = 0 };
+    tlr_grad_result r;
+    tlr_err err = { 0 };
+    tlr_status st = tlr_grad_run(f->model, x, &rq, NULL, NULL, &r, &err);
+    CHECK(st == TLR_OK, "%s: %s", name, err.msg);
+    int64_t n = tlr_tensor_numel(x);
+    tlr_tensor *xp = tlr_tensor_clone(x), *xm = tlr_tensor_clone(x);
+    uint32_t seed = 12345;
+    for (int d = 0; d < 3 && !st; d++) {
+        double dot = 0.0, gnorm = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            float v = (seed >> 31) ? 1.0f : -1.0f;
+            xp->data[i] = x->data[i] + step * v;
+            xm->data[i] = x->data[i] - step * v;
+            dot += (double)r.grad->data[i] * (double)v;
+            gnorm += fabs((double)r.grad->data[i]);
+        }
+        double fd = (score_at(f->model, xp, &rq) - score_at(f->model, xm, &rq)) /
+                    (2.0 * (double)step);
+        CHECK(fabs(fd - dot) <= 2e-2 * fabs(dot) + 1e-3 * gnorm,
+              "%s: direction %d: gradient . v = %.6g, central difference %.6g", name, d, dot,
+              fd);
+    }
+    if (!st)
+        tlr_grad_result_free(&r);
+    tlr_tensor_free(xp);
+    tlr_tensor_free(xm);
+    tlr_tensor_free(x);
+    tlr_kfile_free(f);
+}
+
+/* The walk's guards. */
+static void guards(void)
+{
+    tlr_tensor *x = NULL;
+    tlr_kfile *f = open_numeric("mini_vgg", &x);
+    if (!f)
+        return;
+    tlr_grad_result r;
+    tlr_err err = { 0 };
+    tlr_forward_opts tight = { 16 << 10, 0 }; /* under one 24 x 24 x 8 map */
+    tlr_grad_request cam = { .kind = TLR_SCORE_CLASS, .fixed = -1, .wrt = "vgg_mini/block2_conv2" };
+    INT_EQ(tlr_grad_run(f->model, x, &cam, &tight, NULL, &r, &err), TLR_E_LIMIT, "16 KB budget");
+    STR_CONTAINS(err.msg, "--max-memory", "the budget is named");
+    tlr_forward_opts roomy = { 8 << 20, 0 };
+    CHECK(tlr_grad_run(f->model, x, &cam, &roomy, NULL, &r, &err) == TLR_OK, "8 MB: %s", err.msg);
+    CHECK(r.fwd.peak_bytes > 0 && r.fwd.peak_bytes <= roomy.max_memory, "peak %lld",
+          (long long)r.fwd.peak_bytes);
+    INT_EQ(r.index[0], 0, "a single sigmoid unit is class 0");
+    tlr_grad_result_free(&r);
+    cam.fixed = 1;
+    INT_EQ(tlr_grad_run(f->model, x, &cam, NULL, NULL, &r, &err), TLR_E_USAGE, "class 1 of 1");
+    STR_CONTAINS(err.msg, "out of range", "class out of range");
+    cam = (tlr_grad_request){ .kind = TLR_SCORE_CLASS, .fixed = -1, .wrt = "nope" };
+    INT_EQ(tlr_grad_run(f->model, x, &cam, NULL, NULL, &r, &err), TLR_E_USAGE, "unknown layer");
+    tlr_tensor_free(x);
+    tlr_kfile_free(f);
+}
+
+/* A Bidirectional LSTM on the way: the gradient stops with the reason. */
+static void recurrent(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/rnn/bidi_backward.h5", tlr_t_root());
+    tlr_err err = { 0 };
+    tlr_kfile *f = tlr_kfile_open(path, NULL, &err);
+    CHECK(f && tlr_kfile_load_weights(f, &err) == TLR_OK, "%s", err.msg);
+    if (!f)
+        return;
+    int64_t shape[3] = { 1, 5, 6 };
+    tlr_tensor *x = tlr_tensor_new(3, shape);
+    for (int i = 0; i < 30; i++)
+        x->data[i] = 0.1f * (float)(i % 7);
+    tlr_grad_request rq = { .kind = TLR_SCORE_CLASS, .fixed = 0 };
+    tlr_grad_result r;
+    INT_EQ(tlr_grad_run(f->model, x, &rq, NULL, NULL, &r, &err), TLR_E_UNSUPPORTED,
+           "recurrent layer refused");
+    STR_CONTAINS(err.msg, "recurrent layers are not differentiated", "the reason");
+    tlr_tensor_free(x);
+    tlr_kfile_free(f);
+}
+
+void test_reverse(void)
+{
+    /* Rescaling, Normalization, grouped conv, ELU, PReLU, Conv2DTranspose, Cropping, Resizing,
+     * UpSampling, Permute + channels_first conv, the activation layers, Reshape, Dense 3-D */
+    directional("extra_layers", "dense_1", 0.05f);
+    /* Conv1D same / strided / causal dilated, 1-D pooling, global average */
+    directional("conv1d", "dense", 1e-3f);
+    /* broadcast merges (squeeze-and-excitation gates), Concatenate */
+    directional("se_block", "dense_1", 1e-3f);
+    guards();
+    recurrent();
+}
