@@ -472,7 +472,9 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
     tlr_json_add_bool(d, "has_warnings", tlr_json_size(tlr_json_get(d, "warnings")) > 0);
     if (!st)
         st = encode_figures(out, err);
-    /* after the figures are encoded: the chart is SVG text already */
+    /* after the figures are encoded: the drawings and the chart are SVG text already */
+    if (!st)
+        tlr_rd_diagram_section(d, f->model, out);
     if (!st && rq->compare)
         st = tlr_rd_comparison_section(d, f, rq, inputs, n_inputs, out, log, err);
     if (!st && rq->checks)

@@ -77,4 +77,11 @@ void tlr_rd_degrade_tree_section(tlr_json *d, const tlr_kfile *f, const tlr_stor
 void tlr_rd_degrade_input_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
                                   const tlr_input *inputs, int n_inputs);
 
+/* Adds an SVG document (taken) as the figure 'name'; after the PNG figures are encoded. */
+void tlr_rd_add_svg(tlr_report_content *c, const char *name, char *svg);
+
+/* d.diagram (reportdata_pictures.c): the architecture drawing of 'm' and of each nested
+ * model, as SVG figures; after the PNG figures are encoded. */
+void tlr_rd_diagram_section(tlr_json *d, const tlr_model *m, tlr_report_content *c);
+
 #endif
