@@ -17,12 +17,13 @@
 #define DG_SLOT_GAP 14  /* between boxes of one rank */
 #define DG_COL_GAP 64   /* between wrapped columns (room for the lines that go round) */
 #define DG_MARGIN 12
-#define DG_RANKS_PER_COL 24
+#define DG_MIN_RANKS_PER_COL 24
+#define DG_MAX_COLS 3     /* three columns fit the page's width unscaled */
 #define DG_TEXT_CHARS 28 /* 10 px monospace: about 6 px a character */
 
 typedef struct {
     int rank, slot; /* rank from the inputs; position within the rank */
-    int col;        /* wrapped column (rank / DG_RANKS_PER_COL) */
+    int col;        /* wrapped column */
     double x, y;    /* top-left corner */
 } node;
 
@@ -50,25 +51,28 @@ static void place(const tlr_model *m, node *nd, double *w, double *h)
     int max_rank = 0;
     for (int i = 0; i < m->n_layers; i++)
         max_rank = nd[i].rank > max_rank ? nd[i].rank : max_rank;
+    /* a long chain fills DG_MAX_COLS taller columns rather than more of them */
+    int per_col = (max_rank + DG_MAX_COLS) / DG_MAX_COLS;
+    per_col = per_col < DG_MIN_RANKS_PER_COL ? DG_MIN_RANKS_PER_COL : per_col;
     int *used = tlr_xcalloc((size_t)max_rank + 1, sizeof *used);
     for (int k = 0; k < m->n_order; k++) {
         node *n = &nd[m->order[k]];
         n->slot = used[n->rank]++;
-        n->col = n->rank / DG_RANKS_PER_COL;
+        n->col = n->rank / per_col;
     }
-    int n_cols = max_rank / DG_RANKS_PER_COL + 1;
+    int n_cols = max_rank / per_col + 1;
     double *col_x = tlr_xcalloc((size_t)n_cols + 1, sizeof *col_x);
     col_x[0] = DG_MARGIN;
     for (int c = 0; c < n_cols; c++) {
         int widest = 1;
-        for (int r = c * DG_RANKS_PER_COL; r <= max_rank && r < (c + 1) * DG_RANKS_PER_COL; r++)
+        for (int r = c * per_col; r <= max_rank && r < (c + 1) * per_col; r++)
             widest = used[r] > widest ? used[r] : widest;
         col_x[c + 1] = col_x[c] + widest * (DG_BOX_W + DG_SLOT_GAP) - DG_SLOT_GAP + DG_COL_GAP;
     }
-    int rows = max_rank + 1 < DG_RANKS_PER_COL ? max_rank + 1 : DG_RANKS_PER_COL;
+    int rows = max_rank + 1 < per_col ? max_rank + 1 : per_col;
     for (int i = 0; i < m->n_layers; i++) {
         nd[i].x = col_x[nd[i].col] + nd[i].slot * (DG_BOX_W + DG_SLOT_GAP);
-        nd[i].y = DG_MARGIN + (nd[i].rank % DG_RANKS_PER_COL) * (DG_BOX_H + DG_ROW_GAP);
+        nd[i].y = DG_MARGIN + (nd[i].rank % per_col) * (DG_BOX_H + DG_ROW_GAP);
     }
     *w = col_x[n_cols] - DG_COL_GAP + DG_MARGIN;
     *h = 2 * DG_MARGIN + rows * (DG_BOX_H + DG_ROW_GAP) - DG_ROW_GAP;
