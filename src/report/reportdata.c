@@ -479,7 +479,12 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
         st = tlr_rd_gradcam_section(d, f, rq, inputs, n_inputs, out, log, err);
     if (!st)
         st = encode_figures(out, err);
-    /* after the figures are encoded: the chart is SVG text already */
+    /* after the figures are encoded: the drawings and the chart are SVG text already */
+    if (!st) {
+        tlr_rd_diagram_section(d, f->model, out);
+        tlr_rd_wstats_section(d, f->model, out);
+        tlr_rd_dead_filters_finish(tlr_json_get(d, "features"));
+    }
     if (!st && rq->compare)
         st = tlr_rd_comparison_section(d, f, rq, inputs, n_inputs, out, log, err);
     if (!st && rq->checks)

@@ -65,10 +65,11 @@ typedef struct {
 } feat_ctx;
 
 static tlr_status one_feature_grid(const feat_ctx *F, const tlr_layer *l, const char *path, int img_i,
-                                   const tlr_tensor *act, tlr_json *entry)
+                                   const tlr_tensor *act, tlr_json *entry, tlr_json *lay_obj)
 {
     int64_t h, w, ch;
     float *hwc = activation_hwc(l, act, &h, &w, &ch);
+    tlr_rd_dead_filters_note(lay_obj, hwc, h, w, ch);
     tlr_grid_fmap_opts go = tlr_grid_fmap_defaults();
     go.cmap = F->rq->cmap_viridis ? TLR_GRID_VIRIDIS : TLR_GRID_GRAY;
     tlr_grid_layout lay = { 0 };
@@ -205,7 +206,8 @@ static tlr_status image_results(const feat_ctx *F, const tlr_input *in, int i, i
         tlr_rd_dims_str(act.ndim, act.shape, sh, sizeof sh);
         if (!tlr_json_get(F->lay_json[k], "shape_str"))
             tlr_json_add_string(F->lay_json[k], "shape_str", sh);
-        st = one_feature_grid(F, &owner->layers[idx], F->paths->items[k], i + 1, &act, e);
+        st = one_feature_grid(F, &owner->layers[idx], F->paths->items[k], i + 1, &act, e,
+                              F->lay_json[k]);
     }
     if (r->n_outputs && r->outputs[0]) {
         tlr_tensor y = batch_item(r->outputs[0], b);

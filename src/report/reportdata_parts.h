@@ -98,4 +98,22 @@ tlr_status tlr_rd_gradcam_section(tlr_json *d, const tlr_kfile *f, const tlr_rep
                                   const tlr_input *inputs, int n_inputs, tlr_report_content *c,
                                   FILE *log, tlr_err *err);
 
+/* Adds an SVG document (taken) as the figure 'name'; after the PNG figures are encoded. */
+void tlr_rd_add_svg(tlr_report_content *c, const char *name, char *svg);
+
+/* d.diagram (reportdata_pictures.c): the architecture drawing of 'm' and of each nested
+ * model, as SVG figures; after the PNG figures are encoded. */
+void tlr_rd_diagram_section(tlr_json *d, const tlr_model *m, tlr_report_content *c);
+
+/* d.weights_stats[] and d.wstats: statistics and histograms (one SVG) of every conv/dense
+ * kernel; after the PNG figures are encoded. */
+void tlr_rd_wstats_section(tlr_json *d, const tlr_model *m, tlr_report_content *c);
+
+/* Keeps in lay.dead_filters the channels of an (h, w, ch) activation that are constant on
+ * this image and were on every image before. */
+void tlr_rd_dead_filters_note(tlr_json *lay, const float *hwc, int64_t h, int64_t w, int64_t ch);
+
+/* fe.has_dead_filters, fe.dead_filters_count and fe.dead_filters_str from fe.dead_filters. */
+void tlr_rd_dead_filters_finish(tlr_json *fe);
+
 #endif

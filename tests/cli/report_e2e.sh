@@ -41,6 +41,11 @@ check 'grep -q "<h2[^>]*>Pregunta 5" "$tmp/site/index.html"' "index.html has no 
 for src in $(grep -o 'src="img/[^"]*"' "$tmp/site/index.html" | sed 's/^src="//; s/"$//' | sort -u); do
     f=$tmp/site/$src
     if [ ! -f "$f" ]; then bad "index.html references missing $src"; continue; fi
+    # the drawings (architecture, weight histograms, comparison chart) are SVG documents
+    case $src in
+    *.svg) if head -c 5 "$f" | grep -q '^<svg'; then ok; else bad "$src is not an SVG"; fi
+           continue ;;
+    esac
     if is_png "$f"; then ok; else bad "$src is not a PNG"; continue; fi
     want=$($PY -c '
 import json, sys

@@ -41,6 +41,8 @@ static const scenario scenarios[] = {
     { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess tf --crop center" },
     { "course_tf215.h5", "tests/fixtures/images/rgb8.png --preprocess torch --lang en" },
     { "single_value.json", "tests/fixtures/images/rgb8.png" },
+    /* a one-pixel image is uniform once resized: filters dead on every image (p5_dead) */
+    { "k3_functional.h5", "tests/fixtures/images/rgb8_i_1x1.png" },
     /* --compare and --check (tests/fixtures/compare/): every status, architecture difference
      * and check result the templates word */
     { "../compare/added.h5", "tests/fixtures/images/rgb8.png --compare "

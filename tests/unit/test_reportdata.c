@@ -170,7 +170,9 @@ static void report_data(tlr_kfile *f)
     /* colour tiles of block1_conv1: 64 filters, 16 per row -> 4 rows */
     INT_EQ(num_at(d, "kernels", "rgb_width"), 16 * 24 + 15 * 2, "colour tiles width");
     INT_EQ(num_at(d, "kernels", "rgb_height"), 4 * 24 + 3 * 2, "colour tiles height");
-    INT_EQ(c.n_figures, 2, "two figures: kernels and colour tiles");
+    /* kernels and colour tiles (PNG); the drawings of the model and of vgg16, the weight
+     * histograms (SVG) */
+    INT_EQ(c.n_figures, 5, "five figures: kernels, colour tiles, two drawings, histograms");
     INT_EQ(tlr_json_get_bool(tlr_json_get(d, "features"), "present", -1), 0, "no images");
     tlr_report_content_free(&c);
 }
