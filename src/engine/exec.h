@@ -38,6 +38,7 @@ typedef struct {
     const tlr_conv_post *post;  /* a fused chain's BatchNormalization / Add / ReLU (fusion.c) */
     const tlr_shape *in0_shape; /* a deferred ZeroPadding2D's output shape (fusion.c) */
     int pad_top, pad_left;      /* and its padding, added by the convolution reading it */
+    int no_blocks;              /* plan no fused blocks (a pass needing the values inside) */
 } tlr_exec;
 
 /* ---- activations, weights, layouts (exec_tensor.c) ------------------------------------------- */
@@ -166,6 +167,25 @@ typedef struct {
     float hi;
 } tlr_chain;
 
+/* MobileNet's inverted residual block run as one op (kern_mbconv.h), decided by fusion.c:
+ *   [Conv2D 1x1 (expand) + its chain] -> [ZeroPadding2D] -> DepthwiseConv2D 3x3 + its chain
+ *   -> Conv2D 1x1 (project) + its chain (BatchNormalization, Add of the block's input, ReLU)
+ * whose values in between nobody else reads: the expanded rows live in cache a band at a
+ * time and are never made whole.  It is headed by the expand (or, without one, by the
+ * depthwise).  Whether it runs is settled at run time (the shapes must suit the kernel);
+ * when it does not, its layers run as their own steps and chains.  Walking backwards, a
+ * block is one op like a chain: its three parts in reverse order. */
+#define TLR_BLOCK_MAX_LAYERS 12
+typedef struct {
+    int layer[TLR_BLOCK_MAX_LAYERS]; /* its layers in order, the head first */
+    int n;
+    tlr_chain part[3];      /* expand (n 0: none), depthwise, project: each conv with what
+                               folds into it (part[2] may end in an Add and a ReLU) */
+    float *shift[3];        /* a conv's bias folded into its chain's shift (C floats; owned),
+                               or NULL when it has no bias */
+    int pad[4];             /* a ZeroPadding2D before the depthwise: top, bottom, left, right */
+} tlr_block;
+
 /* One call of one layer, in execution order. */
 typedef struct {
     int layer, call;        /* m->layers[layer].calls[call] */
@@ -179,6 +199,7 @@ typedef struct {
     const tlr_ref *pad_in;  /* reads a deferred ZeroPadding2D: that layer's input, read in
                                place of in[0] and padded by the reader; NULL otherwise */
     const tlr_pad_cfg *pad; /* and that layer's padding */
+    int block;              /* the block it heads (plan.blocks), -1 when none */
 } tlr_step;
 
 /* A value: the output tensors of one layer call. */
@@ -214,6 +235,8 @@ typedef struct {
     tlr_chain *chains;
     int n_chains;
     char **paths;           /* per layer, NULL for layers without a step */
+    tlr_block *blocks;
+    int n_blocks;
 } tlr_plan;
 
 static inline int tlr_plan_slot(const tlr_plan *p, const tlr_ref *r)
@@ -247,6 +270,32 @@ int tlr_fusion_chain(const tlr_exec *X, const tlr_plan *p, const tlr_first_reade
  * the convolution computes (1: it runs alone). */
 int tlr_fusion_post(const tlr_chain *ch, const tlr_shape *out, const tlr_tensor *other,
                     tlr_conv_post *post);
+
+/* 1 and fills 'b' when 'layer' heads an inverted residual block; 'pad' is a ZeroPadding2D
+ * deferred to it (NULL: none).  Free with tlr_fusion_block_free. */
+int tlr_fusion_block(const tlr_exec *X, const tlr_plan *p, const tlr_first_reader *fr,
+                     int layer, const tlr_pad_cfg *pad, tlr_block *b);
+void tlr_fusion_block_free(tlr_block *b);
+
+/* ---- fused blocks (exec_block.c) ------------------------------------------------------------- */
+
+/* What running a block did: how many of its layers it computed (its Add and what follows
+ * only when the other branch fits; 0 when the block does not apply to these shapes and
+ * nothing was done), their floating-point operations, and the result (the caller's). */
+typedef struct {
+    int n;
+    int64_t flops;
+    tlr_tensor *y;
+} tlr_block_run;
+
+/* Runs block 'b' of plan 'p' on 'x' (the head's input, unpadded), the Add's other branch
+ * being 'other' (NULL when not computed). */
+tlr_status tlr_exec_block(tlr_exec *X, const tlr_plan *p, const tlr_block *b,
+                          const tlr_tensor *x, const tlr_tensor *other, tlr_block_run *r);
+
+/* The profile's name of block 'b' run over its first 'n' layers, from its head's 'path':
+ * "m/block_1_expand..block_1_project_BN" (the caller frees). */
+char *tlr_exec_block_name(const tlr_plan *p, const tlr_block *b, int n, const char *path);
 
 /* ---- one call (exec.c) ----------------------------------------------------------------------- */
 

@@ -96,7 +96,7 @@ static tlr_step plan_step(const tlr_exec *X, tlr_plan *p, const tlr_first_reader
     const tlr_model *m = p->m;
     const tlr_layer *l = &m->layers[i];
     tlr_step s = { .layer = i, .call = c, .kind = TLR_STEP_CALL, .path = p->paths[i],
-                   .out = p->first[i] + c, .input = -1, .chain = -1 };
+                   .out = p->first[i] + c, .input = -1, .chain = -1, .block = -1 };
     if (l->op == TLR_OP_INPUT) {
         s.kind = TLR_STEP_INPUT;
         s.input = model_input_index(m, i);
@@ -121,6 +121,11 @@ static tlr_step plan_step(const tlr_exec *X, tlr_plan *p, const tlr_first_reader
         s.chain = p->n_chains;
         p->chains[p->n_chains++] = ch;
     }
+    tlr_block b;
+    if (c == 0 && tlr_fusion_block(X, p, fr, i, s.pad_in ? s.pad : NULL, &b)) {
+        s.block = p->n_blocks;
+        p->blocks[p->n_blocks++] = b;
+    }
     return s;
 }
 
@@ -131,6 +136,7 @@ static void plan_steps(const tlr_exec *X, const char *prefix, tlr_plan *p)
     tlr_first_reader *fr = first_readers(m);
     p->steps = tlr_xcalloc((size_t)p->n_values + 1, sizeof *p->steps);
     p->chains = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *p->chains);
+    p->blocks = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *p->blocks);
     p->paths = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *p->paths);
     for (int oi = 0; oi < m->n_order; oi++) {
         int i = m->order[oi];
@@ -163,6 +169,9 @@ void tlr_plan_free(tlr_plan *p)
 {
     for (int i = 0; i < p->n_chains; i++)
         free(p->chains[i].scale);
+    for (int i = 0; i < p->n_blocks; i++)
+        tlr_fusion_block_free(&p->blocks[i]);
+    free(p->blocks);
     for (int i = 0; p->paths && i < p->m->n_layers; i++)
         free(p->paths[i]);
     free(p->paths);
