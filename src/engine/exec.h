@@ -180,7 +180,8 @@ typedef struct {
     int layer[TLR_BLOCK_MAX_LAYERS]; /* its layers in order, the head first */
     int n;
     tlr_chain part[3];      /* expand (n 0: none), depthwise, project: each conv with what
-                               folds into it (part[2] may end in an Add and a ReLU) */
+                               folds into it (part[2] may end in an Add and a ReLU); their
+                               scale arrays are the plan's chains' */
     float *shift[3];        /* a conv's bias folded into its chain's shift (C floats; owned),
                                or NULL when it has no bias */
     int pad[4];             /* a ZeroPadding2D before the depthwise: top, bottom, left, right */
@@ -252,9 +253,11 @@ void tlr_plan_free(tlr_plan *p);
 
 /* ---- fusion (fusion.c) ----------------------------------------------------------------------- */
 
-/* Scratch for planning: where (layer, call 0, tensor 0) is first read, for each layer. */
+/* Scratch for planning, per layer: where (layer, call 0, tensor 0) is first read, and the
+ * chain the layer heads once decided. */
 typedef struct {
     int layer, call, slot;  /* layer -1: not read */
+    int chain;              /* plan.chains index; -1 none, -2 not decided yet */
 } tlr_first_reader;
 
 /* 1 when ZeroPadding2D 'layer' can be left to its reader (TLR_STEP_PAD_DEFERRED). */
@@ -265,6 +268,10 @@ int tlr_fusion_pad_defer(const tlr_exec *X, const tlr_plan *p, const tlr_first_r
 int tlr_fusion_chain(const tlr_exec *X, const tlr_plan *p, const tlr_first_reader *fr,
                      int layer, tlr_chain *ch);
 
+/* The chain 'layer' heads as an index into p->chains (added there when first asked), -1
+ * when none: each chain is folded once however many times planning asks. */
+int tlr_fusion_chain_of(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer);
+
 /* At run time: the post-op of chain 'ch', whose convolution makes 'out', when the Add's
  * other branch is 'other' (NULL when not computed).  Returns how many of the chain's layers
  * the convolution computes (1: it runs alone). */
@@ -273,8 +280,8 @@ int tlr_fusion_post(const tlr_chain *ch, const tlr_shape *out, const tlr_tensor 
 
 /* 1 and fills 'b' when 'layer' heads an inverted residual block; 'pad' is a ZeroPadding2D
  * deferred to it (NULL: none).  Free with tlr_fusion_block_free. */
-int tlr_fusion_block(const tlr_exec *X, const tlr_plan *p, const tlr_first_reader *fr,
-                     int layer, const tlr_pad_cfg *pad, tlr_block *b);
+int tlr_fusion_block(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer,
+                     const tlr_pad_cfg *pad, tlr_block *b);
 void tlr_fusion_block_free(tlr_block *b);
 
 /* ---- fused blocks (exec_block.c) ------------------------------------------------------------- */

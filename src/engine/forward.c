@@ -18,6 +18,7 @@
 typedef struct {
     tlr_tensor *t[TLR_MAX_OUTPUTS];
     int refs[TLR_MAX_OUTPUTS]; /* reads still to come */
+    int borrowed;              /* t[0] is one of the model's inputs: read, never freed here */
     int fused;                 /* made by the convolution heading its chain or block */
     int in_block;              /* made inside a block (no profile row of its own) */
     int block_n;               /* a block's head: how many layers it ran, and their */
@@ -37,13 +38,19 @@ static slot *slot_of(const walk *W, const tlr_ref *r)
     return &W->s[tlr_plan_slot(W->p, r)];
 }
 
+/* Empties tensor 't' of slot 's', freeing it unless it is borrowed. */
+static void drop(tlr_exec *X, slot *s, int t)
+{
+    if (!(t == 0 && s->borrowed))
+        tlr_exec_drop(X, s->t[t]);
+    s->t[t] = NULL;
+}
+
 /* One read of tensor 't' of slot 's' is done: frees it after its last. */
 static void release(tlr_exec *X, slot *s, int t)
 {
-    if (--s->refs[t] == 0) {
-        tlr_exec_drop(X, s->t[t]);
-        s->t[t] = NULL;
-    }
+    if (--s->refs[t] == 0)
+        drop(X, s, t);
 }
 
 static void release_ref(const walk *W, const tlr_ref *r)
@@ -53,19 +60,16 @@ static void release_ref(const walk *W, const tlr_ref *r)
 
 /* ---- one step -------------------------------------------------------------------------------- */
 
+/* The model's input is read where it is: the caller's tensor outlives the run (a nested
+ * model's input stays in its caller's slot until the call returns), and no op writes to
+ * its inputs. */
 static tlr_status run_input(const walk *W, const tlr_step *st)
 {
-    tlr_exec *X = W->X;
     if (st->input < 0)
-        return tlr_err_set(X->err, TLR_E_FORMAT, "input layer '%s' is not a model input",
+        return tlr_err_set(W->X->err, TLR_E_FORMAT, "input layer '%s' is not a model input",
                            st->path);
-    const tlr_tensor *x = W->inputs[st->input];
-    tlr_shape s = tlr_exec_shape(x);
-    tlr_tensor *t = tlr_exec_new(X, &s, st->path);
-    if (!t)
-        return X->err->code;
-    memcpy(t->data, x->data, tlr_exec_bytes(x));
-    W->s[st->out].t[0] = t;
+    W->s[st->out].t[0] = W->inputs[st->input];
+    W->s[st->out].borrowed = 1;
     return TLR_OK;
 }
 
@@ -259,16 +263,15 @@ static tlr_status run_step(const walk *W, const tlr_step *st)
         return rc;
     capture(W, st);
     for (int t = 0; t < TLR_MAX_OUTPUTS; t++)
-        if (val->t[t] && val->refs[t] == 0) {
-            tlr_exec_drop(X, val->t[t]);
-            val->t[t] = NULL;
-        }
+        if (val->t[t] && val->refs[t] == 0)
+            drop(X, val, t);
     return TLR_OK;
 }
 
 /* ---- one model ------------------------------------------------------------------------------- */
 
-/* The model's outputs move to the caller (copied when a later read remains). */
+/* The model's outputs move to the caller (copied when a later read remains, or when the
+ * output is an input). */
 static void take_outputs(const walk *W, tlr_tensor **outputs)
 {
     const tlr_model *m = W->p->m;
@@ -276,9 +279,10 @@ static void take_outputs(const walk *W, tlr_tensor **outputs)
         const tlr_ref *r = &m->outputs[k];
         slot *src = slot_of(W, r);
         outputs[k] = src->t[r->tensor];
-        if (--src->refs[r->tensor] == 0) {
+        int owned = !(r->tensor == 0 && src->borrowed);
+        if (--src->refs[r->tensor] == 0 && owned) {
             src->t[r->tensor] = NULL;
-        } else {
+        } else if (outputs[k]) {
             outputs[k] = tlr_tensor_clone(outputs[k]);
             W->X->live_bytes += (int64_t)tlr_exec_bytes(outputs[k]);
         }
@@ -304,7 +308,7 @@ tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
         take_outputs(&W, outputs);
     for (int i = 0; i < p.n_values; i++)
         for (int t = 0; t < TLR_MAX_OUTPUTS; t++)
-            tlr_exec_drop(X, W.s[i].t[t]);
+            drop(X, &W.s[i], t);
     free(W.s);
     tlr_plan_free(&p);
     if (rc)

@@ -119,6 +119,19 @@ int tlr_fusion_chain(const tlr_exec *X, const tlr_plan *p, const tlr_first_reade
     return 0;
 }
 
+int tlr_fusion_chain_of(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer)
+{
+    if (fr[layer].chain == -2) {
+        tlr_chain ch;
+        fr[layer].chain = -1;
+        if (tlr_fusion_chain(X, p, fr, layer, &ch)) {
+            fr[layer].chain = p->n_chains;
+            p->chains[p->n_chains++] = ch;
+        }
+    }
+    return fr[layer].chain;
+}
+
 int tlr_fusion_post(const tlr_chain *ch, const tlr_shape *out, const tlr_tensor *other,
                     tlr_conv_post *post)
 {
@@ -187,11 +200,12 @@ static int is_depthwise3x3(const tlr_layer *l)
 
 /* Convolution 'layer' with what folds into it (a chain, or the convolution alone) as part
  * 'k' of 'b'; the layer after it that reads its result, -1 when none may fold in. */
-static int block_part(const tlr_exec *X, const tlr_plan *p, const tlr_first_reader *fr,
-                      int layer, int k, tlr_block *b)
+static int block_part(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer, int k,
+                      tlr_block *b)
 {
     tlr_chain *ch = &b->part[k];
-    tlr_fusion_chain(X, p, fr, layer, ch); /* when it is no chain: the convolution alone */
+    int c = tlr_fusion_chain_of(X, p, fr, layer);
+    *ch = c >= 0 ? p->chains[c] : (tlr_chain){ .layer = { layer }, .n = 1 };
     for (int i = 0; i < ch->n; i++)
         b->layer[b->n++] = ch->layer[i];
     int slot;
@@ -221,7 +235,7 @@ static int block_bias(const tlr_plan *p, tlr_block *b, int k)
 
 /* The layers of the block from its depthwise 'j' on (after the expand, if any); 0 when they
  * do not make one. */
-static int block_rest(const tlr_exec *X, const tlr_plan *p, const tlr_first_reader *fr, int j,
+static int block_rest(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int j,
                       tlr_block *b)
 {
     const tlr_model *m = p->m;
@@ -241,8 +255,8 @@ static int block_rest(const tlr_exec *X, const tlr_plan *p, const tlr_first_read
  * [BatchNormalization] -> [ReLU] -> Conv2D 1x1 -> [BatchNormalization] -> [Add] -> [ReLU],
  * each value read only by the next layer, or the same from the depthwise on (a block
  * without expand, maybe reading a deferred padding 'pad'). */
-int tlr_fusion_block(const tlr_exec *X, const tlr_plan *p, const tlr_first_reader *fr,
-                     int layer, const tlr_pad_cfg *pad, tlr_block *b)
+int tlr_fusion_block(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer,
+                     const tlr_pad_cfg *pad, tlr_block *b)
 {
     const tlr_model *m = p->m;
     *b = (tlr_block){ .n = 0 };
@@ -272,9 +286,7 @@ int tlr_fusion_block(const tlr_exec *X, const tlr_plan *p, const tlr_first_reade
 
 void tlr_fusion_block_free(tlr_block *b)
 {
-    for (int k = 0; k < 3; k++) {
-        free(b->part[k].scale);
+    for (int k = 0; k < 3; k++)
         free(b->shift[k]);
-    }
     *b = (tlr_block){ .n = 0 };
 }
