@@ -2,7 +2,9 @@
  *
  *   forward.c        tlr_forward_run: walks a plan, runs each step, releases, profiles
  *   plan.c           the plan: steps in order, value slots, liveness, fusion decisions
- *   fusion.c         which layers fold into a convolution (chains, deferred padding)
+ *   fusion.c         which layers fold into a convolution (chains, deferred padding) and
+ *                    which run as one inverted residual block (blocks)
+ *   exec_block.c     runs a block as one kern_mbconv call
  *   exec.c           runs one layer call through its adapter; why a layer cannot run
  *   exec_tensor.c    activations under the memory budget, weights, layout changes
  *   adapt_*.c        the adapters: a layer's settings and weights to the ops of ops.h
@@ -216,7 +218,8 @@ typedef struct {
  *
  * Liveness: the run gives each value a count of reads still to come (readers) and frees it
  * when the count reaches zero, which happens after its last_read step, or sooner when a
- * chain reads an Add's other branch at the head convolution.
+ * chain or block reads an Add's other branch at its head.  A model's inputs are the
+ * caller's tensors, read in place and never freed by the run.
  *
  * A reverse (gradient) pass walks 'steps' from last to first with the same slots: at each
  * step it takes the gradient of step.out and adds the gradients of step.in[k] into their
@@ -225,7 +228,9 @@ typedef struct {
  * forward run keeps what the backward ops read (the inputs of each step, or for a chain the
  * convolution's input and the folded layers' parameters) instead of freeing it.  Deferred
  * paddings and chains are one op each in both directions: a chain's gradient goes through
- * its clamp, residual and scale in reverse order, then through the convolution. */
+ * its clamp, residual and scale in reverse order, then through the convolution.  Blocks
+ * keep no values inside them: a pass that needs those plans with tlr_exec.no_blocks (the
+ * block's layers then run as their own steps and chains, as without blocks). */
 typedef struct {
     const tlr_model *m;
     int *first;             /* value slot of (layer, call): first[layer] + call */

@@ -52,7 +52,8 @@ static int64_t dw_out(const tlr_conv_cfg *k, int64_t in, int before, int after, 
 }
 
 /* The kernel's parameters for 'x'; 0 when the block does not apply (a shape or a weight
- * that does not fit: its layers then run one by one and report it). */
+ * that does not fit, or products the band kernels do not take: its layers then run one by
+ * one, their values counted against the memory budget, and report any error). */
 static int block_params(const tlr_plan *p, const tlr_block *b, const tlr_tensor *x,
                         tlr_mbconv_params *mp)
 {
@@ -79,7 +80,7 @@ static int block_params(const tlr_plan *p, const tlr_block *b, const tlr_tensor 
         return 0;
     mp->expand_post = part_post(b, 0, mp->cexp, 1);
     mp->depthwise_post = part_post(b, 1, mp->cexp, 1);
-    return 1;
+    return tlr_kern_mbconv_banded(mp);
 }
 
 /* How many layers the project part computes: up to its Add only when 'other' is there in

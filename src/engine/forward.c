@@ -1,6 +1,7 @@
 /* forward.c - the forward pass: plans each model (plan.c), then walks the plan step by
- * step: runs the call (exec.c), applies a chain's folding, releases what no later step
- * reads, profiles, copies captures; nested models run the same way, one plan each. */
+ * step: runs the call (exec.c) or the block it heads (exec_block.c), applies a chain's
+ * folding, releases what no later step reads, profiles, copies captures; nested models run
+ * the same way, one plan each, reading their inputs where the caller holds them. */
 #include "engine/forward.h"
 
 #include <pthread.h>

@@ -1,5 +1,6 @@
 /* plan.c - plans the run of one model: which calls are needed, in what order, who reads
- * each value and when last, which paddings and chains fold into a convolution (fusion.c).
+ * each value and when last, which paddings and chains fold into a convolution and which
+ * layers run as one block (fusion.c).
  * The plan is plain data: the forward run walks it; a reverse pass can walk it backwards. */
 #include "engine/exec.h"
 
