@@ -20,6 +20,7 @@
 #include "app/pipeline.h"
 #include "base/stop.h"
 #include "base/version.h"
+#include "io/h5probe.h"
 
 static int run(tlr_options *o)
 {
@@ -257,6 +258,7 @@ static int run_guarded(tlr_options *o)
     if (pid == 0) {
         set_worker_stop();
         die_with_parent(parent);
+        tlr_h5probe_contained(); /* a crash here is reported by the parent */
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (piped) {
             close(err_pipe[0]);

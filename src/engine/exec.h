@@ -2,7 +2,9 @@
  *
  *   forward.c        tlr_forward_run: walks a plan, runs each step, releases, profiles
  *   plan.c           the plan: steps in order, value slots, liveness, fusion decisions
- *   fusion.c         which layers fold into a convolution (chains, deferred padding)
+ *   fusion.c         which layers fold into a convolution (chains, deferred padding) and
+ *                    which run as one inverted residual block (blocks)
+ *   exec_block.c     runs a block as one kern_mbconv call
  *   exec.c           runs one layer call through its adapter; why a layer cannot run
  *   exec_tensor.c    activations under the memory budget, weights, layout changes
  *   adapt_*.c        the adapters: a layer's settings and weights to the ops of ops.h
@@ -38,6 +40,7 @@ typedef struct {
     const tlr_conv_post *post;  /* a fused chain's BatchNormalization / Add / ReLU (fusion.c) */
     const tlr_shape *in0_shape; /* a deferred ZeroPadding2D's output shape (fusion.c) */
     int pad_top, pad_left;      /* and its padding, added by the convolution reading it */
+    int no_blocks;              /* plan no fused blocks (a pass needing the values inside) */
 } tlr_exec;
 
 /* ---- activations, weights, layouts (exec_tensor.c) ------------------------------------------- */
@@ -185,6 +188,26 @@ typedef struct {
     float hi;
 } tlr_chain;
 
+/* MobileNet's inverted residual block run as one op (kern_mbconv.h), decided by fusion.c:
+ *   [Conv2D 1x1 (expand) + its chain] -> [ZeroPadding2D] -> DepthwiseConv2D 3x3 + its chain
+ *   -> Conv2D 1x1 (project) + its chain (BatchNormalization, Add of the block's input, ReLU)
+ * whose values in between nobody else reads: the expanded rows live in cache a band at a
+ * time and are never made whole.  It is headed by the expand (or, without one, by the
+ * depthwise).  Whether it runs is settled at run time (the shapes must suit the kernel);
+ * when it does not, its layers run as their own steps and chains.  Walking backwards, a
+ * block is one op like a chain: its three parts in reverse order. */
+#define TLR_BLOCK_MAX_LAYERS 12
+typedef struct {
+    int layer[TLR_BLOCK_MAX_LAYERS]; /* its layers in order, the head first */
+    int n;
+    tlr_chain part[3];      /* expand (n 0: none), depthwise, project: each conv with what
+                               folds into it (part[2] may end in an Add and a ReLU); their
+                               scale arrays are the plan's chains' */
+    float *shift[3];        /* a conv's bias folded into its chain's shift (C floats; owned),
+                               or NULL when it has no bias */
+    int pad[4];             /* a ZeroPadding2D before the depthwise: top, bottom, left, right */
+} tlr_block;
+
 /* One call of one layer, in execution order. */
 typedef struct {
     int layer, call;        /* m->layers[layer].calls[call] */
@@ -198,6 +221,7 @@ typedef struct {
     const tlr_ref *pad_in;  /* reads a deferred ZeroPadding2D: that layer's input, read in
                                place of in[0] and padded by the reader; NULL otherwise */
     const tlr_pad_cfg *pad; /* and that layer's padding */
+    int block;              /* the block it heads (plan.blocks), -1 when none */
 } tlr_step;
 
 /* A value: the output tensors of one layer call. */
@@ -213,7 +237,8 @@ typedef struct {
  *
  * Liveness: the run gives each value a count of reads still to come (readers) and frees it
  * when the count reaches zero, which happens after its last_read step, or sooner when a
- * chain reads an Add's other branch at the head convolution.
+ * chain or block reads an Add's other branch at its head.  A model's inputs are the
+ * caller's tensors, read in place and never freed by the run.
  *
  * A reverse (gradient) pass walks 'steps' from last to first with the same slots: at each
  * step it takes the gradient of step.out and adds the gradients of step.in[k] into their
@@ -222,7 +247,9 @@ typedef struct {
  * forward run keeps what the backward ops read (the inputs of each step, or for a chain the
  * convolution's input and the folded layers' parameters) instead of freeing it.  Deferred
  * paddings and chains are one op each in both directions: a chain's gradient goes through
- * its clamp, residual and scale in reverse order, then through the convolution. */
+ * its clamp, residual and scale in reverse order, then through the convolution.  Blocks
+ * keep no values inside them: a pass that needs those plans with tlr_exec.no_blocks (the
+ * block's layers then run as their own steps and chains, as without blocks). */
 typedef struct {
     const tlr_model *m;
     int *first;             /* value slot of (layer, call): first[layer] + call */
@@ -233,6 +260,8 @@ typedef struct {
     tlr_chain *chains;
     int n_chains;
     char **paths;           /* per layer, NULL for layers without a step */
+    tlr_block *blocks;
+    int n_blocks;
 } tlr_plan;
 
 static inline int tlr_plan_slot(const tlr_plan *p, const tlr_ref *r)
@@ -248,9 +277,11 @@ void tlr_plan_free(tlr_plan *p);
 
 /* ---- fusion (fusion.c) ----------------------------------------------------------------------- */
 
-/* Scratch for planning: where (layer, call 0, tensor 0) is first read, for each layer. */
+/* Scratch for planning, per layer: where (layer, call 0, tensor 0) is first read, and the
+ * chain the layer heads once decided. */
 typedef struct {
     int layer, call, slot;  /* layer -1: not read */
+    int chain;              /* plan.chains index; -1 none, -2 not decided yet */
 } tlr_first_reader;
 
 /* 1 when ZeroPadding2D 'layer' can be left to its reader (TLR_STEP_PAD_DEFERRED). */
@@ -261,11 +292,41 @@ int tlr_fusion_pad_defer(const tlr_exec *X, const tlr_plan *p, const tlr_first_r
 int tlr_fusion_chain(const tlr_exec *X, const tlr_plan *p, const tlr_first_reader *fr,
                      int layer, tlr_chain *ch);
 
+/* The chain 'layer' heads as an index into p->chains (added there when first asked), -1
+ * when none: each chain is folded once however many times planning asks. */
+int tlr_fusion_chain_of(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer);
+
 /* At run time: the post-op of chain 'ch', whose convolution makes 'out', when the Add's
  * other branch is 'other' (NULL when not computed).  Returns how many of the chain's layers
  * the convolution computes (1: it runs alone). */
 int tlr_fusion_post(const tlr_chain *ch, const tlr_shape *out, const tlr_tensor *other,
                     tlr_conv_post *post);
+
+/* 1 and fills 'b' when 'layer' heads an inverted residual block; 'pad' is a ZeroPadding2D
+ * deferred to it (NULL: none).  Free with tlr_fusion_block_free. */
+int tlr_fusion_block(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer,
+                     const tlr_pad_cfg *pad, tlr_block *b);
+void tlr_fusion_block_free(tlr_block *b);
+
+/* ---- fused blocks (exec_block.c) ------------------------------------------------------------- */
+
+/* What running a block did: how many of its layers it computed (its Add and what follows
+ * only when the other branch fits; 0 when the block does not apply to these shapes and
+ * nothing was done), their floating-point operations, and the result (the caller's). */
+typedef struct {
+    int n;
+    int64_t flops;
+    tlr_tensor *y;
+} tlr_block_run;
+
+/* Runs block 'b' of plan 'p' on 'x' (the head's input, unpadded), the Add's other branch
+ * being 'other' (NULL when not computed). */
+tlr_status tlr_exec_block(tlr_exec *X, const tlr_plan *p, const tlr_block *b,
+                          const tlr_tensor *x, const tlr_tensor *other, tlr_block_run *r);
+
+/* The profile's name of block 'b' run over its first 'n' layers, from its head's 'path':
+ * "m/block_1_expand..block_1_project_BN" (the caller frees). */
+char *tlr_exec_block_name(const tlr_plan *p, const tlr_block *b, int n, const char *path);
 
 /* ---- one call (exec.c) ----------------------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* forward.c - the forward pass: plans each model (plan.c), then walks the plan step by
- * step: runs the call (exec.c), applies a chain's folding, releases what no later step
- * reads, profiles, copies captures; nested models run the same way, one plan each. */
+ * step: runs the call (exec.c) or the block it heads (exec_block.c), applies a chain's
+ * folding, releases what no later step reads, profiles, copies captures; nested models run
+ * the same way, one plan each, reading their inputs where the caller holds them. */
 #include "engine/forward.h"
 
 #include <pthread.h>
@@ -18,7 +19,11 @@
 typedef struct {
     tlr_tensor *t[TLR_MAX_OUTPUTS];
     int refs[TLR_MAX_OUTPUTS]; /* reads still to come */
-    int fused;                 /* made by the convolution heading its chain */
+    int borrowed;              /* t[0] is one of the model's inputs: read, never freed here */
+    int fused;                 /* made by the convolution heading its chain or block */
+    int in_block;              /* made inside a block (no profile row of its own) */
+    int block_n;               /* a block's head: how many layers it ran, and their */
+    int64_t block_flops;       /* operations (its profile row) */
 } slot;
 
 /* One model's run: its plan, its slots and its inputs. */
@@ -34,13 +39,19 @@ static slot *slot_of(const walk *W, const tlr_ref *r)
     return &W->s[tlr_plan_slot(W->p, r)];
 }
 
+/* Empties tensor 't' of slot 's', freeing it unless it is borrowed. */
+static void drop(tlr_exec *X, slot *s, int t)
+{
+    if (!(t == 0 && s->borrowed))
+        tlr_exec_drop(X, s->t[t]);
+    s->t[t] = NULL;
+}
+
 /* One read of tensor 't' of slot 's' is done: frees it after its last. */
 static void release(tlr_exec *X, slot *s, int t)
 {
-    if (--s->refs[t] == 0) {
-        tlr_exec_drop(X, s->t[t]);
-        s->t[t] = NULL;
-    }
+    if (--s->refs[t] == 0)
+        drop(X, s, t);
 }
 
 static void release_ref(const walk *W, const tlr_ref *r)
@@ -50,19 +61,16 @@ static void release_ref(const walk *W, const tlr_ref *r)
 
 /* ---- one step -------------------------------------------------------------------------------- */
 
+/* The model's input is read where it is: the caller's tensor outlives the run (a nested
+ * model's input stays in its caller's slot until the call returns), and no op writes to
+ * its inputs. */
 static tlr_status run_input(const walk *W, const tlr_step *st)
 {
-    tlr_exec *X = W->X;
     if (st->input < 0)
-        return tlr_err_set(X->err, TLR_E_FORMAT, "input layer '%s' is not a model input",
+        return tlr_err_set(W->X->err, TLR_E_FORMAT, "input layer '%s' is not a model input",
                            st->path);
-    const tlr_tensor *x = W->inputs[st->input];
-    tlr_shape s = tlr_exec_shape(x);
-    tlr_tensor *t = tlr_exec_new(X, &s, st->path);
-    if (!t)
-        return X->err->code;
-    memcpy(t->data, x->data, tlr_exec_bytes(x));
-    W->s[st->out].t[0] = t;
+    W->s[st->out].t[0] = W->inputs[st->input];
+    W->s[st->out].borrowed = 1;
     return TLR_OK;
 }
 
@@ -81,14 +89,48 @@ static const tlr_tensor *finish_chain(const walk *W, const tlr_step *st, const t
     return last->t[0];
 }
 
-/* Runs the call with its inputs 'in', folding its chain when it has one.  *made: the value
- * the chain made (NULL without one). */
+/* Runs the block the step heads on 'x' when it applies (*done): its result belongs to the
+ * last layer it computed, the ones between are done with their values left empty, and the
+ * Add's other branch is read, as the Add would. */
+static tlr_status run_block(const walk *W, const tlr_step *st, const tlr_tensor *x,
+                            const tlr_tensor **made, int *done)
+{
+    const tlr_block *b = &W->p->blocks[st->block];
+    const tlr_chain *pc = &b->part[2];
+    const tlr_tensor *other = pc->add ? slot_of(W, pc->add_other)->t[pc->add_other->tensor]
+                                      : NULL;
+    tlr_block_run r;
+    tlr_status rc = tlr_exec_block(W->X, W->p, b, x, other, &r);
+    *done = r.n > 0;
+    if (rc || !r.n)
+        return rc;
+    for (int k = 1; k < r.n; k++) {
+        slot *in = &W->s[W->p->first[b->layer[k]]];
+        in->fused = in->in_block = 1;
+    }
+    W->s[W->p->first[b->layer[r.n - 1]]].t[0] = r.y;
+    if (pc->add && r.n > b->n - pc->n + pc->add)
+        release_ref(W, pc->add_other);
+    W->s[st->out].block_n = r.n;
+    W->s[st->out].block_flops = r.flops;
+    *made = r.y;
+    return TLR_OK;
+}
+
+/* Runs the call with its inputs 'in', as the block or chain it heads when it has one.
+ * *made: the value the block or chain made (NULL without one). */
 static tlr_status run_call(const walk *W, const tlr_step *st, tlr_tensor **in,
                            const tlr_tensor **made)
 {
     tlr_exec *X = W->X;
     const tlr_layer *l = &W->p->m->layers[st->layer];
     const tlr_chain *ch = st->chain >= 0 ? &W->p->chains[st->chain] : NULL;
+    int done = 0;
+    if (st->block >= 0) {
+        tlr_status rc = run_block(W, st, in[0], made, &done);
+        if (rc || done)
+            return rc;
+    }
     tlr_conv_post post;
     int n = 1;
     if (ch) {
@@ -149,18 +191,27 @@ static tlr_status run_step_call(const walk *W, const tlr_step *st, const tlr_ten
     return rc;
 }
 
-/* --profile: the time and operations of one step ('made': its output, if it made one). */
+/* --profile: the time and operations of one step ('made': its output, if it made one); a
+ * block's head stands for the whole block. */
 static void profile(const walk *W, const tlr_step *st, const struct timespec *t0,
                     const struct timespec *t1, const tlr_tensor *made)
 {
     const tlr_model *m = W->p->m;
     const tlr_layer *l = &m->layers[st->layer];
+    const slot *val = &W->s[st->out];
     tlr_forward_result *r = W->X->res;
+    if (val->in_block)
+        return;
     r->times = tlr_xrealloc(r->times, (size_t)(r->n_times + 1) * sizeof *r->times);
     tlr_layer_time *lt = &r->times[r->n_times++];
-    lt->path = tlr_xstrdup(st->path);
     lt->ms = (double)(t1->tv_sec - t0->tv_sec) * 1e3 + (double)(t1->tv_nsec - t0->tv_nsec) / 1e6;
     lt->flops = 0;
+    if (val->block_n) {
+        lt->path = tlr_exec_block_name(W->p, &W->p->blocks[st->block], val->block_n, st->path);
+        lt->flops = val->block_flops;
+        return;
+    }
+    lt->path = tlr_xstrdup(st->path);
     const tlr_ref *r0 = l->n_calls && l->calls[st->call].n_in ? &l->calls[st->call].in[0] : NULL;
     if (r0 && made) {
         /* the input may be freed already; recompute from shapes */
@@ -213,16 +264,15 @@ static tlr_status run_step(const walk *W, const tlr_step *st)
         return rc;
     capture(W, st);
     for (int t = 0; t < TLR_MAX_OUTPUTS; t++)
-        if (val->t[t] && val->refs[t] == 0) {
-            tlr_exec_drop(X, val->t[t]);
-            val->t[t] = NULL;
-        }
+        if (val->t[t] && val->refs[t] == 0)
+            drop(X, val, t);
     return TLR_OK;
 }
 
 /* ---- one model ------------------------------------------------------------------------------- */
 
-/* The model's outputs move to the caller (copied when a later read remains). */
+/* The model's outputs move to the caller (copied when a later read remains, or when the
+ * output is an input). */
 static void take_outputs(const walk *W, tlr_tensor **outputs)
 {
     const tlr_model *m = W->p->m;
@@ -230,9 +280,10 @@ static void take_outputs(const walk *W, tlr_tensor **outputs)
         const tlr_ref *r = &m->outputs[k];
         slot *src = slot_of(W, r);
         outputs[k] = src->t[r->tensor];
-        if (--src->refs[r->tensor] == 0) {
+        int owned = !(r->tensor == 0 && src->borrowed);
+        if (--src->refs[r->tensor] == 0 && owned) {
             src->t[r->tensor] = NULL;
-        } else {
+        } else if (outputs[k]) {
             outputs[k] = tlr_tensor_clone(outputs[k]);
             W->X->live_bytes += (int64_t)tlr_exec_bytes(outputs[k]);
         }
@@ -258,7 +309,7 @@ tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
         take_outputs(&W, outputs);
     for (int i = 0; i < p.n_values; i++)
         for (int t = 0; t < TLR_MAX_OUTPUTS; t++)
-            tlr_exec_drop(X, W.s[i].t[t]);
+            drop(X, &W.s[i], t);
     free(W.s);
     tlr_plan_free(&p);
     if (rc)
@@ -307,7 +358,7 @@ tlr_status tlr_forward_run(const tlr_model *m, const tlr_tensor *const *inputs, 
     res->n_captured = n_capture;
     res->outputs = tlr_xcalloc((size_t)m->n_outputs + 1, sizeof *res->outputs);
     res->n_outputs = want_outputs ? m->n_outputs : 0;
-    tlr_exec X = { opts, res, err, caps, n_capture, 0, NULL, NULL, 0, 0 };
+    tlr_exec X = { .opts = opts, .res = res, .err = err, .caps = caps, .n_caps = n_capture };
     tlr_tensor **in = tlr_xcalloc((size_t)n_inputs + 1, sizeof *in);
     for (int i = 0; i < n_inputs; i++)
         in[i] = (tlr_tensor *)inputs[i];

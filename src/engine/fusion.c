@@ -119,6 +119,19 @@ int tlr_fusion_chain(const tlr_exec *X, const tlr_plan *p, const tlr_first_reade
     return 0;
 }
 
+int tlr_fusion_chain_of(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer)
+{
+    if (fr[layer].chain == -2) {
+        tlr_chain ch;
+        fr[layer].chain = -1;
+        if (tlr_fusion_chain(X, p, fr, layer, &ch)) {
+            fr[layer].chain = p->n_chains;
+            p->chains[p->n_chains++] = ch;
+        }
+    }
+    return fr[layer].chain;
+}
+
 int tlr_fusion_post(const tlr_chain *ch, const tlr_shape *out, const tlr_tensor *other,
                     tlr_conv_post *post)
 {
@@ -163,4 +176,117 @@ int tlr_fusion_pad_defer(const tlr_exec *X, const tlr_plan *p, const tlr_first_r
     return (k->op == TLR_OP_CONV || k->op == TLR_OP_DEPTHWISE_CONV) &&
            !k->cfg.conv.channels_first && k->cfg.conv.rank == 2 &&
            k->cfg.conv.padding == TLR_PAD_VALID;
+}
+
+/* ---- inverted residual blocks ---------------------------------------------------------------- */
+
+static int is_pointwise(const tlr_layer *l)
+{
+    const tlr_conv_cfg *k = &l->cfg.conv;
+    return l->op == TLR_OP_CONV && is_conv_head(l) && k->kernel[0] == 1 && k->kernel[1] == 1 &&
+           k->strides[0] == 1 && k->strides[1] == 1 && k->dilation[0] == 1 &&
+           k->dilation[1] == 1 && k->groups == 1;
+}
+
+static int is_depthwise3x3(const tlr_layer *l)
+{
+    const tlr_conv_cfg *k = &l->cfg.conv;
+    return l->op == TLR_OP_DEPTHWISE_CONV && is_conv_head(l) && k->kernel[0] == 3 &&
+           k->kernel[1] == 3 && k->strides[0] == k->strides[1] &&
+           (k->strides[0] == 1 || k->strides[0] == 2) && k->dilation[0] == 1 &&
+           k->dilation[1] == 1 && k->depth_multiplier == 1 &&
+           (k->padding == TLR_PAD_VALID || k->padding == TLR_PAD_SAME);
+}
+
+/* Convolution 'layer' with what folds into it (a chain, or the convolution alone) as part
+ * 'k' of 'b'; the layer after it that reads its result, -1 when none may fold in. */
+static int block_part(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer, int k,
+                      tlr_block *b)
+{
+    tlr_chain *ch = &b->part[k];
+    int c = tlr_fusion_chain_of(X, p, fr, layer);
+    *ch = c >= 0 ? p->chains[c] : (tlr_chain){ .layer = { layer }, .n = 1 };
+    for (int i = 0; i < ch->n; i++)
+        b->layer[b->n++] = ch->layer[i];
+    int slot;
+    return ch->add ? -1 : sole_reader(X, p, fr, ch->layer[ch->n - 1], 1, &slot);
+}
+
+/* Part k's bias folded into its shift as tlr_op_conv2d_post does it (merge_bias in
+ * ops_conv.c); 0 when the bias is not loaded. */
+static int block_bias(const tlr_plan *p, tlr_block *b, int k)
+{
+    const tlr_layer *l = &p->m->layers[b->part[k].layer[0]];
+    if (!l->cfg.conv.use_bias)
+        return 1;
+    const float *bias = tlr_exec_weight(l, "bias");
+    const tlr_shape *os = &l->calls[0].out[0];
+    int64_t c = os->d[os->ndim - 1];
+    if (!bias || c <= 0)
+        return 0;
+    const float *scale = b->part[k].scale, *shift = scale ? scale + c : NULL;
+    b->shift[k] = tlr_xmalloc((size_t)c * sizeof *b->shift[k]);
+    for (int64_t i = 0; i < c; i++) {
+        float v = scale ? bias[i] * scale[i] : bias[i];
+        b->shift[k][i] = shift ? v + shift[i] : v;
+    }
+    return 1;
+}
+
+/* The layers of the block from its depthwise 'j' on (after the expand, if any); 0 when they
+ * do not make one. */
+static int block_rest(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int j,
+                      tlr_block *b)
+{
+    const tlr_model *m = p->m;
+    if (j < 0 || !is_depthwise3x3(&m->layers[j]))
+        return 0;
+    j = block_part(X, p, fr, j, 1, b);
+    if (j < 0 || !is_pointwise(&m->layers[j]))
+        return 0;
+    block_part(X, p, fr, j, 2, b);
+    for (int k = 0; k < 3; k++)
+        if (b->part[k].n && !block_bias(p, b, k))
+            return 0;
+    return 1;
+}
+
+/* Conv2D 1x1 -> [BatchNormalization] -> [ReLU] -> [ZeroPadding2D] -> DepthwiseConv2D 3x3 ->
+ * [BatchNormalization] -> [ReLU] -> Conv2D 1x1 -> [BatchNormalization] -> [Add] -> [ReLU],
+ * each value read only by the next layer, or the same from the depthwise on (a block
+ * without expand, maybe reading a deferred padding 'pad'). */
+int tlr_fusion_block(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int layer,
+                     const tlr_pad_cfg *pad, tlr_block *b)
+{
+    const tlr_model *m = p->m;
+    *b = (tlr_block){ .n = 0 };
+    int j = layer, ok = 0;
+    if (X->no_blocks)
+        return 0;
+    if (is_pointwise(&m->layers[layer]) && !pad) {
+        j = block_part(X, p, fr, layer, 0, b);
+        const tlr_layer *l = j >= 0 ? &m->layers[j] : NULL;
+        if (l && l->op == TLR_OP_ZEROPAD && l->calls[0].n_in == 1 && !l->cfg.pad.channels_first &&
+            l->cfg.pad.rank == 2) {
+            memcpy(b->pad, l->cfg.pad.amount, sizeof b->pad);
+            b->layer[b->n++] = j;
+            int slot;
+            j = sole_reader(X, p, fr, j, 1, &slot);
+        }
+        ok = block_rest(X, p, fr, j, b);
+    } else if (is_depthwise3x3(&m->layers[layer])) {
+        if (pad)
+            memcpy(b->pad, pad->amount, sizeof b->pad);
+        ok = block_rest(X, p, fr, layer, b);
+    }
+    if (!ok)
+        tlr_fusion_block_free(b);
+    return ok;
+}
+
+void tlr_fusion_block_free(tlr_block *b)
+{
+    for (int k = 0; k < 3; k++)
+        free(b->shift[k]);
+    *b = (tlr_block){ .n = 0 };
 }

@@ -139,6 +139,13 @@ static void mbconv_separate(const tlr_mbconv_params *m, const float *x, float *y
     free(d);
 }
 
+int tlr_kern_mbconv_banded(const tlr_mbconv_params *m)
+{
+    /* the band kernels multiply with kern_pointwise: at least 5 pixels in any product */
+    return m->w >= 5 && m->ow >= 5 && tlr_kern_pointwise_applies(m->w, m->cin) &&
+           tlr_kern_pointwise_applies(m->ow, m->cexp);
+}
+
 void tlr_kern_mbconv(const tlr_mbconv_params *m, const float *x, float *y)
 {
     TLR_ASSERT(m->n >= 0 && m->h > 0 && m->w > 0 && m->cin > 0 && m->cexp > 0 && m->cout > 0);
@@ -147,9 +154,7 @@ void tlr_kern_mbconv(const tlr_mbconv_params *m, const float *x, float *y)
     TLR_ASSERT(!m->expand_post.residual && !m->depthwise_post.residual);
     if (m->n * m->oh * m->ow == 0)
         return;
-    /* the band kernels multiply with kern_pointwise: at least 5 pixels in any product */
-    if (m->w < 5 || m->ow < 5 || !tlr_kern_pointwise_applies(m->w, m->cin) ||
-        !tlr_kern_pointwise_applies(m->ow, m->cexp)) {
+    if (!tlr_kern_mbconv_banded(m)) {
         mbconv_separate(m, x, y);
         return;
     }

@@ -12,18 +12,14 @@
  *
  * The numbers are those of the three separate ops (tlr_op_conv2d_post, then
  * tlr_op_depthwise_conv2d_post, then tlr_op_conv2d_post with the residual), bit for bit
- * wherever the 1x1 products go through kern_pointwise (AVX2 / AVX-512, cin and cexp <= 256,
- * more than 4 pixels per band): the same per-output sums in the same order.  Otherwise the
- * GEMM takes the products, within float rounding of the separate ops.
+ * wherever the 1x1 products go through kern_pointwise (AVX2 / AVX-512, cin and cexp within
+ * TLR_POINTWISE_K_MAX, more than 4 pixels per band): the same per-output sums in the same
+ * order.  Otherwise the block runs as the separate ops.
  *
- * Wiring (for the executor): a chain
- *   Conv2D 1x1 (stride 1, no padding) -> [BatchNormalization] -> ReLU6 ->
- *   [ZeroPadding2D] -> DepthwiseConv2D 3x3 (depth_multiplier 1, stride 1 or 2) ->
- *   [BatchNormalization] -> ReLU6 -> Conv2D 1x1 -> [BatchNormalization] -> [Add(block input)]
- * whose intermediate outputs nobody else reads (or MobileNetV2's first block without the
- * expand) maps onto one call: each conv's folded post-op (tlr_conv_post with the bias
- * folded into the shift), the padding as the depthwise pad_top / pad_left, the Add's other
- * input as project.residual. */
+ * The executor calls it for every such block whose values in between nobody else reads
+ * (fusion.c finds them, exec_block.c maps them onto the parameters): each conv's folded
+ * post-op (tlr_conv_post with the bias folded into the shift), a ZeroPadding2D as the
+ * depthwise pad_top / pad_left, the Add's other input as project.residual. */
 #ifndef TLR_KERN_MBCONV_H
 #define TLR_KERN_MBCONV_H
 
@@ -44,6 +40,10 @@ typedef struct {
     const float *project;    /* (cexp, cout) */
     tlr_conv_post project_post; /* residual (N, OH, OW, cout) like y, or NULL */
 } tlr_mbconv_params;
+
+/* Whether tlr_kern_mbconv runs 'm' band by band (else it runs the three separate ops, the
+ * expanded tensors made whole). */
+int tlr_kern_mbconv_banded(const tlr_mbconv_params *m);
 
 /* y = the block on x.  x and y must not overlap; nor may the residual and y. */
 void tlr_kern_mbconv(const tlr_mbconv_params *m, const float *x, float *y);

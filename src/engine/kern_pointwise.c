@@ -20,6 +20,8 @@
 
 typedef struct {
     int64_t pixels, k, n;
+    int64_t k0, k1;   /* the slice of k a tile sums: [0, k) unless k is deeper than the
+                         GEMM's slice (TLR_POINTWISE_K_SLICE) */
     const float *in;
     int64_t ld_in;
     const float *w;
@@ -81,7 +83,7 @@ static pw_job make_job(int64_t pixels, int64_t k, int64_t n, const float *in, in
                        int64_t ld_out)
 {
     TLR_ASSERT(tlr_kern_pointwise_applies(pixels, k) && n > 0);
-    pw_job J = { pixels, k, n, in, ld_in, w, ld_w, post, out, ld_out, 0, 0, NULL };
+    pw_job J = { pixels, k, n, 0, k, in, ld_in, w, ld_w, post, out, ld_out, 0, 0, NULL };
     int64_t chunk = 24; /* channels per chunk: PW_NV_MAX vectors */
 #ifdef TLR_KERN_X86
     J.items = items_avx2_v;

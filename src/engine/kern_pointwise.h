@@ -3,10 +3,11 @@
  * place as the (K, N) matrix, so nothing is packed per call (the GEMM driver repacks the
  * weights on every pass, which costs as much as the product on the small late layers).
  *
- * Register tiles of MR pixels x NV vectors of output channels, every K summed in one
- * register from k = 0 up with fused multiply-adds, then the post-op (scale, shift, residual,
- * clamp) in the same order as the GEMM kernels: with K <= TLR_POINTWISE_K_MAX the results are
- * bit for bit those of the GEMM path (tlr_gemm_rows) on the same instruction set.  Work is
+ * Register tiles of MR pixels x NV vectors of output channels, K summed in one register
+ * from zero with fused multiply-adds over each slice of the GEMM's depth (256), the slices
+ * added as the GEMM driver adds them, then the post-op (scale, shift, residual, clamp) in
+ * the same order as the GEMM kernels: the results are bit for bit those of the GEMM path
+ * (tlr_gemm_rows) on the same instruction set.  Work is
  * split between threads by blocks of pixels (or, with very few pixels, of channels). */
 #ifndef TLR_KERN_POINTWISE_H
 #define TLR_KERN_POINTWISE_H
@@ -15,8 +16,11 @@
 
 #include "engine/ops.h"
 
-/* The GEMM's slice of k: above it the GEMM adds partial sums, which this kernel does not. */
-#define TLR_POINTWISE_K_MAX 256
+/* The GEMM's slice of k (its kc), whose partial sums it adds one after another. */
+#define TLR_POINTWISE_K_SLICE 256
+
+/* Deeper products go to the GEMM: the weights of a 64-channel strip no longer stay in L2. */
+#define TLR_POINTWISE_K_MAX 1024
 
 /* Whether the kernel takes a product of this shape on this machine (AVX2 or AVX-512, more
  * than a handful of pixels, K within TLR_POINTWISE_K_MAX). */

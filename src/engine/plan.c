@@ -1,5 +1,6 @@
 /* plan.c - plans the run of one model: which calls are needed, in what order, who reads
- * each value and when last, which paddings and chains fold into a convolution (fusion.c).
+ * each value and when last, which paddings and chains fold into a convolution and which
+ * layers run as one block (fusion.c).
  * The plan is plain data: the forward run walks it; a reverse pass can walk it backwards. */
 #include "engine/exec.h"
 
@@ -68,14 +69,14 @@ static tlr_first_reader *first_readers(const tlr_model *m)
 {
     tlr_first_reader *fr = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *fr);
     for (int i = 0; i < m->n_layers; i++)
-        fr[i].layer = -1;
+        fr[i] = (tlr_first_reader){ .layer = -1, .chain = -2 };
     for (int j = 0; j < m->n_layers; j++) {
         const tlr_layer *l = &m->layers[j];
         for (int c = 0; c < l->n_calls; c++)
             for (int k = 0; k < l->calls[c].n_in; k++) {
                 const tlr_ref *r = &l->calls[c].in[k];
                 if (r->call == 0 && r->tensor == 0 && fr[r->layer].layer < 0)
-                    fr[r->layer] = (tlr_first_reader){ j, c, k };
+                    fr[r->layer] = (tlr_first_reader){ j, c, k, -2 };
             }
     }
     return fr;
@@ -90,13 +91,12 @@ static int model_input_index(const tlr_model *m, int layer)
 }
 
 /* The step of call 'c' of layer 'i'. */
-static tlr_step plan_step(const tlr_exec *X, tlr_plan *p, const tlr_first_reader *fr, int i,
-                          int c)
+static tlr_step plan_step(const tlr_exec *X, tlr_plan *p, tlr_first_reader *fr, int i, int c)
 {
     const tlr_model *m = p->m;
     const tlr_layer *l = &m->layers[i];
     tlr_step s = { .layer = i, .call = c, .kind = TLR_STEP_CALL, .path = p->paths[i],
-                   .out = p->first[i] + c, .input = -1, .chain = -1 };
+                   .out = p->first[i] + c, .input = -1, .chain = -1, .block = -1 };
     if (l->op == TLR_OP_INPUT) {
         s.kind = TLR_STEP_INPUT;
         s.input = model_input_index(m, i);
@@ -116,11 +116,27 @@ static tlr_step plan_step(const tlr_exec *X, tlr_plan *p, const tlr_first_reader
         s.pad_in = &pl->calls[0].in[0];
         s.pad = &pl->cfg.pad;
     }
-    tlr_chain ch;
-    if (c == 0 && tlr_fusion_chain(X, p, fr, i, &ch)) {
-        s.chain = p->n_chains;
-        p->chains[p->n_chains++] = ch;
+    if (c == 0)
+        s.chain = tlr_fusion_chain_of(X, p, fr, i);
+    tlr_block b;
+    if (c == 0 && tlr_fusion_block(X, p, fr, i, s.pad_in ? s.pad : NULL, &b)) {
+        s.block = p->n_blocks;
+        p->blocks[p->n_blocks++] = b;
     }
+    return s;
+}
+
+/* "prefix/name", or "name" at the top (planned on every pass: no printf machinery). */
+static char *layer_path(const char *prefix, const char *name)
+{
+    size_t a = strlen(prefix), b = strlen(name);
+    char *s = tlr_xmalloc(a + b + 2), *e = s;
+    if (a) {
+        memcpy(e, prefix, a);
+        e += a;
+        *e++ = '/';
+    }
+    memcpy(e, name, b + 1);
     return s;
 }
 
@@ -131,6 +147,7 @@ static void plan_steps(const tlr_exec *X, const char *prefix, tlr_plan *p)
     tlr_first_reader *fr = first_readers(m);
     p->steps = tlr_xcalloc((size_t)p->n_values + 1, sizeof *p->steps);
     p->chains = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *p->chains);
+    p->blocks = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *p->blocks);
     p->paths = tlr_xcalloc((size_t)m->n_layers + 1, sizeof *p->paths);
     for (int oi = 0; oi < m->n_order; oi++) {
         int i = m->order[oi];
@@ -139,8 +156,7 @@ static void plan_steps(const tlr_exec *X, const char *prefix, tlr_plan *p)
             if (!p->values[p->first[i] + c].needed)
                 continue;
             if (!p->paths[i])
-                p->paths[i] = prefix[0] ? tlr_xasprintf("%s/%s", prefix, l->name)
-                                        : tlr_xstrdup(l->name);
+                p->paths[i] = layer_path(prefix, l->name);
             tlr_step *s = &p->steps[p->n_steps];
             *s = plan_step(X, p, fr, i, c);
             for (int k = 0; k < s->n_in; k++)
@@ -163,6 +179,9 @@ void tlr_plan_free(tlr_plan *p)
 {
     for (int i = 0; i < p->n_chains; i++)
         free(p->chains[i].scale);
+    for (int i = 0; i < p->n_blocks; i++)
+        tlr_fusion_block_free(&p->blocks[i]);
+    free(p->blocks);
     for (int i = 0; p->paths && i < p->m->n_layers; i++)
         free(p->paths[i]);
     free(p->paths);

@@ -1,5 +1,6 @@
-/* h5probe.c - the crash probe (h5probe.h): a forked child walks every object and reads every
- * attribute, under a memory cap, and the parent only looks at how it ended. */
+/* h5probe.c - the crash probe (h5probe.h): every object walked and every attribute read,
+ * under a memory cap, in a forked child whose parent only looks at how it ended, or in a
+ * worker process that is itself such a child (tlr_h5probe_contained). */
 #include "io/h5probe.h"
 
 #include <errno.h>
@@ -149,32 +150,63 @@ static void probe_location(hid_t obj, probe_ctx *P)
 #endif
 #endif
 
-/* Caps the probe child's address space at what it has plus 1 GiB plus 4x the file: attribute
- * values come from the file, so a real file needs far less, while a crafted length field (a
- * "19 GB" string) would otherwise have libhdf5 allocate and touch it all before failing.
- * With the cap the allocation fails at once and libhdf5 returns an error. */
-static void cap_probe_memory(const char *path, size_t len)
+/* The address-space cap of a probe: what the process has plus 1 GiB plus 4x the file.
+ * Attribute values come from the file, so a real file needs far less, while a crafted length
+ * field (a "19 GB" string) would otherwise have libhdf5 allocate and touch it all before
+ * failing.  With the cap the allocation fails at once and libhdf5 returns an error.  Lowers
+ * only the soft limit (*old keeps the previous one, for probe_uncap); 0 when not capped. */
+static int probe_cap(const char *path, size_t len, struct rlimit *old)
 {
 #ifndef PROBE_NO_MEMORY_CAP
     FILE *f = fopen("/proc/self/statm", "r");
     unsigned long long pages = 0;
     if (!f)
-        return;
+        return 0;
     int ok = fscanf(f, "%llu", &pages) == 1;
     fclose(f);
-    if (!ok)
-        return;
     struct stat sb;
+    if (!ok || getrlimit(RLIMIT_AS, old) != 0)
+        return 0;
     if (path && stat(path, &sb) == 0)
         len = (size_t)sb.st_size;
     unsigned long long have = pages * (unsigned long long)sysconf(_SC_PAGESIZE);
-    struct rlimit rl;
-    rl.rlim_cur = rl.rlim_max = (rlim_t)(have + (1ULL << 30) + 4ULL * len);
-    setrlimit(RLIMIT_AS, &rl);
+    rlim_t cap = (rlim_t)(have + (1ULL << 30) + 4ULL * len);
+    if (old->rlim_cur != RLIM_INFINITY && old->rlim_cur <= cap)
+        return 0; /* already as tight */
+    struct rlimit rl = { cap, old->rlim_max };
+    return setrlimit(RLIMIT_AS, &rl) == 0;
 #else
     (void)path;
     (void)len;
+    (void)old;
+    return 0;
 #endif
+}
+
+static void probe_uncap(int capped, const struct rlimit *old)
+{
+    if (capped)
+        setrlimit(RLIMIT_AS, old);
+}
+
+/* Opens the file and reads every attribute: 1 when that went through, 0 when libhdf5 met a
+ * length no real file has (an allocation failed under the cap).  A file libhdf5 cannot open
+ * passes: the caller's own open reports why. */
+static int probe_walk(const char *path, const void *buf, size_t len, const char *label)
+{
+    hid_t file = buf ? H5LTopen_file_image((void *)buf, len, 0)
+                     : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 1;
+    }
+    tlr_h5 h = { file, (char *)label };
+    probe_ctx P = { .h = &h };
+    probe_location(file, &P);
+    free(P.seen);
+    H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
+    return !P.out_of_memory;
 }
 
 /* The child's side: open, walk, and answer with the exit status alone. */
@@ -189,17 +221,32 @@ static _Noreturn void probe_child(const char *path, const void *buf, size_t len,
     if (devnull >= 0)
         dup2(devnull, 2); /* a sanitizer's report of a libhdf5 fault is the parent's answer */
     tlr_h5_quiet();
-    cap_probe_memory(path, len);
-    hid_t file = buf ? H5LTopen_file_image((void *)buf, len, 0)
-                     : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file >= 0) {
-        tlr_h5 h = { file, (char *)label };
-        probe_ctx P = { .h = &h };
-        probe_location(file, &P);
-        if (P.out_of_memory)
-            _exit(3); /* under the cap: a length no real file has */
-    }
-    _exit(0); /* no exit handlers: the child only answers whether it survived */
+    struct rlimit old;
+    probe_cap(path, len, &old);
+    _exit(probe_walk(path, buf, len, label) ? 0 : 3); /* no exit handlers */
+}
+
+/* Set by tlr_h5probe_contained: this process is a worker whose crash is answered for. */
+static int contained;
+
+void tlr_h5probe_contained(void)
+{
+#ifndef PROBE_NO_MEMORY_CAP
+    contained = 1;
+#endif
+    /* under AddressSanitizer a fault ends the process with a report and exit status 1, not
+     * a signal the worker's parent would recognise: the probe stays a child there */
+}
+
+/* The probe in this process: the same walk under the same cap, lifted afterwards.  libhdf5
+ * then opens the file again with its attribute data already read once (page cache). */
+static int probe_here(const char *path, const void *buf, size_t len, const char *label)
+{
+    struct rlimit old;
+    int capped = probe_cap(path, len, &old);
+    int ok = probe_walk(path, buf, len, label);
+    probe_uncap(capped, &old);
+    return ok;
 }
 
 int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const char *label)
@@ -207,6 +254,8 @@ int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const ch
     const char *nf = getenv("TLR_NO_FORK");
     if (nf && strcmp(nf, "0") != 0)
         return -1;
+    if (contained)
+        return probe_here(path, buf, len, label);
     fflush(stdout);
     fflush(stderr);
     pid_t parent = getpid();

@@ -4,7 +4,11 @@
  * it crash or read out of bounds while decoding attributes (tests/fuzz/README.md, H7/H8), and
  * only libhdf5 decodes those structures.  So before the file is used, a child process reads
  * every attribute of every object the way the loader will; if that child dies, the file is
- * refused with an error instead of taking tlreport down.  TLR_NO_FORK=1 skips the probe. */
+ * refused with an error instead of taking tlreport down.  TLR_NO_FORK=1 skips the probe.
+ *
+ * A process that is itself a disposable worker (the command line's, whose crash its parent
+ * reports in one line) says so with tlr_h5probe_contained: the probe then runs in it, under
+ * the same memory cap, without the cost of another process and a second libhdf5 open. */
 #ifndef TLR_H5PROBE_H
 #define TLR_H5PROBE_H
 
@@ -14,5 +18,9 @@
  * reads all its attributes.  1 when the child finished, 0 when it crashed or met a length no
  * real file has, -1 when there is no child to ask (TLR_NO_FORK, fork failed). */
 int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const char *label);
+
+/* From now on this process probes in place: a crash while probing ends this process, which
+ * the caller has arranged to be answered for (a forked worker). */
+void tlr_h5probe_contained(void);
 
 #endif

@@ -213,6 +213,9 @@ static void pointwise_shapes(void)
     pointwise_case(&s, 49, 112, 1280, 1, 0);
     pointwise_case(&s, 196, 144, 24, 0, 1);
     pointwise_case(&s, 5, 3, 1, 1, 0);
+    /* deeper than the GEMM's slice of 256: the slices added as the GEMM adds them */
+    pointwise_case(&s, 49, 336, 112, 0, 1);
+    pointwise_case(&s, 37, 600, 40, 1, 0);
     pointwise_case(&s, 7, 256, 65, 0, 1);
     pointwise_case(&s, 301, 17, 97, 1, 1);
     pointwise_case(&s, 50, 1, 129, 1, 0);
@@ -385,7 +388,8 @@ static void mbconv_shapes(void)
     mbconv_case(&s, 1, 7, 7, 56, 6, 56, 1);
     mbconv_case(&s, 1, 9, 40, 5, 3, 7, 2);
     mbconv_case(&s, 1, 4, 4, 8, 6, 8, 1);
-    mbconv_case(&s, 1, 7, 7, 56, 6, 112, 1); /* expanded channels over kern_pointwise's k */
+    mbconv_case(&s, 1, 7, 7, 56, 6, 112, 1); /* expanded channels over the GEMM's slice */
+    mbconv_case(&s, 1, 7, 7, 112, 10, 40, 1); /* over kern_pointwise's k: the separate ops */
 }
 
 void test_kernels(void)
