@@ -675,7 +675,8 @@ tlr_status tlr_grad_run(const tlr_model *m, const tlr_tensor *x, const tlr_grad_
 {
     memset(res, 0, sizeof *res);
     run R = { .rq = rq, .res = res };
-    R.X = (tlr_exec){ .opts = opts, .res = &res->fwd, .err = err };
+    /* no fused blocks: each reverse op needs its own layer's values */
+    R.X = (tlr_exec){ .opts = opts, .res = &res->fwd, .err = err, .no_blocks = 1 };
     tlr_status st = setup(&R, m, x, err);
     if (st)
         return st;
