@@ -1,0 +1,123 @@
+/* condense.c - the shorter lists of index.html (see condense.h). */
+#include "report/condense.h"
+
+#include <string.h>
+
+#include "base/buf.h"
+
+/* Adds obj.<key>_head, a copy of the items of 'list' for which keep(item) holds (every item
+ * when keep is NULL) up to TLR_CONDENSE_ROWS, and obj.<key>_more, how many of 'list' it left
+ * out.  Also the has_<key>_head flag the renderer gives every array. */
+static void add_head(tlr_json *obj, const char *key, const tlr_json *list,
+                     int (*keep)(const tlr_json *))
+{
+    tlr_buf name = TLR_BUF_INIT;
+    tlr_buf_printf(&name, "%s_head", key);
+    tlr_json *head = tlr_json_add_array(obj, name.data);
+    int shown = 0;
+    for (const tlr_json *m = tlr_json_first(list); m && shown < TLR_CONDENSE_ROWS;
+         m = tlr_json_next(m))
+        if (!keep || keep(m)) {
+            tlr_json_add_item(head, NULL, tlr_json_copy(m));
+            shown++;
+        }
+    tlr_buf_truncate(&name, 0);
+    tlr_buf_printf(&name, "has_%s_head", key);
+    tlr_json_add_bool(obj, name.data, shown > 0);
+    tlr_buf_truncate(&name, 0);
+    tlr_buf_printf(&name, "%s_more", key);
+    tlr_json_add_number(obj, name.data, (double)(tlr_json_size(list) - shown));
+    tlr_buf_free(&name);
+}
+
+/* A summary row of a top-level layer, of a nested model or of a layer right inside one. */
+static int is_outer_row(const tlr_json *row)
+{
+    return tlr_json_get_int(row, "depth", 0) <= 1;
+}
+
+static int count_outer_rows(const tlr_json *rows)
+{
+    int n = 0;
+    for (const tlr_json *m = tlr_json_first(rows); m; m = tlr_json_next(m))
+        n += is_outer_row(m);
+    return n;
+}
+
+/* Pregunta 3: a long expanded summary shows its top-level and nested-model rows when they
+ * fit (the blocks inside a pretrained model are what makes it long), else its first rows. */
+static void condense_summary(tlr_json *summary)
+{
+    const tlr_json *rows = tlr_json_get(summary, "rows");
+    if (!tlr_json_is_array(rows))
+        return;
+    int outer = count_outer_rows(rows);
+    int total = (int)tlr_json_size(rows);
+    int by_depth = total > TLR_CONDENSE_ROWS && outer <= TLR_CONDENSE_ROWS && outer < total;
+    add_head(summary, "rows", rows, by_depth ? is_outer_row : NULL);
+}
+
+/* One layer's stored arrays while they are being gathered. */
+typedef struct {
+    const char *layer;
+    int count, trainable;
+    tlr_buf shapes;
+} layer_acc;
+
+static void layer_flush(tlr_json *table, layer_acc *a)
+{
+    if (a->count == 0)
+        return;
+    tlr_json *row = tlr_json_push_object(table);
+    tlr_json_add_string(row, "layer", a->layer);
+    tlr_json_add_number(row, "count", a->count);
+    tlr_json_add_string(row, "shapes", tlr_buf_cstr(&a->shapes));
+    tlr_json_add_bool(row, "trainable", a->trainable == a->count);
+    tlr_json_add_bool(row, "partly", a->trainable > 0 && a->trainable < a->count);
+    a->count = a->trainable = 0;
+    tlr_buf_truncate(&a->shapes, 0);
+}
+
+/* Pregunta 1: the stored arrays of storage.weight_groups[].weights, one row per layer
+ * (consecutive arrays with the same layer_path): storage.layer_arrays, then its head. */
+static void condense_storage(tlr_json *storage)
+{
+    const tlr_json *groups = tlr_json_get(storage, "weight_groups");
+    if (!tlr_json_is_array(groups))
+        return;
+    tlr_json *table = tlr_json_add_array(storage, "layer_arrays");
+    layer_acc a = { NULL, 0, 0, TLR_BUF_INIT };
+    for (const tlr_json *g = tlr_json_first(groups); g; g = tlr_json_next(g))
+        for (const tlr_json *w = tlr_json_first(tlr_json_get(g, "weights")); w;
+             w = tlr_json_next(w)) {
+            const char *layer = tlr_json_get_string(w, "layer_path", "?");
+            if (a.count && strcmp(layer, a.layer) != 0)
+                layer_flush(table, &a);
+            a.layer = layer;
+            tlr_buf_printf(&a.shapes, "%s%s", a.count ? ", " : "",
+                           tlr_json_get_string(w, "shape_str", "?"));
+            a.count++;
+            a.trainable += tlr_json_get_bool(w, "trainable", 0);
+        }
+    layer_flush(table, &a);
+    tlr_buf_free(&a.shapes);
+    tlr_json_add_bool(storage, "has_layer_arrays", tlr_json_size(table) > 0);
+    add_head(storage, "layer_arrays", table, NULL);
+    const tlr_json *gw = tlr_json_get(storage, "get_weights");
+    if (tlr_json_is_array(gw))
+        add_head(storage, "get_weights", gw, NULL);
+}
+
+void tlr_condense_view(tlr_json *view)
+{
+    tlr_json_set_bool(view, "condensed", 1);
+    tlr_json *storage = tlr_json_get(view, "storage");
+    if (tlr_json_is_object(storage))
+        condense_storage(storage);
+    tlr_json *summary = tlr_json_get(view, "summary");
+    if (tlr_json_is_object(summary))
+        condense_summary(summary);
+    tlr_json *layers = tlr_json_get(view, "layers");
+    if (tlr_json_is_object(layers) && tlr_json_is_array(tlr_json_get(layers, "rows")))
+        add_head(layers, "rows", tlr_json_get(layers, "rows"), NULL);
+}
