@@ -57,6 +57,36 @@ static void condense_summary(tlr_json *summary)
     add_head(summary, "rows", rows, by_depth ? is_outer_row : NULL);
 }
 
+static void condense_frozen(tlr_json *summary)
+{
+    const tlr_json *frozen = tlr_json_get(summary, "frozen");
+    if (tlr_json_is_array(frozen))
+        add_head(summary, "frozen", frozen, NULL);
+}
+
+/* Pregunta 3: the first TLR_CONDENSE_LINES lines of model.summary() as summary.text_head and
+ * how many lines it leaves out as summary.text_more. */
+static void condense_summary_text(tlr_json *summary)
+{
+    const char *text = tlr_json_get_string(summary, "text", NULL);
+    if (!text)
+        return;
+    const char *p = text;
+    int lines = 0, more = 0;
+    for (; *p && lines < TLR_CONDENSE_LINES; p++)
+        lines += *p == '\n';
+    for (const char *q = p; *q; q++)
+        more += *q == '\n';
+    more += *p != '\0'; /* the last line has no newline */
+    tlr_buf head = TLR_BUF_INIT;
+    tlr_buf_append(&head, text, (size_t)(p - text));
+    while (head.len > 0 && head.data[head.len - 1] == '\n')
+        tlr_buf_truncate(&head, head.len - 1);
+    tlr_json_add_string(summary, "text_head", tlr_buf_cstr(&head));
+    tlr_json_add_number(summary, "text_more", more);
+    tlr_buf_free(&head);
+}
+
 /* One layer's stored arrays while they are being gathered. */
 typedef struct {
     const char *layer;
@@ -101,6 +131,7 @@ static void condense_storage(tlr_json *storage)
         }
     layer_flush(table, &a);
     tlr_buf_free(&a.shapes);
+    add_head(storage, "weight_groups", groups, NULL);
     tlr_json_add_bool(storage, "has_layer_arrays", tlr_json_size(table) > 0);
     add_head(storage, "layer_arrays", table, NULL);
     const tlr_json *gw = tlr_json_get(storage, "get_weights");
@@ -115,8 +146,11 @@ void tlr_condense_view(tlr_json *view)
     if (tlr_json_is_object(storage))
         condense_storage(storage);
     tlr_json *summary = tlr_json_get(view, "summary");
-    if (tlr_json_is_object(summary))
+    if (tlr_json_is_object(summary)) {
         condense_summary(summary);
+        condense_summary_text(summary);
+        condense_frozen(summary);
+    }
     tlr_json *layers = tlr_json_get(view, "layers");
     if (tlr_json_is_object(layers) && tlr_json_is_array(tlr_json_get(layers, "rows")))
         add_head(layers, "rows", tlr_json_get(layers, "rows"), NULL);

@@ -12,6 +12,8 @@
 
 /* Rows a condensed table shows at most. */
 #define TLR_CONDENSE_ROWS 12
+/* Lines of model.summary() the page shows at most. */
+#define TLR_CONDENSE_LINES 40
 
 /* Adds the condensed keys to 'view' (an object). */
 void tlr_condense_view(tlr_json *view);
