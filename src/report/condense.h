@@ -11,9 +11,9 @@
 #include "base/json.h"
 
 /* Rows a condensed table shows at most. */
-#define TLR_CONDENSE_ROWS 12
+#define TLR_CONDENSE_ROWS 10
 /* Lines of model.summary() the page shows at most. */
-#define TLR_CONDENSE_LINES 40
+#define TLR_CONDENSE_LINES 30
 
 /* Adds the condensed keys to 'view' (an object). */
 void tlr_condense_view(tlr_json *view);
