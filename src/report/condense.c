@@ -1,9 +1,11 @@
 /* condense.c - the shorter lists of index.html (see condense.h). */
 #include "report/condense.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 
 /* Adds obj.<key>_head, a copy of the items of 'list' for which keep(item) holds (every item
  * when keep is NULL) up to TLR_CONDENSE_ROWS, and obj.<key>_more, how many of 'list' it left
@@ -94,46 +96,66 @@ typedef struct {
     tlr_buf shapes;
 } layer_acc;
 
-static void layer_flush(tlr_json *table, layer_acc *a)
+/* The row of 'layer' in acc[0..*n), added at the end when new (rows keep the order in which
+ * layers first appear: a file may store a layer's non-trainable arrays after all the
+ * trainable ones, and the row must still be one). */
+static layer_acc *layer_find(layer_acc **acc, int *n, int *cap, const char *layer)
 {
-    if (a->count == 0)
-        return;
+    for (int i = *n - 1; i >= 0; i--)
+        if (strcmp((*acc)[i].layer, layer) == 0)
+            return &(*acc)[i];
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 32;
+        *acc = tlr_xrealloc(*acc, sizeof **acc * (size_t)*cap);
+    }
+    layer_acc *a = &(*acc)[(*n)++];
+    *a = (layer_acc){ layer, 0, 0, TLR_BUF_INIT };
+    return a;
+}
+
+static void layer_emit(tlr_json *table, layer_acc *a)
+{
     tlr_json *row = tlr_json_push_object(table);
     tlr_json_add_string(row, "layer", a->layer);
     tlr_json_add_number(row, "count", a->count);
     tlr_json_add_string(row, "shapes", tlr_buf_cstr(&a->shapes));
     tlr_json_add_bool(row, "trainable", a->trainable == a->count);
     tlr_json_add_bool(row, "partly", a->trainable > 0 && a->trainable < a->count);
-    a->count = a->trainable = 0;
-    tlr_buf_truncate(&a->shapes, 0);
+    tlr_buf_free(&a->shapes);
 }
 
-/* Pregunta 1: the stored arrays of storage.weight_groups[].weights, one row per layer
- * (consecutive arrays with the same layer_path): storage.layer_arrays, then its head. */
+/* storage.layer_arrays: the arrays of storage.weight_groups[].weights, one row per layer_path
+ * with their count, shapes in stored order and how many are trainable. */
+static tlr_json *layer_arrays(tlr_json *storage, const tlr_json *groups)
+{
+    layer_acc *acc = NULL;
+    int n = 0, cap = 0;
+    for (const tlr_json *g = tlr_json_first(groups); g; g = tlr_json_next(g))
+        for (const tlr_json *w = tlr_json_first(tlr_json_get(g, "weights")); w;
+             w = tlr_json_next(w)) {
+            layer_acc *a = layer_find(&acc, &n, &cap,
+                                      tlr_json_get_string(w, "layer_path", "?"));
+            tlr_buf_printf(&a->shapes, "%s%s", a->count ? ", " : "",
+                           tlr_json_get_string(w, "shape_str", "?"));
+            a->count++;
+            a->trainable += tlr_json_get_bool(w, "trainable", 0);
+        }
+    tlr_json *table = tlr_json_add_array(storage, "layer_arrays");
+    for (int i = 0; i < n; i++)
+        layer_emit(table, &acc[i]);
+    free(acc);
+    tlr_json_add_bool(storage, "has_layer_arrays", n > 0);
+    return table;
+}
+
+/* Pregunta 1: the per-layer table of stored arrays and the heads of the long lists. */
 static void condense_storage(tlr_json *storage)
 {
     const tlr_json *groups = tlr_json_get(storage, "weight_groups");
     if (!tlr_json_is_array(groups))
         return;
-    tlr_json *table = tlr_json_add_array(storage, "layer_arrays");
-    layer_acc a = { NULL, 0, 0, TLR_BUF_INIT };
-    for (const tlr_json *g = tlr_json_first(groups); g; g = tlr_json_next(g))
-        for (const tlr_json *w = tlr_json_first(tlr_json_get(g, "weights")); w;
-             w = tlr_json_next(w)) {
-            const char *layer = tlr_json_get_string(w, "layer_path", "?");
-            if (a.count && strcmp(layer, a.layer) != 0)
-                layer_flush(table, &a);
-            a.layer = layer;
-            tlr_buf_printf(&a.shapes, "%s%s", a.count ? ", " : "",
-                           tlr_json_get_string(w, "shape_str", "?"));
-            a.count++;
-            a.trainable += tlr_json_get_bool(w, "trainable", 0);
-        }
-    layer_flush(table, &a);
-    tlr_buf_free(&a.shapes);
     add_head(storage, "weight_groups", groups, NULL);
-    tlr_json_add_bool(storage, "has_layer_arrays", tlr_json_size(table) > 0);
-    add_head(storage, "layer_arrays", table, NULL);
+    add_head(storage, "layer_arrays", layer_arrays(storage, groups), NULL);
     const tlr_json *gw = tlr_json_get(storage, "get_weights");
     if (tlr_json_is_array(gw))
         add_head(storage, "get_weights", gw, NULL);
