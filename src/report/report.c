@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/xalloc.h"
+#include "report/condense.h"
 #include "report/template.h"
 
 #define MAX_TEMPLATE_BYTES ((size_t)4 << 20)
@@ -459,14 +460,17 @@ char *tlr_report_markdown(const tlr_json *data, const tlr_report_opts *o, tlr_er
     return tlr_report_render(data, "report.md", o, err);
 }
 
-char *tlr_report_render(const tlr_json *data, const char *name, const tlr_report_opts *o,
-                        tlr_err *err)
+/* Renders <lang>/'name' from the data's view, condensed for the page when asked. */
+static char *render_markdown(const tlr_json *data, const char *name, const tlr_report_opts *o,
+                             int condensed, tlr_err *err)
 {
     tpl_dirs dirs;
     const char *lang = NULL;
     tlr_json *view = begin(data, o, &dirs, &lang, err);
     if (!view)
         return NULL;
+    if (condensed)
+        tlr_condense_view(view);
     char *rel = tlr_xasprintf("%s/%s", lang, name);
     char *prefix = tlr_xasprintf("%s/", lang);
     char *md = render_file(&dirs, rel, prefix, ".md", view, TLR_TEMPLATE_MARKDOWN,
@@ -476,6 +480,18 @@ char *tlr_report_render(const tlr_json *data, const char *name, const tlr_report
     tlr_json_free(view);
     dirs_free(&dirs);
     return md;
+}
+
+char *tlr_report_render(const tlr_json *data, const char *name, const tlr_report_opts *o,
+                        tlr_err *err)
+{
+    return render_markdown(data, name, o, 0, err);
+}
+
+char *tlr_report_page_markdown(const tlr_json *data, const char *name,
+                               const tlr_report_opts *o, tlr_err *err)
+{
+    return render_markdown(data, name, o, 1, err);
 }
 
 /* ---- Markdown -> HTML ---- */
@@ -681,8 +697,28 @@ char *tlr_report_embed(const char *html, const tlr_report_file *files, int n_fil
 
 static int is_reserved(const char *name)
 {
-    return name && (strcmp(name, "index.html") == 0 || strcmp(name, "report.md") == 0 ||
-                    strcmp(name, "report.json") == 0);
+    static const char *const names[] = { "index.html", "layers.html", "report.md",
+                                         "report.json" };
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* One page of the site: <lang>/'name' rendered condensed, through cmark-gfm into page.html,
+ * its images embedded with o->embed. */
+static char *site_page(const tlr_json *data, const char *name, const tlr_report_file *files,
+                       int n_files, const tlr_report_opts *o, tlr_err *err)
+{
+    char *md = tlr_report_page_markdown(data, name, o, err);
+    char *html = md ? tlr_report_html(md, data, o, err) : NULL;
+    free(md);
+    if (html && o->embed) {
+        char *embedded = tlr_report_embed(html, files, n_files, err);
+        free(html);
+        html = embedded;
+    }
+    return html;
 }
 
 tlr_status tlr_report_write(const tlr_json *data, const tlr_report_file *files, int n_files,
@@ -696,14 +732,11 @@ tlr_status tlr_report_write(const tlr_json *data, const tlr_report_file *files, 
                                "site file '%s': the name is reserved for the report itself",
                                files[i].name);
     char *md = tlr_report_markdown(data, o, err);
-    char *html = md ? tlr_report_html(md, data, o, err) : NULL;
-    if (html && o->embed) {
-        char *embedded = tlr_report_embed(html, files, n_files, err);
-        free(html);
-        html = embedded;
-    }
-    if (!html) {
+    char *html = md ? site_page(data, "report.md", files, n_files, o, err) : NULL;
+    char *layers = html ? site_page(data, "layers.md", files, n_files, o, err) : NULL;
+    if (!layers) {
         free(md);
+        free(html);
         return err ? err->code : TLR_E_IO;
     }
     char *json = tlr_json_print(data, 1);
@@ -712,16 +745,18 @@ tlr_status tlr_report_write(const tlr_json *data, const tlr_report_file *files, 
     tlr_buf_putc(&jb, '\n');
     free(json);
 
-    int n = n_files + 3;
+    int n = n_files + 4;
     tlr_site_file *all = tlr_xmalloc(sizeof *all * (size_t)n);
     all[0] = (tlr_site_file){ "index.html", html, strlen(html) };
     all[1] = (tlr_site_file){ "report.md", md, strlen(md) };
     all[2] = (tlr_site_file){ "report.json", jb.data, jb.len };
+    all[3] = (tlr_site_file){ "layers.html", layers, strlen(layers) };
     for (int i = 0; i < n_files; i++)
-        all[3 + i] = files[i];
+        all[4 + i] = files[i];
     tlr_status rc = tlr_site_write(o->out_dir, all, n, o->force, err);
     free(all);
     tlr_buf_free(&jb);
+    free(layers);
     free(html);
     free(md);
     return rc;

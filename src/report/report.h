@@ -1,9 +1,11 @@
 /* report.h - the rendering stage: report data (JSON) + PNG bytes -> the static site.
  *
- *   data --templates/<lang>/report.md (Markdown escaping)--> report.md
- *   report.md --cmark-gfm (tables, strikethrough, autolink, tagfilter; raw HTML off)-->
+ *   data --templates/<lang>/report.md (Markdown escaping)--> report.md (every row)
+ *   data, condensed (condense.h: long lists cut to their first rows) --report.md again-->
+ *     --cmark-gfm (tables, strikethrough, autolink, tagfilter; raw HTML off)-->
  *     HTML body --templates/page.html (HTML escaping)--> index.html
- *   report.md, index.html, report.json, img/NAME.png --site--> out_dir, all or nothing
+ *   the same with templates/<lang>/layers.md --> layers.html (the whole lists)
+ *   report.md, index.html, layers.html, report.json, img/NAME.png --site--> out_dir, all or nothing
  *
  * The data keys the templates read are the contract in templates/README.md.  All prose lives
  * in the templates, one set per language; this module only adds a few derived keys (code
@@ -41,10 +43,10 @@ typedef struct {
     tlr_template_trace *trace; /* NULL, or where a test collects the templates' look-ups */
 } tlr_report_opts;
 
-/* Renders report.md and index.html and writes them, report.json (the data, pretty-printed) and
- * 'files' into o->out_dir atomically (see site.h).  The names "index.html", "report.md" and
- * "report.json" are reserved.  With o->embed, every <img src="img/..."> of index.html must
- * name one of 'files'. */
+/* Renders report.md, index.html and layers.html and writes them, report.json (the data,
+ * pretty-printed) and 'files' into o->out_dir atomically (see site.h).  The names
+ * "index.html", "layers.html", "report.md" and "report.json" are reserved.  With o->embed,
+ * every <img src="img/..."> of index.html must name one of 'files'. */
 tlr_status tlr_report_write(const tlr_json *data, const tlr_report_file *files, int n_files,
                             const tlr_report_opts *o, tlr_err *err);
 
@@ -56,6 +58,12 @@ char *tlr_report_markdown(const tlr_json *data, const tlr_report_opts *o, tlr_er
  * (e.g. "summary.md", the pull-request digest).  Free with free(). */
 char *tlr_report_render(const tlr_json *data, const char *name, const tlr_report_opts *o,
                         tlr_err *err);
+
+/* The Markdown of a page of the site: <lang>/'name' ("report.md" for index.html, "layers.md"
+ * for layers.html) rendered from a condensed view of the data (report/condense.h), so long
+ * lists show their first rows and a count.  Free with free(). */
+char *tlr_report_page_markdown(const tlr_json *data, const char *name,
+                               const tlr_report_opts *o, tlr_err *err);
 
 /* Just the page: 'markdown' through cmark-gfm, wrapped in page.html.  No embedding (that
  * needs the files: see tlr_report_embed).  The caller frees the result with free(). */

@@ -126,7 +126,7 @@ static tlr_json *run_scenario(const scenario *s, const char *dir, const placehol
     return data;
 }
 
-/* Renders both pages and the pull-request digest of 'data' in 'lang' with the trace on. */
+/* Renders report.md, index.html, the condensed pages and the pull-request digest of 'data' in 'lang' with the trace on. */
 static void render_traced(const tlr_json *data, const char *lang, tlr_template_trace *trace,
                           const char *what)
 {
@@ -143,6 +143,13 @@ static void render_traced(const tlr_json *data, const char *lang, tlr_template_t
     CHECK(html != NULL, "%s (%s): render failed: %s", what, lang, err.msg);
     char *digest = tlr_report_render(data, "summary.md", &o, &err);
     CHECK(digest != NULL, "%s (%s): summary.md: %s", what, lang, err.msg);
+    /* index.html and layers.html come from the condensed view (report/condense.h) */
+    static const char *const pages[] = { "report.md", "layers.md" };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        char *page = tlr_report_page_markdown(data, pages[i], &o, &err);
+        CHECK(page != NULL, "%s (%s): page %s: %s", what, lang, pages[i], err.msg);
+        free(page);
+    }
     free(md);
     free(html);
     free(digest);
