@@ -176,4 +176,7 @@ void tlr_condense_view(tlr_json *view)
     tlr_json *layers = tlr_json_get(view, "layers");
     if (tlr_json_is_object(layers) && tlr_json_is_array(tlr_json_get(layers, "rows")))
         add_head(layers, "rows", tlr_json_get(layers, "rows"), NULL);
+    tlr_json *wstats = tlr_json_get(view, "weights_stats");
+    if (tlr_json_is_array(wstats))
+        add_head(view, "weights_stats", wstats, NULL);
 }

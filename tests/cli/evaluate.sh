@@ -191,7 +191,7 @@ png = (b'\x89PNG\r\n\x1a\n' + c(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 
        c(b'IDAT', raw) + c(b'IEND', b''))
 for cls in ('blue', 'green', 'red'):
     os.makedirs(os.path.join(sys.argv[1], cls))
-    for i in range(12):
+    for i in range(60):
         with open(os.path.join(sys.argv[1], cls, f'{i}.png'), 'wb') as f:
             f.write(png)
 EOF
