@@ -19,22 +19,6 @@
 #include "engine/gemm.h"
 #include "engine/grad.h"
 
-static void check_params(const tlr_conv2d_params *p)
-{
-    TLR_ASSERT(p->n >= 0 && p->h >= 0 && p->w >= 0 && p->cin > 0);
-    TLR_ASSERT(p->oh >= 0 && p->ow >= 0 && p->cout > 0);
-    TLR_ASSERT(p->kh > 0 && p->kw > 0 && p->sh > 0 && p->sw > 0 && p->dh > 0 && p->dw > 0);
-    TLR_ASSERT(p->pad_top >= 0 && p->pad_left >= 0);
-}
-
-/* groups == 0 means 1, as in the forward op. */
-static int64_t group_count(const tlr_conv2d_params *p)
-{
-    int64_t g = p->groups > 0 ? p->groups : 1;
-    TLR_ASSERT(p->cin % g == 0 && p->cout % g == 0);
-    return g;
-}
-
 /* The forward params with input and output swapped: dy (N, OH, OW, Cout) in, dx out. */
 static tlr_conv2d_params swapped(const tlr_conv2d_params *p)
 {
@@ -67,7 +51,7 @@ static tlr_conv2d_params flipped_params(const tlr_conv2d_params *p)
 
 float *tlr_grad_conv2d_kernel(const tlr_conv2d_params *p, const float *kernel)
 {
-    int64_t groups = group_count(p);
+    int64_t groups = tlr_conv2d_groups(p);
     int64_t cin = p->cin, cout = p->cout, cin_g = cin / groups, cout_g = cout / groups;
     int64_t taps = (int64_t)p->kh * p->kw;
     float *f = tlr_xmalloc((size_t)(taps * cout_g * cin) * sizeof *f);
@@ -115,8 +99,8 @@ static void grouped_transpose(const tlr_conv2d_params *p, int64_t groups, const 
 void tlr_grad_conv2d_prepared(const tlr_conv2d_params *p, const float *dy, const float *kernel,
                               const float *flipped, float *dx)
 {
-    check_params(p);
-    int64_t groups = group_count(p);
+    tlr_conv2d_params_check(p);
+    int64_t groups = tlr_conv2d_groups(p);
     if (groups > 1 && groups == p->cin) { /* the forward op's depthwise route */
         tlr_grad_depthwise_conv2d(p, (int)(p->cout / p->cin), dy, kernel, dx);
         return;
@@ -154,8 +138,8 @@ void tlr_grad_conv2d(const tlr_conv2d_params *p, const float *dy, const float *k
 void tlr_grad_conv2d_ref(const tlr_conv2d_params *p, const float *dy, const float *kernel,
                          float *dx)
 {
-    check_params(p);
-    int64_t groups = group_count(p);
+    tlr_conv2d_params_check(p);
+    int64_t groups = tlr_conv2d_groups(p);
     int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
     int64_t in_floats = p->n * p->h * p->w * p->cin;
     double *acc = tlr_xcalloc((size_t)(in_floats > 0 ? in_floats : 1), sizeof *acc);
@@ -269,7 +253,7 @@ static float *flip_taps(const tlr_conv2d_params *p, const float *kernel)
 void tlr_grad_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier,
                                const float *dy, const float *kernel, float *dx)
 {
-    check_params(p);
+    tlr_conv2d_params_check(p);
     int64_t dm = depth_multiplier;
     TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
     int64_t rows = p->n * p->h;
@@ -292,7 +276,7 @@ void tlr_grad_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier,
 void tlr_grad_conv2d_transpose(const tlr_conv2d_params *p, const float *dy, const float *kernel,
                                float *dx)
 {
-    check_params(p);
+    tlr_conv2d_params_check(p);
     TLR_ASSERT(p->groups <= 1);
     if (p->n * p->h * p->w == 0)
         return;

@@ -62,6 +62,13 @@ typedef struct {
     int groups;                  /* cin and cout divisible by groups */
 } tlr_conv2d_params;
 
+/* Aborts on params no caller may build (negative sizes, zero strides); shared by the forward
+ * convolutions and their gradients. */
+void tlr_conv2d_params_check(const tlr_conv2d_params *p);
+/* The group count: groups == 0 is read as 1, so a zero-initialised struct means "not
+ * grouped"; cin and cout must divide by it. */
+int64_t tlr_conv2d_groups(const tlr_conv2d_params *p);
+
 /* out (N,OH,OW,Cout) = conv(in (N,H,W,Cin), kernel (kh,kw,cin/groups,cout)) + bias (Cout or NULL).
  * No activation. */
 void tlr_op_conv2d(const tlr_conv2d_params *p, const float *in, const float *kernel,

@@ -44,7 +44,7 @@ static int64_t chunk_rows(int64_t row_len, int64_t total)
     return fit < total ? fit : total;
 }
 
-static void check_params(const tlr_conv2d_params *p)
+void tlr_conv2d_params_check(const tlr_conv2d_params *p)
 {
     TLR_ASSERT(p->n >= 0 && p->h >= 0 && p->w >= 0 && p->cin > 0);
     TLR_ASSERT(p->oh >= 0 && p->ow >= 0 && p->cout > 0);
@@ -52,8 +52,7 @@ static void check_params(const tlr_conv2d_params *p)
     TLR_ASSERT(p->pad_top >= 0 && p->pad_left >= 0);
 }
 
-/* groups == 0 is read as 1 so a zero-initialised params struct means "not grouped". */
-static int64_t group_count(const tlr_conv2d_params *p)
+int64_t tlr_conv2d_groups(const tlr_conv2d_params *p)
 {
     int64_t g = p->groups > 0 ? p->groups : 1;
     TLR_ASSERT(p->cin % g == 0 && p->cout % g == 0);
@@ -76,8 +75,8 @@ static void fill_bias(float *out, int64_t rows, int64_t cout, const float *bias)
 void tlr_op_conv2d_ref(const tlr_conv2d_params *p, const float *in, const float *kernel,
                        const float *bias, float *out)
 {
-    check_params(p);
-    int64_t groups = group_count(p);
+    tlr_conv2d_params_check(p);
+    int64_t groups = tlr_conv2d_groups(p);
     int64_t cin_g = p->cin / groups, cout_g = p->cout / groups;
     for (int64_t n = 0; n < p->n; n++)
         for (int64_t oy = 0; oy < p->oh; oy++)
@@ -369,8 +368,8 @@ static void act_post(const tlr_act_params *a, tlr_conv_post *post, int *rest)
 void tlr_op_conv2d_post(const tlr_conv2d_params *p, const float *in, const float *kernel,
                         const float *bias, const tlr_conv_post *post, float *out)
 {
-    check_params(p);
-    int64_t groups = group_count(p);
+    tlr_conv2d_params_check(p);
+    int64_t groups = tlr_conv2d_groups(p);
     if (p->n * p->oh * p->ow == 0)
         return;
     /* One input channel per group is a depthwise convolution, and the Conv2D kernel
@@ -417,7 +416,7 @@ void tlr_op_depthwise_conv2d_ref(const tlr_conv2d_params *p, int depth_multiplie
                                  const float *in, const float *kernel, const float *bias,
                                  float *out)
 {
-    check_params(p);
+    tlr_conv2d_params_check(p);
     int64_t dm = depth_multiplier;
     TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
     for (int64_t n = 0; n < p->n; n++)
@@ -463,7 +462,7 @@ void tlr_op_depthwise_conv2d_post(const tlr_conv2d_params *p, int depth_multipli
                                   const float *in, const float *kernel, const float *bias,
                                   const tlr_conv_post *post, float *out)
 {
-    check_params(p);
+    tlr_conv2d_params_check(p);
     int64_t dm = depth_multiplier;
     TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
     if (dm == 1) {
@@ -486,7 +485,7 @@ void tlr_op_depthwise_conv2d_post(const tlr_conv2d_params *p, int depth_multipli
 void tlr_op_depthwise_conv2d(const tlr_conv2d_params *p, int depth_multiplier, const float *in,
                              const float *kernel, const float *bias, float *out)
 {
-    check_params(p);
+    tlr_conv2d_params_check(p);
     int64_t dm = depth_multiplier;
     TLR_ASSERT(dm > 0 && p->cout == p->cin * dm);
     if (dm == 1) {
@@ -548,7 +547,7 @@ static void col2im_add(const tlr_conv2d_params *p, const float *col, int64_t pix
 void tlr_op_conv2d_transpose(const tlr_conv2d_params *p, const float *in, const float *kernel,
                              const float *bias, float *out)
 {
-    check_params(p);
+    tlr_conv2d_params_check(p);
     TLR_ASSERT(p->groups <= 1);
     fill_bias(out, p->n * p->oh * p->ow, p->cout, bias);
     int64_t pixels = p->n * p->h * p->w;
