@@ -8,7 +8,7 @@ WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wdoub
 PKGS     = hdf5 libcjson libpng libturbojpeg libcmark-gfm libzip
 # Debian 12 packages: build, then tests (fixture generator, browser test).
 DEB_BUILD = build-essential pkg-config libhdf5-dev libcjson-dev libpng-dev libturbojpeg0-dev \
-            libcmark-gfm-dev libcmark-gfm-extensions-dev libzip-dev
+            libcmark-gfm-dev libcmark-gfm-extensions-dev libzip-dev libaec-dev zlib1g-dev
 DEB_TEST  = python3 python3-numpy python3-h5py chromium nodejs procps
 
 BUILD   ?= build
@@ -34,7 +34,7 @@ TESTOBJ  = $(TESTSRC:tests/unit/%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/harness.o
 # The HDF5 writer builds the example model and test fixtures; tlreport itself only reads.
 H5WRITE  = $(BUILD)/examples/h5write.o
 
-.PHONY: all deps binary check unit demo site install clean bench fuzz help pages
+.PHONY: all deps binary check unit demo site install clean bench fuzz help pages print-libs
 .DEFAULT_GOAL := all
 
 all: deps
@@ -56,7 +56,18 @@ deps:
 	fi
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lm -lpthread
+H5DIR      = /usr/lib/x86_64-linux-gnu/hdf5/serial
+# LINK=static (the default) takes libhdf5, cmark-gfm, libpng and libturbojpeg from their Debian
+# -dev packages' archives: Debian's libhdf5 .so pulls in libcurl, GnuTLS, Kerberos and LDAP
+# (45 shared objects in all), and loading them cost more than the rest of a --summary run.
+# cJSON and libzip ship no archive and stay shared.  LINK=dynamic links everything shared.
+LINK      ?= static
+ifeq ($(LINK),static)
+PKG_LIBS   = -L$(H5DIR) -Wl,-Bstatic -lhdf5_hl -lhdf5 -lcmark-gfm-extensions -lcmark-gfm \
+             -lpng16 -lturbojpeg -lsz -laec -Wl,-Bdynamic -lcjson -lzip -lz -ldl -lm -lpthread
+else
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -L$(H5DIR) -lhdf5_hl -lm -lpthread
+endif
 
 binary: $(if $(SANITIZE),$(BUILD)/tlreport,tlreport)
 
@@ -130,6 +141,10 @@ site: deps
 	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o site $(SITE_OPTS) --quiet
 
 # Forward-pass speed against ONNX Runtime and PyTorch in one run (tests/bench/README.md).
+# The link line, for scripts that build their own programs against libtlr.a.
+print-libs:
+	@echo $(PKG_LIBS)
+
 bench: deps
 	@sh tests/bench/bench.sh
 

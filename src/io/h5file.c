@@ -81,14 +81,21 @@ static tlr_h5 *open_checked(const char *path, const void *buf, size_t len, const
         tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label, damage);
         return NULL;
     }
-    if (tlr_h5probe_survives(path, buf, len, label) == 0) {
+    int refused = 0;
+    hid_t file;
+    if (tlr_h5probe_in_place()) {
+        file = tlr_h5probe_open_here(path, buf, len, label, &refused);
+    } else {
+        refused = tlr_h5probe_survives(path, buf, len, label) == 0;
+        /* Flags 0: HDF5 copies the image, so 'buf' stays the caller's. */
+        file = refused ? -1 : path ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)
+                                   : H5LTopen_file_image((void *)buf, len, 0);
+    }
+    if (refused) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (the HDF5 library fails on its "
                     "metadata: damaged or crafted file)", label);
         return NULL;
     }
-    /* Flags 0: HDF5 copies the image, so 'buf' stays the caller's. */
-    hid_t file = path ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)
-                      : H5LTopen_file_image((void *)buf, len, 0);
     if (file < 0) {
         char why[TLR_H5_REASON_MAX];
         tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label,
@@ -140,40 +147,25 @@ const char *tlr_h5_label(const tlr_h5 *h)
     return h->label;
 }
 
-/* H5Oexists_by_name fails when an intermediate group is missing, so check each prefix. */
+/* One lookup: H5Oexists_by_name fails (negative) when an intermediate group is missing, which
+ * means "no" here as well; walking each prefix cost two traversals per component. */
 int tlr_h5_exists(tlr_h5 *h, const char *path)
 {
     if (!path[0] || strcmp(path, "/") == 0)
         return 1;
-    char *p = tlr_xstrdup(path);
-    int ok = 1;
-    for (char *s = p + (p[0] == '/'); ok; s++) {
-        char *slash = strchr(s, '/');
-        if (slash)
-            *slash = '\0';
-        htri_t l = H5Lexists(h->file, p, H5P_DEFAULT);
-        if (l <= 0 || H5Oexists_by_name(h->file, p, H5P_DEFAULT) <= 0)
-            ok = 0;
-        if (!slash)
-            break;
-        *slash = '/';
-        s = slash;
-    }
-    free(p);
+    htri_t r = H5Oexists_by_name(h->file, path, H5P_DEFAULT);
     H5Eclear2(H5E_DEFAULT);
-    return ok;
+    return r > 0;
 }
 
+/* The type of the object at path, or -1 when there is none (a missing link anywhere on the
+ * path makes the lookup fail cleanly).  BASIC skips counting the header and attributes. */
 static int object_type(tlr_h5 *h, const char *path)
 {
-    if (!tlr_h5_exists(h, path))
-        return -1;
     H5O_info_t info;
-    if (H5Oget_info_by_name(h->file, path, &info, H5P_DEFAULT) < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return -1;
-    }
-    return (int)info.type;
+    herr_t r = H5Oget_info_by_name2(h->file, path, &info, H5O_INFO_BASIC, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    return r < 0 ? -1 : (int)info.type;
 }
 
 int tlr_h5_is_group(tlr_h5 *h, const char *path)
@@ -443,17 +435,10 @@ const char *tlr_dtype_name(tlr_dtype t, size_t elem_size)
     }
 }
 
-tlr_status tlr_h5_dataset_info(tlr_h5 *h, const char *path, tlr_h5_dsinfo *info,
-                               tlr_err *err)
+/* Shape, type and storage size of the open dataset d. */
+static tlr_status describe(tlr_h5 *h, hid_t d, const char *path, tlr_h5_dsinfo *info,
+                           tlr_err *err)
 {
-    memset(info, 0, sizeof *info);
-    if (!tlr_h5_is_dataset(h, path))
-        return tlr_err_set(err, TLR_E_FORMAT, "%s: dataset '%s' is missing", h->label, path);
-    hid_t d = H5Dopen2(h->file, path, H5P_DEFAULT);
-    if (d < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open dataset '%s'", h->label, path);
-    }
     tlr_status st = TLR_OK;
     hid_t t = H5Dget_type(d), s = H5Dget_space(d);
     int nd = H5Sget_simple_extent_ndims(s);
@@ -478,8 +463,36 @@ tlr_status tlr_h5_dataset_info(tlr_h5 *h, const char *path, tlr_h5_dsinfo *info,
     }
     H5Sclose(s);
     H5Tclose(t);
-    H5Dclose(d);
     H5Eclear2(H5E_DEFAULT);
+    return st;
+}
+
+/* Opens the dataset at path (one lookup; a group or a missing link both fail) and describes
+ * it.  On success *out holds the open dataset, which the caller closes. */
+static tlr_status open_dataset(tlr_h5 *h, const char *path, tlr_h5_dsinfo *info, hid_t *out,
+                               tlr_err *err)
+{
+    memset(info, 0, sizeof *info);
+    hid_t d = H5Dopen2(h->file, path, H5P_DEFAULT);
+    if (d < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return tlr_err_set(err, TLR_E_FORMAT, "%s: dataset '%s' is missing", h->label, path);
+    }
+    tlr_status st = describe(h, d, path, info, err);
+    if (st)
+        H5Dclose(d);
+    else
+        *out = d;
+    return st;
+}
+
+tlr_status tlr_h5_dataset_info(tlr_h5 *h, const char *path, tlr_h5_dsinfo *info,
+                               tlr_err *err)
+{
+    hid_t d;
+    tlr_status st = open_dataset(h, path, info, &d, err);
+    if (!st)
+        H5Dclose(d);
     return st;
 }
 
@@ -487,26 +500,24 @@ tlr_status tlr_h5_dataset_read_f32(tlr_h5 *h, const char *path, float *out, int6
                                    tlr_err *err)
 {
     tlr_h5_dsinfo info;
-    tlr_status st = tlr_h5_dataset_info(h, path, &info, err);
+    hid_t d;
+    tlr_status st = open_dataset(h, path, &info, &d, err);
     if (st)
         return st;
     if (info.dtype != TLR_DT_F32 && info.dtype != TLR_DT_F64 && info.dtype != TLR_DT_F16)
-        return tlr_err_set(err, TLR_E_UNSUPPORTED, "%s: dataset '%s' has type %s, expected floats",
-                           h->label, path, tlr_dtype_name(info.dtype, info.elem_size));
-    if (info.numel != numel)
-        return tlr_err_set(err, TLR_E_SHAPE, "%s: dataset '%s' has %lld values, expected %lld",
-                           h->label, path, (long long)info.numel, (long long)numel);
-    hid_t d = H5Dopen2(h->file, path, H5P_DEFAULT);
-    herr_t r = d < 0 ? -1 : H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
-    if (d >= 0)
-        H5Dclose(d);
-    if (r < 0) {
+        st = tlr_err_set(err, TLR_E_UNSUPPORTED, "%s: dataset '%s' has type %s, expected floats",
+                         h->label, path, tlr_dtype_name(info.dtype, info.elem_size));
+    else if (info.numel != numel)
+        st = tlr_err_set(err, TLR_E_SHAPE, "%s: dataset '%s' has %lld values, expected %lld",
+                         h->label, path, (long long)info.numel, (long long)numel);
+    else if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
         char why[TLR_H5_REASON_MAX];
         tlr_h5_reason(why);
-        return tlr_err_set(err, TLR_E_FORMAT, "%s: dataset '%s': read failed%s%s%s", h->label,
-                           path, why[0] ? " (" : "", why, why[0] ? ")" : "");
+        st = tlr_err_set(err, TLR_E_FORMAT, "%s: dataset '%s': read failed%s%s%s", h->label,
+                         path, why[0] ? " (" : "", why, why[0] ? ")" : "");
     }
-    return TLR_OK;
+    H5Dclose(d);
+    return st;
 }
 
 /* ---- listing ----------------------------------------------------------------------------- */

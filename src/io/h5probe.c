@@ -99,6 +99,19 @@ static herr_t probe_link(hid_t group, const char *name, const H5L_info_t *info, 
         return 1; /* stop this listing; the callers stop too */
     if (info->type != H5L_TYPE_HARD)
         return 0;
+    /* A dataset without attributes has nothing for the walk to read: its header is decoded
+     * here, and opening it (layout, filters, property lists) was most of the probe's time. */
+    H5O_info_t oi;
+    if (H5Oget_info_by_name2(group, name, &oi, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS,
+                             H5P_DEFAULT) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    if (oi.type == H5O_TYPE_DATASET && oi.num_attrs == 0) {
+        if (probe_seen_add(P, oi.addr))
+            P->objects++;
+        return 0;
+    }
     hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
     if (obj < 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -189,24 +202,37 @@ static void probe_uncap(int capped, const struct rlimit *old)
         setrlimit(RLIMIT_AS, old);
 }
 
-/* Opens the file and reads every attribute: 1 when that went through, 0 when libhdf5 met a
- * length no real file has (an allocation failed under the cap).  A file libhdf5 cannot open
- * passes: the caller's own open reports why. */
-static int probe_walk(const char *path, const void *buf, size_t len, const char *label)
+/* Opens the file: 'buf' of 'len' bytes when set (libhdf5 copies it), else 'path'. */
+static hid_t probe_open(const char *path, const void *buf, size_t len)
 {
     hid_t file = buf ? H5LTopen_file_image((void *)buf, len, 0)
                      : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return 1;
-    }
+    return file; /* on failure the error stack says why */
+}
+
+/* Reads every attribute of the open file: 1 when that went through, 0 when libhdf5 met a
+ * length no real file has (an allocation failed under the cap). */
+static int probe_file(hid_t file, const char *label)
+{
     tlr_h5 h = { file, (char *)label };
     probe_ctx P = { .h = &h };
     probe_location(file, &P);
     free(P.seen);
-    H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);
     return !P.out_of_memory;
+}
+
+/* Opens and walks: a file libhdf5 cannot open passes (the caller's own open says why). */
+static int probe_walk(const char *path, const void *buf, size_t len, const char *label)
+{
+    hid_t file = probe_open(path, buf, len);
+    if (file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 1;
+    }
+    int ok = probe_file(file, label);
+    H5Fclose(file);
+    return ok;
 }
 
 /* The child's side: open, walk, and answer with the exit status alone. */
@@ -238,15 +264,28 @@ void tlr_h5probe_contained(void)
      * a signal the worker's parent would recognise: the probe stays a child there */
 }
 
-/* The probe in this process: the same walk under the same cap, lifted afterwards.  libhdf5
- * then opens the file again with its attribute data already read once (page cache). */
-static int probe_here(const char *path, const void *buf, size_t len, const char *label)
+int tlr_h5probe_in_place(void)
+{
+    const char *nf = getenv("TLR_NO_FORK");
+    return contained && !(nf && strcmp(nf, "0") != 0);
+}
+
+/* The same walk under the same cap, in this process, on the handle the caller then keeps:
+ * one open instead of two, and the loader finds the metadata already in libhdf5's cache. */
+hid_t tlr_h5probe_open_here(const char *path, const void *buf, size_t len, const char *label,
+                            int *refused)
 {
     struct rlimit old;
     int capped = probe_cap(path, len, &old);
-    int ok = probe_walk(path, buf, len, label);
+    hid_t file = probe_open(path, buf, len);
+    *refused = file >= 0 && !probe_file(file, label);
     probe_uncap(capped, &old);
-    return ok;
+    if (*refused) {
+        H5Fclose(file);
+        H5Eclear2(H5E_DEFAULT);
+        return -1;
+    }
+    return file;
 }
 
 int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const char *label)
@@ -254,8 +293,6 @@ int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const ch
     const char *nf = getenv("TLR_NO_FORK");
     if (nf && strcmp(nf, "0") != 0)
         return -1;
-    if (contained)
-        return probe_here(path, buf, len, label);
     fflush(stdout);
     fflush(stderr);
     pid_t parent = getpid();

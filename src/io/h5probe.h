@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "io/h5lib.h"
+
 /* Opens the file ('path', or the image 'buf' of 'len' bytes when buf is set) in a child and
  * reads all its attributes.  1 when the child finished, 0 when it crashed or met a length no
  * real file has, -1 when there is no child to ask (TLR_NO_FORK, fork failed). */
@@ -22,5 +24,15 @@ int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const ch
 /* From now on this process probes in place: a crash while probing ends this process, which
  * the caller has arranged to be answered for (a forked worker). */
 void tlr_h5probe_contained(void);
+
+/* 1 when files are probed in this process (contained, and TLR_NO_FORK not set): open them
+ * with tlr_h5probe_open_here instead of calling tlr_h5probe_survives. */
+int tlr_h5probe_in_place(void);
+
+/* Opens the file (as tlr_h5probe_survives takes it) and walks it under the memory cap.  The
+ * open file, or -1: *refused is 1 when the walk met a length no real file has, 0 when libhdf5
+ * could not open the file at all (its error stack says why). */
+hid_t tlr_h5probe_open_here(const char *path, const void *buf, size_t len, const char *label,
+                            int *refused);
 
 #endif

@@ -662,11 +662,10 @@ static tlr_status read_layer_group(tlr_h5 *h, const char *root, const char *name
         goto out;
     for (size_t i = 0; i < names.n && !st; i++) {
         char *path = tlr_xasprintf("%s/%s", g, names.items[i]);
-        if (!tlr_h5_is_dataset(h, path))
+        st = tlr_wp_stored_add(out, h, names.items[i], path, err);
+        if (st == TLR_E_FORMAT && !tlr_h5_is_dataset(h, path))
             st = tlr_err_set(err, TLR_E_FORMAT, "%s: layer '%s': weight '%s' is listed but the "
                              "dataset '%s' is missing", ctx->what, name, names.items[i], path);
-        else
-            st = tlr_wp_stored_add(out, h, names.items[i], path, err);
         free(path);
     }
 out:

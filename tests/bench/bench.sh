@@ -40,14 +40,15 @@ else
   make --no-print-directory BUILD=$B $B/tlreport $B/libtlr.a
 fi
 PKGS=$(sed -n 's/^PKGS *= *//p' Makefile)
+LIBS=$(make --no-print-directory -s print-libs)   # the binary's own link line (static libhdf5)
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -D_DEFAULT_SOURCE -Isrc $(pkg-config --cflags $PKGS) \
    -o $B/bench_forward tests/bench/bench_forward.c $B/libtlr.a \
-   $(pkg-config --libs $PKGS) -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lm -lpthread
+   $LIBS
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -D_DEFAULT_SOURCE -Isrc $(pkg-config --cflags $PKGS) \
    -o $B/bench_grad tests/bench/bench_grad.c $B/libtlr.a \
-   $(pkg-config --libs $PKGS) -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5_hl -lm -lpthread
+   $LIBS
 
 # ---- oracle copy, models, ONNX graphs, onnxruntime-node ----------------------------------
 O=$B/oracle
