@@ -3,9 +3,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/threads.h"
+#include "base/xalloc.h"
 
 /* Panel geometry, in SVG user units. */
 #define WS_PANEL_W 200
@@ -16,36 +19,117 @@
 #define WS_PLOT_H 56
 #define WS_LABEL_CHARS 30
 
+/* The array is cut into WS_CHUNKS fixed pieces whatever the thread count; each piece's
+ * partial results are combined in order, so the numbers do not depend on the threads. */
+#define WS_CHUNKS 64
+
+typedef struct {
+    double sum, ss, amax, min, max;
+    int64_t count, nonfinite, near_zero;
+    int64_t hist[TLR_WSTATS_BINS];
+} ws_part;
+
+typedef struct {
+    const float *w;
+    int64_t n;
+    const tlr_wstats *first; /* min, max, mean of the first pass (second pass only) */
+    double amax;
+    ws_part part[WS_CHUNKS];
+} ws_job;
+
+static void chunk_range(const ws_job *J, int64_t c, int64_t *b, int64_t *e)
+{
+    *b = J->n * c / WS_CHUNKS;
+    *e = J->n * (c + 1) / WS_CHUNKS;
+}
+
+/* Pass 1 over chunks [c0, c1): count, sum, min, max, max |w|. */
+static void first_pass(void *ctx, int64_t c0, int64_t c1, int tid)
+{
+    (void)tid;
+    ws_job *J = ctx;
+    for (int64_t c = c0; c < c1; c++) {
+        ws_part *P = &J->part[c];
+        int64_t b, e;
+        chunk_range(J, c, &b, &e);
+        for (int64_t i = b; i < e; i++) {
+            double v = J->w[i];
+            if (!isfinite(v)) {
+                P->nonfinite++;
+                continue;
+            }
+            P->min = P->count == 0 || v < P->min ? v : P->min;
+            P->max = P->count == 0 || v > P->max ? v : P->max;
+            P->amax = fabs(v) > P->amax ? fabs(v) : P->amax;
+            P->sum += v;
+            P->count++;
+        }
+    }
+}
+
+/* Pass 2: squared deviations, near-zero count, histogram. */
+static void second_pass(void *ctx, int64_t c0, int64_t c1, int tid)
+{
+    (void)tid;
+    ws_job *J = ctx;
+    const tlr_wstats *o = J->first;
+    double span = o->max - o->min;
+    for (int64_t c = c0; c < c1; c++) {
+        ws_part *P = &J->part[c];
+        int64_t b, e;
+        chunk_range(J, c, &b, &e);
+        for (int64_t i = b; i < e; i++) {
+            double v = J->w[i];
+            if (!isfinite(v))
+                continue;
+            P->ss += (v - o->mean) * (v - o->mean);
+            P->near_zero += fabs(v) < TLR_WSTATS_NEAR_ZERO * J->amax;
+            int k = span > 0 ? (int)((v - o->min) / span * TLR_WSTATS_BINS) : 0;
+            P->hist[k >= TLR_WSTATS_BINS ? TLR_WSTATS_BINS - 1 : k]++;
+        }
+    }
+}
+
+static void combine_first(const ws_job *J, tlr_wstats *out, double *amax)
+{
+    double sum = 0;
+    for (int c = 0; c < WS_CHUNKS; c++) {
+        const ws_part *P = &J->part[c];
+        out->nonfinite += P->nonfinite;
+        if (P->count == 0)
+            continue;
+        out->min = out->count == 0 || P->min < out->min ? P->min : out->min;
+        out->max = out->count == 0 || P->max > out->max ? P->max : out->max;
+        *amax = P->amax > *amax ? P->amax : *amax;
+        sum += P->sum;
+        out->count += P->count;
+    }
+    if (out->count)
+        out->mean = sum / (double)out->count;
+}
+
 void tlr_wstats_compute(const float *w, int64_t n, tlr_wstats *out)
 {
     memset(out, 0, sizeof *out);
-    double sum = 0, amax = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double v = w[i];
-        if (!isfinite(v)) {
-            out->nonfinite++;
-            continue;
+    ws_job *J = tlr_xcalloc(1, sizeof *J);
+    *J = (ws_job){ .w = w, .n = n, .first = out };
+    /* small arrays on one thread: the pool's wake-up costs more than they do */
+    int threads = n < (1 << 16) ? 1 : TLR_THREADS_MAX;
+    tlr_parallel_for_n(WS_CHUNKS, threads, first_pass, J);
+    combine_first(J, out, &J->amax);
+    if (out->count) {
+        memset(J->part, 0, sizeof J->part);
+        tlr_parallel_for_n(WS_CHUNKS, threads, second_pass, J);
+        double ss = 0;
+        for (int c = 0; c < WS_CHUNKS; c++) {
+            ss += J->part[c].ss;
+            out->near_zero += J->part[c].near_zero;
+            for (int k = 0; k < TLR_WSTATS_BINS; k++)
+                out->hist[k] += J->part[c].hist[k];
         }
-        out->min = out->count == 0 || v < out->min ? v : out->min;
-        out->max = out->count == 0 || v > out->max ? v : out->max;
-        amax = fabs(v) > amax ? fabs(v) : amax;
-        sum += v;
-        out->count++;
+        out->std = sqrt(ss / (double)out->count);
     }
-    if (out->count == 0)
-        return;
-    out->mean = sum / (double)out->count;
-    double ss = 0, span = out->max - out->min;
-    for (int64_t i = 0; i < n; i++) {
-        double v = w[i];
-        if (!isfinite(v))
-            continue;
-        ss += (v - out->mean) * (v - out->mean);
-        out->near_zero += fabs(v) < TLR_WSTATS_NEAR_ZERO * amax;
-        int b = span > 0 ? (int)((v - out->min) / span * TLR_WSTATS_BINS) : 0;
-        out->hist[b >= TLR_WSTATS_BINS ? TLR_WSTATS_BINS - 1 : b]++;
-    }
-    out->std = sqrt(ss / (double)out->count);
+    free(J);
 }
 
 /* Escaped, cut from the left (the end of a path names the layer), ASCII only. */
