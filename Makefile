@@ -60,11 +60,12 @@ H5DIR      = /usr/lib/x86_64-linux-gnu/hdf5/serial
 # LINK=static (the default) takes libhdf5, cmark-gfm, libpng and libturbojpeg from their Debian
 # -dev packages' archives: Debian's libhdf5 .so pulls in libcurl, GnuTLS, Kerberos and LDAP
 # (45 shared objects in all), and loading them cost more than the rest of a --summary run.
-# cJSON and libzip ship no archive and stay shared.  LINK=dynamic links everything shared.
+# cJSON ships no archive and stays shared; libzip (no archive either) is opened with dlopen on
+# the first zip archive (src/io/zipio.c).  LINK=dynamic links everything shared.
 LINK      ?= static
 ifeq ($(LINK),static)
 PKG_LIBS   = -L$(H5DIR) -Wl,-Bstatic -lhdf5_hl -lhdf5 -lcmark-gfm-extensions -lcmark-gfm \
-             -lpng16 -lturbojpeg -lsz -laec -Wl,-Bdynamic -lcjson -lzip -lz -ldl -lm -lpthread
+             -lpng16 -lturbojpeg -lsz -laec -Wl,-Bdynamic -lcjson -lz -ldl -lm -lpthread
 else
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -L$(H5DIR) -lhdf5_hl -lm -lpthread
 endif
