@@ -115,6 +115,11 @@ if [ $TORCH = 1 ]; then
      --json ../results/torch_grad.json 2>&1 | grep -v Warning) | sed 's/^/  /'
 fi
 
+# ---- fixed cost of one run on a small model, against h5py on the same file ---------------
+for c in tm_mnv2 seed_mnv2; do
+  [ -f $O/models/$c.h5 ] && $PY tests/bench/fixed_cost.py $B/tlreport $O/models/$c.h5 21 "$R/fixed_$c.json"
+done
+
 # ---- memory, loading, the whole report ---------------------------------------------------
 COURSE=$O/models/seed_vgg16.h5
 if [ -x /usr/bin/time ]; then
