@@ -31,6 +31,7 @@ struct tlr_grad_cache {
     const float **key;   /* the forward kernel */
     float **flipped;
     int n;
+    tlr_rev_narrow *narrows; /* score layers cut to the filters asked for */
 };
 
 tlr_grad_cache *tlr_grad_cache_new(void)
@@ -46,6 +47,7 @@ void tlr_grad_cache_free(tlr_grad_cache *c)
         free(c->flipped[i]);
     free(c->key);
     free(c->flipped);
+    tlr_rev_narrow_free(c->narrows);
     free(c);
 }
 
@@ -89,6 +91,7 @@ typedef struct {
     tlr_tensor *z;      /* pre-activation (TLR_REV_NEED_Z) */
     tlr_shape *in_shape;
     tape *child;        /* a nested model's tape */
+    const tlr_layer *cut; /* the score's layer cut to the filters asked for, or NULL */
 } rstep;
 
 struct tape {
@@ -107,6 +110,7 @@ typedef struct {
     tlr_grad_cache *cache;
     tlr_grad_result *res;
     int seeded, wrt_seen;
+    const tlr_rev_narrow *narrow; /* the cut the score's layer runs as, or NULL */
 } run;
 
 static tape *tape_new(run *R, const tlr_model *m, const char *prefix, int want_outputs)
@@ -243,10 +247,13 @@ static tlr_status seed(run *R, const tlr_tensor *a, rslot *out, const char *path
     tlr_status st = TLR_OK;
     for (int b = 0; b < n && !st; b++) {
         int idx = R->rq->index ? R->rq->index[b] : R->rq->fixed;
-        if (R->rq->kind == TLR_SCORE_CLASS)
+        if (R->rq->kind == TLR_SCORE_CLASS) {
             st = class_seed(R, a->data + b * per, g->data + b * per, per, b, idx);
-        else
-            st = filter_seed(R, a, a->data + b * per, g->data + b * per, b, idx);
+        } else {
+            int ch = R->narrow ? tlr_rev_narrow_channel(R->narrow, idx) : idx;
+            st = filter_seed(R, a, a->data + b * per, g->data + b * per, b, ch);
+            R->res->index[b] = idx;
+        }
     }
     if (st) {
         tlr_exec_drop(&R->X, g);
@@ -379,6 +386,23 @@ static tlr_status run_input(run *R, tape *T, const tlr_step *st, tlr_tensor *con
     return TLR_OK;
 }
 
+/* The score's layer cut to the filters a FILTER request reads (reverse_narrow.c), when its
+ * value goes nowhere else; NULL to run the layer as it is. */
+static const tlr_layer *cut_layer(run *R, tape *T, const tlr_step *st)
+{
+    const tlr_grad_request *rq = R->rq;
+    if (rq->kind != TLR_SCORE_FILTER || R->seeded || !is_ref(&R->caps[0], T, st) ||
+        (rq->wrt && is_ref(&R->caps[1], T, st)) || T->want_outputs)
+        return NULL;
+    for (int t = 0; t < TLR_MAX_OUTPUTS; t++)
+        if (T->p.values[st->out].readers[t] > 0)
+            return NULL;
+    R->narrow = tlr_rev_narrow_get(&R->cache->narrows, &T->p.m->layers[st->layer],
+                                   rq->index ? rq->index : &rq->fixed,
+                                   rq->index ? R->res->n : 1);
+    return R->narrow ? tlr_rev_narrow_layer(R->narrow) : NULL;
+}
+
 /* A call step: gathers its inputs, runs (or skips) it, holds, then releases the inputs. */
 static tlr_status run_call(run *R, tape *T, const tlr_step *st, rstep *rs)
 {
@@ -395,6 +419,8 @@ static tlr_status run_call(run *R, tape *T, const tlr_step *st, rstep *rs)
     }
     const char *why = tlr_exec_cannot_run(l);
     tlr_status rc = TLR_OK;
+    if (!missing && !why && (rs->cut = cut_layer(R, T, st)))
+        l = rs->cut;
     if (missing || why) {
         tlr_exec_skip(&R->X, st->path, l, missing && !why,
                       why ? why : "an input could not be computed");
@@ -475,7 +501,8 @@ static tlr_status back_call(run *R, tape *T, const tlr_step *st, rstep *rs)
         tlr_layer lin;
         for (int k = 0; k < st->n_in; k++)
             x[k] = slot_of(T, &st->in[k])->t[st->in[k].tensor];
-        tlr_rev r = { &R->X, step_layer(&T->p.m->layers[st->layer], rs->strip, 0, &lin),
+        const tlr_layer *l = rs->cut ? rs->cut : &T->p.m->layers[st->layer];
+        tlr_rev r = { &R->X, step_layer(l, rs->strip, 0, &lin),
                       st->path, st->n_in, rs->in_shape,
                       rs->needs & TLR_REV_NEED_IN ? x : NULL,
                       rs->needs & TLR_REV_NEED_OUT ? out->t[0] : NULL, rs->z, out->g[0], dx,

@@ -48,4 +48,18 @@ tlr_tensor *tlr_rev_new_dx(tlr_rev *r, int k);
 const float *tlr_grad_cache_flipped(tlr_grad_cache *c, const tlr_conv2d_params *p,
                                     const float *kernel);
 
+/* reverse_narrow.c: a Conv2D cut down to the output channels a TLR_SCORE_FILTER request
+ * reads, kept in a list (the grad cache's) until tlr_rev_narrow_free. */
+typedef struct tlr_rev_narrow tlr_rev_narrow;
+
+/* The cut of 'l' to the filters want[0 .. n) (repeats allowed), made once per list; NULL
+ * when 'l' cannot be cut (not a channels-last 2-D Conv2D without groups, a filter out of
+ * range) or when cutting would save little. */
+const tlr_rev_narrow *tlr_rev_narrow_get(tlr_rev_narrow **list, const tlr_layer *l,
+                                         const int *want, int n);
+const tlr_layer *tlr_rev_narrow_layer(const tlr_rev_narrow *e);
+/* The channel of the cut layer that holds 'filter' of the original, or -1. */
+int tlr_rev_narrow_channel(const tlr_rev_narrow *e, int filter);
+void tlr_rev_narrow_free(tlr_rev_narrow *list);
+
 #endif

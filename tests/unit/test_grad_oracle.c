@@ -139,6 +139,37 @@ static void check_input(const tlr_model *m, const tlr_tensor *x, const tlr_json 
     tlr_grad_result_free(&r);
 }
 
+/* The same image three times, asking for filters (f, another, f): the score's layer then runs
+ * cut to two filters (reverse_narrow.c), and images 0 and 2 must still give the oracle's
+ * single-filter gradient -- the cut's channels are found again by filter, repeats included. */
+static void check_input_batch(const tlr_model *m, const tlr_tensor *x, const tlr_json *c,
+                              const char *dir, const char *what)
+{
+    int64_t shape[TLR_MAX_DIMS], per = tlr_tensor_numel(x);
+    memcpy(shape, x->shape, sizeof shape);
+    shape[0] = 3;
+    tlr_tensor *xb = tlr_tensor_new(x->ndim, shape);
+    for (int b = 0; b < 3; b++)
+        memcpy(xb->data + b * per, x->data, (size_t)per * sizeof(float));
+    tlr_grad_request rq = filter_request(c);
+    int f = rq.fixed, idx[3] = { f, f == 0 ? 1 : 0, f };
+    rq.index = idx;
+    tlr_grad_result r;
+    tlr_err err = { 0 };
+    tlr_status st = tlr_grad_run(m, xb, &rq, NULL, NULL, &r, &err);
+    CHECK(st == TLR_OK, "%s (batch): %s", what, err.msg);
+    if (!st) {
+        for (int b = 0; b < 3; b += 2) {
+            INT_EQ(r.index[b], f, what);
+            NEAR(r.score[b], tlr_json_get_number(c, "loss", 0), 1e-4, what);
+            near_ref(dir, "input_grad.npy", r.grad->data + b * per, per, what);
+        }
+        INT_EQ(r.index[1], idx[1], what);
+        tlr_grad_result_free(&r);
+    }
+    tlr_tensor_free(xb);
+}
+
 /* 30 steps from tlreport's seeded start, one flipped-kernel cache for all of them. */
 static void check_ascent(const tlr_model *m, const tlr_tensor *like, const tlr_json *c,
                          const char *dir, const char *what)
@@ -179,7 +210,7 @@ static void check_cases(const tlr_model *m, const tlr_tensor *x, const tlr_json 
         if (strcmp(kind, "gradcam") == 0)
             check_gradcam(m, x, c, dir, what);
         else if (strcmp(kind, "input") == 0)
-            check_input(m, x, c, dir, what);
+            check_input(m, x, c, dir, what), check_input_batch(m, x, c, dir, what);
         else
             check_ascent(m, x, c, dir, what);
     }
