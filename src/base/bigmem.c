@@ -9,7 +9,7 @@
 
 #include "base/xalloc.h"
 
-#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_PAGE TLR_BIG_ALLOC_MIN
 
 void *tlr_big_alloc(size_t bytes)
 {

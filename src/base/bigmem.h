@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 
+/* From this size on a buffer gets huge pages (smaller ones are plain malloc). */
+#define TLR_BIG_ALLOC_MIN ((size_t)2 << 20)
+
 /* At least 'bytes' (>= 1) bytes, 64-byte aligned; aborts when out of memory. */
 void *tlr_big_alloc(size_t bytes);
 

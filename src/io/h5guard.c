@@ -8,6 +8,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const unsigned char signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
 
@@ -90,24 +93,55 @@ static int collection_damaged(const unsigned char *b, size_t len, size_t at, int
     return 0;
 }
 
-/* Offset of the first structure with signature 'sig' that 'damaged' flags, or -1. */
-static long find_damage(const unsigned char *b, size_t len, const char *sig, const sizes *s,
-                        int (*damaged)(const unsigned char *, size_t, size_t, const sizes *))
-{
-    /* memchr on the first byte, then a 4-byte compare: several times faster than memmem on
-     * tens of megabytes of weights, where the first byte is rare. */
-    const unsigned char *p = b, *end = b + len;
-    while ((size_t)(end - p) >= 4 && (p = memchr(p, sig[0], (size_t)(end - p) - 3)) != NULL) {
-        if (memcmp(p, sig, 4) == 0 && damaged(b, len, (size_t)(p - b), s))
-            return (long)(p - b);
-        p++;
-    }
-    return -1;
-}
-
 static int gcol_damaged(const unsigned char *b, size_t len, size_t at, const sizes *s)
 {
     return collection_damaged(b, len, at, s->L);
+}
+
+/* The first damaged global heap collection and local heap, by offset (-1: none). */
+typedef struct {
+    const sizes *s;
+    long gcol, heap;
+} found;
+
+/* A "GC" or "HE" at 'at' (at + 4 <= len): 1 to stop the scan (a damaged collection, which
+ * is reported before any heap). */
+static int visit(const unsigned char *b, size_t len, size_t at, found *f)
+{
+    if (memcmp(b + at, "GCOL", 4) == 0 && gcol_damaged(b, len, at, f->s)) {
+        f->gcol = (long)at;
+        return 1;
+    }
+    if (f->heap < 0 && memcmp(b + at, "HEAP", 4) == 0 && local_heap_damaged(b, len, at, f->s))
+        f->heap = (long)at;
+    return 0;
+}
+
+/* One pass over the file for both signatures, their first two bytes compared 16 positions
+ * at a time: a model's weights are tens of megabytes in which 'G' and 'H' alone are common
+ * (a memchr per signature stopped every few hundred bytes: 35 ms for VGG16's 64 MB). */
+static void scan(const unsigned char *b, size_t len, found *f)
+{
+    if (len < 4)
+        return;
+    size_t i = 0, last = len - 4; /* the last offset a signature can start at */
+#ifdef __SSE2__
+    const __m128i G = _mm_set1_epi8('G'), C = _mm_set1_epi8('C'), H = _mm_set1_epi8('H'),
+                  E = _mm_set1_epi8('E');
+    for (; i + 16 <= last; i += 16) { /* reads b[i .. i + 16] */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + i + 1));
+        __m128i hit = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(x, G), _mm_cmpeq_epi8(y, C)),
+                                   _mm_and_si128(_mm_cmpeq_epi8(x, H), _mm_cmpeq_epi8(y, E)));
+        for (unsigned bits = (unsigned)_mm_movemask_epi8(hit); bits; bits &= bits - 1)
+            if (visit(b, len, i + (size_t)__builtin_ctz(bits), f))
+                return;
+    }
+#endif
+    for (; i <= last; i++)
+        if (((b[i] == 'G' && b[i + 1] == 'C') || (b[i] == 'H' && b[i + 1] == 'E')) &&
+            visit(b, len, i, f))
+            return;
 }
 
 const char *tlr_h5guard_check(const void *buf, size_t len)
@@ -117,18 +151,24 @@ const char *tlr_h5guard_check(const void *buf, size_t len)
     sizes s;
     if (!superblock(b, len, &s))
         return NULL;
-    long at = find_damage(b, len, "GCOL", &s, gcol_damaged);
-    if (at >= 0) {
-        snprintf(why, sizeof why, "damaged global heap collection at byte %ld", at);
+    found f = { &s, -1, -1 };
+    scan(b, len, &f);
+    if (f.gcol >= 0) {
+        snprintf(why, sizeof why, "damaged global heap collection at byte %ld", f.gcol);
         return why;
     }
-    at = find_damage(b, len, "HEAP", &s, local_heap_damaged);
-    if (at >= 0) {
-        snprintf(why, sizeof why, "damaged local heap at byte %ld", at);
+    if (f.heap >= 0) {
+        snprintf(why, sizeof why, "damaged local heap at byte %ld", f.heap);
         return why;
     }
     return NULL;
 }
+
+#ifdef MAP_POPULATE
+#define GUARD_POPULATE MAP_POPULATE
+#else
+#define GUARD_POPULATE 0
+#endif
 
 const char *tlr_h5guard_check_file(const char *path)
 {
@@ -138,7 +178,9 @@ const char *tlr_h5guard_check_file(const char *path)
     struct stat st;
     const char *why = NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* populated at once: the scan reads every page, and one call maps them all where
+         * faulting them in one by one cost ~1,000 faults for a 64 MB model */
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | GUARD_POPULATE, fd, 0);
         if (m != MAP_FAILED) {
             why = tlr_h5guard_check(m, (size_t)st.st_size);
             munmap(m, (size_t)st.st_size);
