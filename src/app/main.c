@@ -18,6 +18,7 @@
 
 #include "app/cli.h"
 #include "app/pipeline.h"
+#include "base/bigmem.h"
 #include "base/stop.h"
 #include "base/version.h"
 #include "io/h5probe.h"
@@ -320,6 +321,7 @@ int main(int argc, char **argv)
         return 0;
     }
     o.progress = !o.quiet && isatty(fileno(stderr));
+    tlr_big_heap((size_t)8 << 20);
     int rc = run_guarded(&o);
     tlr_cli_free(&o);
     return rc;

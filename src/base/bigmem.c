@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #ifdef __linux__
 #include <sys/mman.h>
+#include <unistd.h>
+#endif
+#ifdef __GLIBC__
+#include <malloc.h>
 #endif
 
 #include "base/xalloc.h"
@@ -27,5 +31,36 @@ void *tlr_big_alloc(size_t bytes)
     return p;
 #else
     return tlr_xmalloc(bytes);
+#endif
+}
+
+/* glibc grows its heap M_TOP_PAD bytes beyond each request; here the heap is made to grow
+ * once, by 'pad', and the new range is advised for huge pages -- what the glibc.malloc.hugetlb
+ * and top_pad tunables do, which glibc reads only from the environment at start.  Small
+ * allocations (libhdf5's metadata cache, the model's JSON, tensors under 2 MB) then fault in
+ * 2 MB pages instead of 4 KB ones. */
+void tlr_big_heap(size_t pad)
+{
+#if defined(__GLIBC__) && defined(__linux__) && defined(MADV_HUGEPAGE)
+    enum { STEP = 64 << 10, MAX_STEPS = 8 }; /* under the mmap threshold: from the heap */
+    if (pad < HUGE_PAGE || mallopt(M_TOP_PAD, (int)pad) != 1)
+        return;
+    char *before = sbrk(0), *after = before;
+    void *held[MAX_STEPS];
+    int n = 0;
+    while (n < MAX_STEPS && after == before && (held[n] = malloc(STEP)) != NULL) {
+        n++;
+        after = sbrk(0);
+    }
+    if (before != (char *)-1 && after != (char *)-1 && after > before) {
+        uintptr_t a = ((uintptr_t)before + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+        uintptr_t b = (uintptr_t)after & ~(uintptr_t)(HUGE_PAGE - 1);
+        if (a < b)
+            (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+    }
+    while (n > 0)
+        free(held[--n]);
+#else
+    (void)pad;
 #endif
 }

@@ -16,4 +16,9 @@
 /* At least 'bytes' (>= 1) bytes, 64-byte aligned; aborts when out of memory. */
 void *tlr_big_alloc(size_t bytes);
 
+/* Sets the malloc heap to grow 'pad' bytes beyond each request and puts the next 'pad'
+ * bytes on huge pages (glibc on Linux; elsewhere nothing).  Call once, early, before threads
+ * start. */
+void tlr_big_heap(size_t pad);
+
 #endif
