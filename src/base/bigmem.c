@@ -43,7 +43,11 @@ void tlr_big_heap(size_t pad)
 {
 #if defined(__GLIBC__) && defined(__linux__) && defined(MADV_HUGEPAGE)
     enum { STEP = 64 << 10, MAX_STEPS = 8 }; /* under the mmap threshold: from the heap */
-    if (pad < HUGE_PAGE || mallopt(M_TOP_PAD, (int)pad) != 1)
+    /* setting the pad ends glibc's sliding mmap threshold, which would have risen to keep
+     * freed buffers in the heap: fix it at 4 MB instead (libhdf5's metadata cache, 1 MB and
+     * more per open file, was a fresh mmap) */
+    if (pad < HUGE_PAGE || mallopt(M_TOP_PAD, (int)pad) != 1 ||
+        mallopt(M_MMAP_THRESHOLD, 4 << 20) != 1)
         return;
     char *before = sbrk(0), *after = before;
     void *held[MAX_STEPS];
