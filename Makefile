@@ -34,7 +34,7 @@ TESTOBJ  = $(TESTSRC:tests/unit/%.c=$(BUILD)/tests/%.o) $(BUILD)/tests/harness.o
 # The HDF5 writer builds the example model and test fixtures; tlreport itself only reads.
 H5WRITE  = $(BUILD)/examples/h5write.o
 
-.PHONY: all deps binary check unit demo site install clean bench fuzz help pages print-libs
+.PHONY: all deps binary check unit demo site install clean bench fuzz help print-libs
 .DEFAULT_GOAL := all
 
 all: deps
@@ -106,17 +106,11 @@ $(BUILD)/unit_tests: $(TESTOBJ) $(H5WRITE) $(BUILD)/libtlr.a
 $(BUILD)/tests/.dir:
 	@mkdir -p $(BUILD)/tests && touch $@
 
-# Every test: unit suites, then the command-line, corpus and report suites.
+# Every test: unit suites, then the command-line, corpus and report suites (among them the
+# page count of the longest corpus reports in print, tests/cli/length.sh).
 check: deps
 	@$(MAKE) --no-print-directory binary $(BUILD)/unit_tests
 	@TLREPORT=$(TLREPORT) UNIT=$(BUILD)/unit_tests BUILD=$(BUILD) sh tests/run.sh
-
-# Page count of every corpus report in print (issue 11: at most 10 A4 pages).  Not part of
-# `make check` for now: since Grad-CAM, filter patterns, the diagram and the weight statistics
-# joined the page, the longest reports print to 13-15 pages.
-pages: deps
-	@$(MAKE) --no-print-directory binary
-	@TLREPORT=$(TLREPORT) sh tests/pages/length.sh
 
 unit:
 	@$(MAKE) --no-print-directory $(BUILD)/unit_tests && $(BUILD)/unit_tests $(T)

@@ -32,31 +32,12 @@ static void add_head(tlr_json *obj, const char *key, const tlr_json *list,
     tlr_buf_free(&name);
 }
 
-/* A summary row of a top-level layer, of a nested model or of a layer right inside one. */
-static int is_outer_row(const tlr_json *row)
-{
-    return tlr_json_get_int(row, "depth", 0) <= 1;
-}
-
-static int count_outer_rows(const tlr_json *rows)
-{
-    int n = 0;
-    for (const tlr_json *m = tlr_json_first(rows); m; m = tlr_json_next(m))
-        n += is_outer_row(m);
-    return n;
-}
-
-/* Pregunta 3: a long expanded summary shows its top-level and nested-model rows when they
- * fit (the blocks inside a pretrained model are what makes it long), else its first rows. */
+/* Pregunta 3: the expanded summary by block and nested model (condense_blocks.c). */
 static void condense_summary(tlr_json *summary)
 {
     const tlr_json *rows = tlr_json_get(summary, "rows");
-    if (!tlr_json_is_array(rows))
-        return;
-    int outer = count_outer_rows(rows);
-    int total = (int)tlr_json_size(rows);
-    int by_depth = total > TLR_CONDENSE_ROWS && outer <= TLR_CONDENSE_ROWS && outer < total;
-    add_head(summary, "rows", rows, by_depth ? is_outer_row : NULL);
+    if (tlr_json_is_array(rows))
+        tlr_condense_summary_rows(summary, rows);
 }
 
 static void condense_frozen(tlr_json *summary)

@@ -11,11 +11,17 @@
 #include "base/json.h"
 
 /* Rows a condensed table shows at most. */
-#define TLR_CONDENSE_ROWS 10
+#define TLR_CONDENSE_ROWS 6
+/* Rows of the expanded summary grouped by block or nested model the page shows at most. */
+#define TLR_CONDENSE_GROUPS 12
 /* Lines of model.summary() the page shows at most. */
 #define TLR_CONDENSE_LINES 30
 
 /* Adds the condensed keys to 'view' (an object). */
 void tlr_condense_view(tlr_json *view);
+
+/* Adds summary.rows_head (one row per block of a nested model, or per nested model, when the
+ * layers do not fit), rows_more, rows_total, rows_blocks, rows_inner and rows_cut for summary.rows. */
+void tlr_condense_summary_rows(tlr_json *summary, const tlr_json *rows);
 
 #endif
