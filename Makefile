@@ -135,11 +135,11 @@ site: deps
 	@$(MAKE) --no-print-directory binary examples/out/course_model.h5
 	$(TLREPORT) examples/out/course_model.h5 examples/out/images -o site $(SITE_OPTS) --quiet
 
-# Forward-pass speed against ONNX Runtime and PyTorch in one run (tests/bench/README.md).
 # The link line, for scripts that build their own programs against libtlr.a.
 print-libs:
 	@echo $(PKG_LIBS)
 
+# Forward-pass speed against ONNX Runtime and PyTorch in one run (tests/bench/README.md).
 bench: deps
 	@sh tests/bench/bench.sh
 
