@@ -1,6 +1,7 @@
 /* wstats.c - weight statistics and their histograms (see wstats.h). */
 #include "report/wstats.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "base/buf.h"
 #include "base/threads.h"
+#include "base/vectorize.h"
 #include "base/xalloc.h"
 
 /* Panel geometry, in SVG user units. */
@@ -43,27 +45,124 @@ static void chunk_range(const ws_job *J, int64_t c, int64_t *b, int64_t *e)
     *e = J->n * (c + 1) / WS_CHUNKS;
 }
 
-/* Pass 1 over chunks [c0, c1): count, sum, min, max, max |w|. */
+enum { LANES = 8 }; /* independent running values per pass: loops that vectorise */
+
+TLR_VECTORIZE static int64_t count_nonfinite(const float *w, int64_t n)
+{
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++)
+        bad += !(fabsf(w[i]) <= FLT_MAX);
+    return bad;
+}
+
+/* Pass 1 over a chunk with NaN or infinities: those are counted and left out. */
+static void first_slow(const float *w, int64_t n, ws_part *P)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double v = w[i];
+        if (!isfinite(v)) {
+            P->nonfinite++;
+            continue;
+        }
+        P->min = P->count == 0 || v < P->min ? v : P->min;
+        P->max = P->count == 0 || v > P->max ? v : P->max;
+        P->amax = fabs(v) > P->amax ? fabs(v) : P->amax;
+        P->sum += v;
+        P->count++;
+    }
+}
+
+/* Pass 1 over a finite chunk of n >= 1 values: LANES running minima, maxima and sums, merged
+ * in lane order.  max |w| is max(-min, max). */
+TLR_VECTORIZE static void first_fast(const float *w, int64_t n, ws_part *P)
+{
+    float mn[LANES], mx[LANES];
+    double s[LANES] = { 0 };
+    for (int k = 0; k < LANES; k++)
+        mn[k] = mx[k] = w[0];
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) {
+            mn[k] = w[i + k] < mn[k] ? w[i + k] : mn[k];
+            mx[k] = w[i + k] > mx[k] ? w[i + k] : mx[k];
+            s[k] += (double)w[i + k];
+        }
+    for (; i < n; i++) {
+        mn[0] = w[i] < mn[0] ? w[i] : mn[0];
+        mx[0] = w[i] > mx[0] ? w[i] : mx[0];
+        s[0] += (double)w[i];
+    }
+    P->min = (double)mn[0], P->max = (double)mx[0], P->sum = 0;
+    for (int k = 0; k < LANES; k++) {
+        P->min = (double)mn[k] < P->min ? (double)mn[k] : P->min;
+        P->max = (double)mx[k] > P->max ? (double)mx[k] : P->max;
+        P->sum += s[k];
+    }
+    P->amax = fabs(P->min) > fabs(P->max) ? fabs(P->min) : fabs(P->max);
+    P->count = n;
+}
+
 static void first_pass(void *ctx, int64_t c0, int64_t c1, int tid)
 {
     (void)tid;
     ws_job *J = ctx;
     for (int64_t c = c0; c < c1; c++) {
-        ws_part *P = &J->part[c];
         int64_t b, e;
         chunk_range(J, c, &b, &e);
-        for (int64_t i = b; i < e; i++) {
-            double v = J->w[i];
-            if (!isfinite(v)) {
-                P->nonfinite++;
-                continue;
-            }
-            P->min = P->count == 0 || v < P->min ? v : P->min;
-            P->max = P->count == 0 || v > P->max ? v : P->max;
-            P->amax = fabs(v) > P->amax ? fabs(v) : P->amax;
-            P->sum += v;
-            P->count++;
+        if (e > b && count_nonfinite(J->w + b, e - b) == 0)
+            first_fast(J->w + b, e - b, &J->part[c]);
+        else
+            first_slow(J->w + b, e - b, &J->part[c]);
+    }
+}
+
+/* The histogram bin of v (equal bins from min to max, the last one closed). */
+static int bin_of(double v, double min, double span)
+{
+    int k = span > 0 ? (int)((v - min) / span * TLR_WSTATS_BINS) : 0;
+    return k >= TLR_WSTATS_BINS ? TLR_WSTATS_BINS - 1 : k;
+}
+
+/* Pass 2 over a finite chunk: squared deviations and near-zero counts in lanes; the bins in
+ * four histograms, so that runs of one bin do not wait on each other's increments. */
+TLR_VECTORIZE static void second_fast(const float *w, int64_t n, const tlr_wstats *o,
+                                      double thr, ws_part *P)
+{
+    double ss[LANES] = { 0 };
+    int64_t nz[LANES] = { 0 }, h[4][TLR_WSTATS_BINS] = { { 0 } };
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) {
+            double d = (double)w[i + k] - o->mean;
+            ss[k] += d * d;
+            nz[k] += fabs((double)w[i + k]) < thr;
         }
+    for (; i < n; i++) {
+        double d = (double)w[i] - o->mean;
+        ss[0] += d * d;
+        nz[0] += fabs((double)w[i]) < thr;
+    }
+    double span = o->max - o->min;
+    for (i = 0; i < n; i++)
+        h[i & 3][bin_of(w[i], o->min, span)]++;
+    for (int k = 0; k < LANES; k++)
+        P->ss += ss[k], P->near_zero += nz[k];
+    for (int k = 0; k < TLR_WSTATS_BINS; k++)
+        P->hist[k] = h[0][k] + h[1][k] + h[2][k] + h[3][k];
+}
+
+/* Pass 2 over a chunk with NaN or infinities. */
+static void second_slow(const float *w, int64_t n, const tlr_wstats *o, double thr,
+                        ws_part *P)
+{
+    double span = o->max - o->min;
+    for (int64_t i = 0; i < n; i++) {
+        double v = w[i];
+        if (!isfinite(v))
+            continue;
+        P->ss += (v - o->mean) * (v - o->mean);
+        P->near_zero += fabs(v) < thr;
+        P->hist[bin_of(v, o->min, span)]++;
     }
 }
 
@@ -72,21 +171,14 @@ static void second_pass(void *ctx, int64_t c0, int64_t c1, int tid)
 {
     (void)tid;
     ws_job *J = ctx;
-    const tlr_wstats *o = J->first;
-    double span = o->max - o->min;
+    double thr = TLR_WSTATS_NEAR_ZERO * J->amax;
     for (int64_t c = c0; c < c1; c++) {
-        ws_part *P = &J->part[c];
         int64_t b, e;
         chunk_range(J, c, &b, &e);
-        for (int64_t i = b; i < e; i++) {
-            double v = J->w[i];
-            if (!isfinite(v))
-                continue;
-            P->ss += (v - o->mean) * (v - o->mean);
-            P->near_zero += fabs(v) < TLR_WSTATS_NEAR_ZERO * J->amax;
-            int k = span > 0 ? (int)((v - o->min) / span * TLR_WSTATS_BINS) : 0;
-            P->hist[k >= TLR_WSTATS_BINS ? TLR_WSTATS_BINS - 1 : k]++;
-        }
+        if (J->part[c].nonfinite == 0)
+            second_fast(J->w + b, e - b, J->first, thr, &J->part[c]);
+        else
+            second_slow(J->w + b, e - b, J->first, thr, &J->part[c]);
     }
 }
 
@@ -117,8 +209,7 @@ void tlr_wstats_compute(const float *w, int64_t n, tlr_wstats *out)
     int threads = n < (1 << 16) ? 1 : TLR_THREADS_MAX;
     tlr_parallel_for_n(WS_CHUNKS, threads, first_pass, J);
     combine_first(J, out, &J->amax);
-    if (out->count) {
-        memset(J->part, 0, sizeof J->part);
+    if (out->count) { /* the first pass left ss, near_zero and hist at 0 */
         tlr_parallel_for_n(WS_CHUNKS, threads, second_pass, J);
         double ss = 0;
         for (int c = 0; c < WS_CHUNKS; c++) {
