@@ -685,7 +685,9 @@ char *tlr_report_embed(const char *html, const tlr_report_file *files, int n_fil
             return NULL;
         }
         char *b64 = tlr_report_base64(f->data, f->len);
-        tlr_buf_printf(&out, "data:%s;base64,%s", mime, b64);
+        /* the src as written stays as data-file, for the print rules of page.html */
+        tlr_buf_printf(&out, "data:%s;base64,%s\" data-file=\"%.*s", mime, b64, (int)(q - v),
+                       v);
         free(b64);
         free(name);
     }

@@ -7,7 +7,8 @@
 # a time, then prints only the 6 largest index.html files (text and tables, the best measure of
 # length the files give) plus $ALWAYS, the ones that printed longest when this was written
 # (their length also comes from images, which file size does not see); $ALWAYS are printed in
-# English too.  Pages are counted from the PDF's /Type /Page objects.
+# English too, and the first of them once with --embed.  Pages are counted from the PDF's
+# /Type /Page objects.
 # Skips with a message when Chromium or the corpus is missing; under CI, that fails.
 cd "$(dirname "$0")/../.." || exit 2
 : "${TLREPORT:=./tlreport}" "${CHROMIUM:=/usr/bin/chromium}"
@@ -39,8 +40,8 @@ site() {
     [ -f "$C/$stem.labels.txt" ] && extra="$extra --labels $C/$stem.labels.txt"
     ims=$SHARED/images; [ -d "$I/$stem" ] && ims=$I/$stem
     # shellcheck disable=SC2086
-    "$TLREPORT" "$m" "$ims" $extra -o "$out" --lang "$lang" --quiet --date 2026-01-01 \
-        >/dev/null 2>&1
+    "$TLREPORT" "$m" "$ims" $extra ${EXTRA:-} -o "$out" --lang "$lang" --quiet \
+        --date 2026-01-01 >/dev/null 2>&1
 }
 
 # pages SITE: prints the page count of SITE/index.html (0 when Chromium made no PDF).
@@ -82,6 +83,16 @@ for a in $ALWAYS; do
     e=${s%/*}/en.${s##*.}
     cp "$s.model" "$e.model"
     site "$(cat "$s.model")" "$e" en && en="$en $e"
+done
+# the first of them once more with --embed: the images are data: URIs then, and the print
+# rules find them by their data-file attribute
+for a in $ALWAYS; do
+    s=$(grep -l "/$a\$" "$tmp"/es.*.model 2>/dev/null | head -n 1 | sed 's,\.model$,,')
+    [ -n "$s" ] || continue
+    e=${s%/*}/embed.${s##*.}
+    cp "$s.model" "$e.model"
+    EXTRA=--embed site "$(cat "$s.model")" "$e" es && en="$en $e"
+    break
 done
 set -- $longest $en
 while [ $# -gt 0 ]; do
