@@ -3,6 +3,7 @@
  * object running past the end) and local heaps (NUL-terminated or not),
  * every HDF5 fixture accepted, and the fuzzer's hanging file refused by tlr_h5_open. */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,46 @@ static void local_heap(void)
     OK(tlr_h5guard_check(b, sizeof b) == NULL, "heap outside the file left to libhdf5");
 }
 
+/* An unterminated local heap whose header starts at 'at' and ends the buffer, its 16 data
+ * bytes at byte 24; the buffer's length. */
+static size_t heap_at(unsigned char *b, size_t cap, size_t at)
+{
+    memset(b, 0, cap);
+    static const unsigned char sig[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+    memcpy(b, sig, 8);
+    b[13] = 8;
+    b[14] = 8;
+    memset(b + 24, 'x', 16);
+    memcpy(b + at, "HEAP", 4);
+    put_le(b + at + 8, 16, 8);
+    put_le(b + at + 16, 16, 8);
+    put_le(b + at + 24, 24, 8);
+    return at + 32;
+}
+
+/* The scan looks at every offset: 16 at a time, then the last few one by one; and a damaged
+ * collection is reported before a damaged heap met earlier in the file. */
+static void scan_offsets(void)
+{
+    unsigned char b[4300];
+    for (size_t at = 40; at < 80; at++) {
+        size_t n = heap_at(b, sizeof b, at);
+        char want[64];
+        snprintf(want, sizeof want, "damaged local heap at byte %zu", at);
+        STR_CONTAINS(tlr_h5guard_check(b, n), want, "heap found at any offset");
+    }
+    size_t n = build(b, sizeof b);
+    memcpy(b + 32, "HEAP", 4); /* unterminated heap before the collection, data at 4200 */
+    put_le(b + 40, 16, 8);
+    put_le(b + 48, 16, 8);
+    put_le(b + 56, 4200, 8);
+    memset(b + 4200, 'x', 16);
+    STR_CONTAINS(tlr_h5guard_check(b, n), "damaged local heap at byte 32", "heap alone");
+    put_le(b + 64 + 16 + 24 + 8, 0, 8); /* and now a damaged collection after it */
+    STR_CONTAINS(tlr_h5guard_check(b, n), "global heap collection at byte 64",
+                 "the collection reported first");
+}
+
 /* Every HDF5 fixture (all writers and eras) passes the check. */
 static void fixtures_pass(const char *sub)
 {
@@ -118,6 +159,7 @@ static void fixtures_pass(const char *sub)
 
 void test_h5guard(void)
 {
+    scan_offsets();
     hand_built();
     local_heap();
     fixtures_pass("models");
