@@ -685,9 +685,10 @@ char *tlr_report_embed(const char *html, const tlr_report_file *files, int n_fil
             return NULL;
         }
         char *b64 = tlr_report_base64(f->data, f->len);
-        /* the src as written stays as data-file, for the print rules of page.html */
-        tlr_buf_printf(&out, "data:%s;base64,%s\" data-file=\"%.*s", mime, b64, (int)(q - v),
-                       v);
+        /* the file's name (after img/, as written) stays as data-file, for the print rules
+         * of page.html */
+        tlr_buf_printf(&out, "data:%s;base64,%s\" data-file=\"%.*s", mime, b64,
+                       (int)(q - v - 4), v + 4);
         free(b64);
         free(name);
     }

@@ -402,7 +402,8 @@ static void embed(void)
     char *b64 = tlr_t_slurp(b64_path, NULL);
     if (b64) {
         b64[strcspn(b64, "\n")] = '\0';
-        char *uri = tlr_xasprintf("<img src=\"data:image/png;base64,%s\" alt=\"Kernels", b64);
+        char *uri = tlr_xasprintf("<img src=\"data:image/png;base64,%s\" "
+                                  "data-file=\"kernels.png\" alt=\"Kernels", b64);
         STR_CONTAINS(html, uri, "kernel grid embedded, base64 as Python writes it");
         free(uri);
     }
@@ -422,8 +423,8 @@ static void embed(void)
     /* Other sources are left alone; percent-encoding is undone before matching. */
     tlr_report_file f = { "img/a b.png", "\x89PNG", 4 };
     char *ok = tlr_report_embed("<img src=\"x.png\" /><img src=\"img/a%20b.png\" />", &f, 1, &err);
-    STR_EQ(ok, "<img src=\"x.png\" /><img src=\"data:image/png;base64,iVBORw==\" />",
-           "embed leaves other sources, decodes %20");
+    STR_EQ(ok, "<img src=\"x.png\" /><img src=\"data:image/png;base64,iVBORw==\" "
+               "data-file=\"a%20b.png\" />", "embed leaves other sources, decodes %20");
     free(ok);
 
     free(b64);
