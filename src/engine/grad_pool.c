@@ -21,7 +21,6 @@ static void window(int64_t start, int k, int64_t size, int64_t *lo, int64_t *hi)
 
 enum { CH_BLOCK = 64 }; /* channels per task */
 
-
 /* The same as a running arg-max: any window size. */
 static void window_argmax_running(const float *img, int64_t w, int64_t c, int64_t c0, int64_t c1,
                                   int64_t y0, int64_t y1, int64_t x0, int64_t x1, float *best,
@@ -48,19 +47,20 @@ static void window_argmax_running(const float *img, int64_t w, int64_t c, int64_
  * cell is the first one, in scan order, equal to the window's maximum (the first cell when
  * that is NaN); flat passes find it -- the maximum, then the cells scanned backwards --
  * without the unpredictable branch of a running arg-max.  'tiled': windows do not overlap,
- * so the kept cell (zeroed by the caller) is stored to instead of added to. */
-/* vectorised, its channel loops run ~5x faster (VGG16's block1_pool, 16 images of 40 x 40:
- * 5.2 -> 1.0 ms) */
+ * so the kept cell (zeroed by the caller) is stored to instead of added to.  c1 - c0 is at
+ * most CH_BLOCK.  Vectorised, its channel loops run ~5x faster (VGG16's block1_pool, 16
+ * images of 40 x 40: 5.2 -> 1.0 ms). */
 TLR_VECTORIZE
 static inline void window_back(const float *img, float *dimg, const float *d, int64_t w,
                                int64_t c, int64_t c0, int64_t c1, int64_t y0, int64_t y1,
-                               int64_t x0, int64_t x1, int tiled, float *best)
+                               int64_t x0, int64_t x1, int tiled)
 {
     enum { MAX_CELLS = 64 }; /* larger windows take the running arg-max */
     const int64_t n = c1 - c0, cells = (y1 - y0) * (x1 - x0);
     int64_t off[MAX_CELLS], arg[CH_BLOCK];
     int32_t cell[CH_BLOCK];
-    if (cells > MAX_CELLS || n > CH_BLOCK) {
+    float best[CH_BLOCK];
+    if (cells > MAX_CELLS) {
         window_argmax_running(img, w, c, c0, c1, y0, y1, x0, x1, best, arg);
         for (int64_t k = 0; k < n; k++)
             dimg[arg[k]] += d[c0 + k];
@@ -88,7 +88,6 @@ static inline void window_back(const float *img, float *dimg, const float *d, in
 
 /* Channels are independent, and so are images: threads take (image, channel block) pairs,
  * each adding only into its own cells. */
-
 typedef struct {
     const tlr_pool2d_params *p;
     const float *x, *dy;
@@ -102,7 +101,6 @@ static void maxpool_task(void *ctx, int64_t begin, int64_t end, int tid)
     const maxpool_job *j = ctx;
     const tlr_pool2d_params *p = j->p;
     const int64_t c = p->c, img_floats = p->h * p->w * c;
-    float best[CH_BLOCK];
     const int tiled = p->sh >= p->kh && p->sw >= p->kw;
     for (int64_t t = begin; t < end; t++) {
         int64_t b = t / j->blocks, c0 = t % j->blocks * CH_BLOCK;
@@ -120,9 +118,9 @@ static void maxpool_task(void *ctx, int64_t begin, int64_t end, int tid)
                 const float *d = j->dy + ((b * p->oh + oy) * p->ow + ox) * c; // (C)
                 if (c1 - c0 == CH_BLOCK) /* a constant count: the loops vectorise */
                     window_back(img, dimg, d, p->w, c, c0, c0 + CH_BLOCK, y0, y1, x0, x1,
-                                tiled, best);
+                                tiled);
                 else
-                    window_back(img, dimg, d, p->w, c, c0, c1, y0, y1, x0, x1, tiled, best);
+                    window_back(img, dimg, d, p->w, c, c0, c1, y0, y1, x0, x1, tiled);
             }
         }
     }

@@ -93,11 +93,6 @@ static int collection_damaged(const unsigned char *b, size_t len, size_t at, int
     return 0;
 }
 
-static int gcol_damaged(const unsigned char *b, size_t len, size_t at, const sizes *s)
-{
-    return collection_damaged(b, len, at, s->L);
-}
-
 /* The first damaged global heap collection and local heap, by offset (-1: none). */
 typedef struct {
     const sizes *s;
@@ -108,7 +103,7 @@ typedef struct {
  * is reported before any heap). */
 static int visit(const unsigned char *b, size_t len, size_t at, found *f)
 {
-    if (memcmp(b + at, "GCOL", 4) == 0 && gcol_damaged(b, len, at, f->s)) {
+    if (memcmp(b + at, "GCOL", 4) == 0 && collection_damaged(b, len, at, f->s->L)) {
         f->gcol = (long)at;
         return 1;
     }

@@ -264,10 +264,16 @@ void tlr_h5probe_contained(void)
      * a signal the worker's parent would recognise: the probe stays a child there */
 }
 
-int tlr_h5probe_in_place(void)
+/* TLR_NO_FORK set (to anything but 0): no probe at all. */
+static int no_fork_asked(void)
 {
     const char *nf = getenv("TLR_NO_FORK");
-    return contained && !(nf && strcmp(nf, "0") != 0);
+    return nf && strcmp(nf, "0") != 0;
+}
+
+int tlr_h5probe_in_place(void)
+{
+    return contained && !no_fork_asked();
 }
 
 /* The same walk under the same cap, in this process, on the handle the caller then keeps:
@@ -290,8 +296,7 @@ hid_t tlr_h5probe_open_here(const char *path, const void *buf, size_t len, const
 
 int tlr_h5probe_survives(const char *path, const void *buf, size_t len, const char *label)
 {
-    const char *nf = getenv("TLR_NO_FORK");
-    if (nf && strcmp(nf, "0") != 0)
+    if (no_fork_asked())
         return -1;
     fflush(stdout);
     fflush(stderr);
