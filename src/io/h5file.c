@@ -62,11 +62,12 @@ int tlr_h5_out_of_memory(void)
     return oom;
 }
 
-static tlr_h5 *wrap(hid_t file, const char *label)
+static tlr_h5 *wrap(hid_t file, const char *label, tlr_h5guard_map map)
 {
     tlr_h5 *h = tlr_xcalloc(1, sizeof *h);
     h->file = file;
     h->label = tlr_xstrdup(label);
+    h->map = map;
     return h;
 }
 
@@ -76,7 +77,8 @@ static tlr_h5 *wrap(hid_t file, const char *label)
 static tlr_h5 *open_checked(const char *path, const void *buf, size_t len, const char *label,
                             tlr_err *err)
 {
-    const char *damage = path ? tlr_h5guard_check_file(path) : tlr_h5guard_check(buf, len);
+    tlr_h5guard_map map = { NULL, 0 };
+    const char *damage = path ? tlr_h5guard_check_file(path, &map) : tlr_h5guard_check(buf, len);
     if (damage) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label, damage);
         return NULL;
@@ -91,6 +93,8 @@ static tlr_h5 *open_checked(const char *path, const void *buf, size_t len, const
         file = refused ? -1 : path ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)
                                    : H5LTopen_file_image((void *)buf, len, 0);
     }
+    if (refused || file < 0)
+        tlr_h5guard_unmap(&map);
     if (refused) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (the HDF5 library fails on its "
                     "metadata: damaged or crafted file)", label);
@@ -102,7 +106,7 @@ static tlr_h5 *open_checked(const char *path, const void *buf, size_t len, const
                     tlr_h5_reason(why)[0] ? why : "damaged or truncated file");
         return NULL;
     }
-    return wrap(file, label);
+    return wrap(file, label, map);
 }
 
 tlr_h5 *tlr_h5_open(const char *path, tlr_err *err)
@@ -138,6 +142,7 @@ void tlr_h5_close(tlr_h5 *h)
     if (!h)
         return;
     H5Fclose(h->file);
+    tlr_h5guard_unmap(&h->map);
     free(h->label);
     free(h);
 }
@@ -518,6 +523,51 @@ tlr_status tlr_h5_dataset_read_f32(tlr_h5 *h, const char *path, float *out, int6
     }
     H5Dclose(d);
     return st;
+}
+
+/* Where a dataset's values lie in the mapped file, when they can be used as they are there:
+ * float32 in the host's byte order, contiguous (so unfiltered), all 'numel' written, inside
+ * the file and aligned for floats.  -1 otherwise. */
+static int64_t view_offset(const tlr_h5 *h, hid_t d, const tlr_h5_dsinfo *info, int64_t numel)
+{
+    union { uint32_t u; unsigned char b[4]; } one = { 1 };
+    if (!h->map.base || info->dtype != TLR_DT_F32 || info->numel != numel || numel <= 0 ||
+        info->storage_bytes != (uint64_t)numel * sizeof(float))
+        return -1;
+    hid_t t = H5Dget_type(d), dcpl = H5Dget_create_plist(d);
+    int ok = t >= 0 && dcpl >= 0 && H5Tequal(t, one.b[0] ? H5T_IEEE_F32LE : H5T_IEEE_F32BE) > 0 &&
+             H5Pget_layout(dcpl) == H5D_CONTIGUOUS && H5Pget_external_count(dcpl) == 0;
+    haddr_t off = ok ? H5Dget_offset(d) : HADDR_UNDEF;
+    if (t >= 0)
+        H5Tclose(t);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    H5Eclear2(H5E_DEFAULT);
+    if (off == HADDR_UNDEF || off % sizeof(float) || off > h->map.len ||
+        h->map.len - off < info->storage_bytes)
+        return -1;
+    return (int64_t)off;
+}
+
+const float *tlr_h5_dataset_view_f32(tlr_h5 *h, const char *path, int64_t numel)
+{
+    tlr_h5_dsinfo info;
+    hid_t d;
+    tlr_err quiet = { 0 };
+    if (!h->map.base || open_dataset(h, path, &info, &d, &quiet))
+        return NULL;
+    int64_t off = view_offset(h, d, &info, numel);
+    H5Dclose(d);
+    if (off < 0)
+        return NULL;
+    h->views++;
+    return (const float *)(const void *)(h->map.base + off);
+}
+
+void tlr_h5_views_done(tlr_h5 *h)
+{
+    if (h && !h->views)
+        tlr_h5guard_unmap(&h->map);
 }
 
 /* ---- listing ----------------------------------------------------------------------------- */

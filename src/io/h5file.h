@@ -62,6 +62,14 @@ tlr_status tlr_h5_dataset_info(tlr_h5 *h, const char *path, tlr_h5_dsinfo *info,
 tlr_status tlr_h5_dataset_read_f32(tlr_h5 *h, const char *path, float *out, int64_t numel,
                                    tlr_err *err);
 
+/* The values of a float32 dataset of exactly 'numel' elements where they lie in the file,
+ * without a copy, when the file was opened from a path and stores them plainly (contiguous,
+ * the host's byte order); NULL otherwise (read them with tlr_h5_dataset_read_f32).  Valid
+ * until tlr_h5_close; read-only. */
+const float *tlr_h5_dataset_view_f32(tlr_h5 *h, const char *path, int64_t numel);
+/* No more views will be asked for: when none was handed out, the file's pages are let go. */
+void tlr_h5_views_done(tlr_h5 *h);
+
 /* The listing functions (tlr_h5_attr_strings, tlr_h5_children, tlr_h5_datasets_under) append
  * to 'out'; on an error they leave it as it was. */
 

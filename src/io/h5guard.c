@@ -165,8 +165,10 @@ const char *tlr_h5guard_check(const void *buf, size_t len)
 #define GUARD_POPULATE 0
 #endif
 
-const char *tlr_h5guard_check_file(const char *path)
+const char *tlr_h5guard_check_file(const char *path, tlr_h5guard_map *keep)
 {
+    if (keep)
+        *keep = (tlr_h5guard_map){ NULL, 0 };
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
@@ -177,10 +179,21 @@ const char *tlr_h5guard_check_file(const char *path)
          * faulting them in one by one cost ~1,000 faults for a 64 MB model */
         void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | GUARD_POPULATE, fd, 0);
         if (m != MAP_FAILED) {
-            why = tlr_h5guard_check(m, (size_t)st.st_size);
-            munmap(m, (size_t)st.st_size);
+            tlr_h5guard_map got = { m, (size_t)st.st_size };
+            why = tlr_h5guard_check(m, got.len);
+            if (keep && !why)
+                *keep = got;
+            else
+                tlr_h5guard_unmap(&got);
         }
     }
     close(fd);
     return why;
+}
+
+void tlr_h5guard_unmap(tlr_h5guard_map *m)
+{
+    if (m->base)
+        munmap((void *)m->base, m->len);
+    *m = (tlr_h5guard_map){ NULL, 0 };
 }

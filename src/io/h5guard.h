@@ -18,8 +18,16 @@
  * ("damaged global heap collection at byte 1234"), valid until the next call. */
 const char *tlr_h5guard_check(const void *buf, size_t len);
 
+/* The file's pages, mapped read-only and private. */
+typedef struct {
+    const unsigned char *base; /* NULL: not mapped */
+    size_t len;
+} tlr_h5guard_map;
+
 /* The same for a file, mapped read-only; NULL too when the file cannot be mapped (opening it
- * will then report the problem). */
-const char *tlr_h5guard_check_file(const char *path);
+ * will then report the problem).  With 'keep', a clean file's mapping is handed over (unmap
+ * it with tlr_h5guard_unmap); otherwise it is unmapped here. */
+const char *tlr_h5guard_check_file(const char *path, tlr_h5guard_map *keep);
+void tlr_h5guard_unmap(tlr_h5guard_map *m);
 
 #endif

@@ -11,10 +11,13 @@
 #include "base/err.h"
 #include "base/strlist.h"
 #include "io/h5file.h"
+#include "io/h5guard.h"
 
 struct tlr_h5 {
     hid_t file;
     char *label;
+    tlr_h5guard_map map; /* the file's pages, for tlr_h5_dataset_view_f32 (paths only) */
+    int64_t views;       /* views handed out */
 };
 
 /* Switches off HDF5's automatic printing of its error stack (library code never prints). */

@@ -214,7 +214,7 @@ static hid_t probe_open(const char *path, const void *buf, size_t len)
  * length no real file has (an allocation failed under the cap). */
 static int probe_file(hid_t file, const char *label)
 {
-    tlr_h5 h = { file, (char *)label };
+    tlr_h5 h = { .file = file, .label = (char *)label };
     probe_ctx P = { .h = &h };
     probe_location(file, &P);
     free(P.seen);

@@ -91,7 +91,7 @@ tlr_status tlr_k1rnn_load(tlr_weight *w, tlr_h5 *h, int64_t max_floats, const ch
         free(out);
         return st;
     }
-    free(w->data);
+    tlr_weight_drop_data(w);
     w->data = out;
     return TLR_OK;
 }

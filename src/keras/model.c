@@ -30,6 +30,14 @@ const char *tlr_op_name(tlr_op op)
     return op >= 0 && op < TLR_OP_COUNT ? names[op] : "?";
 }
 
+void tlr_weight_drop_data(tlr_weight *w)
+{
+    if (!w->borrowed)
+        free(w->data);
+    w->data = NULL;
+    w->borrowed = 0;
+}
+
 static void free_layer(tlr_layer *l)
 {
     free(l->name);
@@ -43,7 +51,7 @@ static void free_layer(tlr_layer *l)
         free(l->weights[w].role);
         free(l->weights[w].stored_name);
         free(l->weights[w].path);
-        free(l->weights[w].data);
+        tlr_weight_drop_data(&l->weights[w]);
     }
     free(l->weights);
     tlr_model_free(l->inner);

@@ -222,6 +222,7 @@ typedef struct {
     int64_t stored_shape[8];
     const char *stored_dtype;/* "float32", ... */
     float *data;             /* loaded values in the expected shape, or NULL */
+    int borrowed;            /* data lies in the open file's pages: read-only, not freed */
 } tlr_weight;
 
 typedef struct tlr_model tlr_model;
@@ -296,6 +297,9 @@ struct tlr_model {
 };
 
 /* Frees a model and everything it owns (not the JSON it borrows from). */
+/* Lets go of a weight's values (freed unless borrowed). */
+void tlr_weight_drop_data(tlr_weight *w);
+
 void tlr_model_free(tlr_model *m);
 
 /* Index of the layer named 'name', or -1. */

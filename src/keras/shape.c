@@ -678,7 +678,7 @@ static void clear_weights(tlr_layer *l)
         free(l->weights[i].role);
         free(l->weights[i].stored_name);
         free(l->weights[i].path);
-        free(l->weights[i].data);
+        tlr_weight_drop_data(&l->weights[i]);
     }
     free(l->weights);
     l->weights = NULL;

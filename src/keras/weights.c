@@ -422,9 +422,8 @@ static void mark_unbound(tlr_layer *l, stored_w **s, int n, const char *reason)
         tlr_weight *w = &l->weights[k];
         free(w->stored_name);
         free(w->path);
-        free(w->data);
+        tlr_weight_drop_data(w);
         w->stored_name = w->path = NULL;
-        w->data = NULL;
         w->stored_ndim = 0;
         w->stored_dtype = NULL;
     }
@@ -780,15 +779,25 @@ static tlr_status load_weight(tlr_layer *l, tlr_weight *w, tlr_h5 *h, const tlr_
         return tlr_err_set(err, TLR_E_LIMIT, "%s: weight '%s' has %lld values (over the %lld MiB "
                            "weights limit)", ctx->what, w->path, (long long)info.numel,
                            (long long)(budget(ctx) >> 20));
+    plan p;
+    if (!make_plan(l, w, &info, ctx, &p))
+        p.has_perm = 0;
+    if (!p.has_perm && !(p.flip && w->ndim >= 3)) {
+        /* used where they lie: no copy, and no fresh pages to zero */
+        const float *v = tlr_h5_dataset_view_f32(h, w->path, info.numel);
+        if (v) {
+            tlr_weight_drop_data(w);
+            w->data = (float *)v;
+            w->borrowed = 1;
+            return TLR_OK;
+        }
+    }
     /* huge pages when the system offers them: a fault per 2 MB, not per 4 KB (bigmem.h) */
     float *raw = tlr_big_alloc((size_t)(info.numel ? info.numel : 1) * sizeof *raw);
     if ((st = tlr_h5_dataset_read_f32(h, w->path, raw, info.numel, err))) {
         free(raw);
         return st;
     }
-    plan p;
-    if (!make_plan(l, w, &info, ctx, &p))
-        p.has_perm = 0;
     float *out = raw;
     if (p.has_perm) {
         int64_t sdims[8];
@@ -810,7 +819,7 @@ static tlr_status load_weight(tlr_layer *l, tlr_weight *w, tlr_h5 *h, const tlr_
         free(out);
         out = tmp;
     }
-    free(w->data);
+    tlr_weight_drop_data(w);
     w->data = out;
     return TLR_OK;
 }
@@ -839,5 +848,7 @@ tlr_status tlr_weights_load(tlr_model *m, tlr_h5 *h, const tlr_weights_ctx *ctx,
         return tlr_err_set(err, TLR_E_LIMIT, "%s: the weights need %lld MiB as float32, over the "
                            "%lld MiB limit", ctx->what, (long long)(need >> 20),
                            (long long)(budget(ctx) >> 20));
-    return load_model(m, h, ctx, err);
+    tlr_status st = load_model(m, h, ctx, err);
+    tlr_h5_views_done(h);
+    return st;
 }
