@@ -5,6 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A message is one line: names taken from a file may hold line breaks or terminal escapes,
+ * shown as '?'. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 tlr_status tlr_err_set(tlr_err *err, tlr_status code, const char *fmt, ...)
 {
     if (err) {
@@ -12,6 +21,7 @@ tlr_status tlr_err_set(tlr_err *err, tlr_status code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err->msg);
         err->code = code;
     }
     return code;
@@ -38,6 +48,7 @@ tlr_status tlr_err_prefix(tlr_err *err, const char *fmt, ...)
     } else {
         err->msg[sizeof err->msg - 1] = '\0';
     }
+    one_line(err->msg);
     return err->code;
 }
 

@@ -22,7 +22,8 @@ typedef struct {
 } tlr_err;
 
 /* Fills 'err' (when not NULL) and returns 'code', so callers can write
- * `return tlr_err_set(err, TLR_E_IO, "%s: cannot open", path);`. */
+ * `return tlr_err_set(err, TLR_E_IO, "%s: cannot open", path);`.  The message is one line:
+ * control characters (a line break in a layer name from the file) become '?'. */
 tlr_status tlr_err_set(tlr_err *err, tlr_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

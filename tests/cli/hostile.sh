@@ -187,6 +187,9 @@ model "$IN", "$(layer Dense d '{"name": "d", "units": 4}' '[[["d", 0, 0, {}]]]')
 expect_fail config-cycle "cycle" "$tmp/cycle.json" --summary
 model "$IN", "$(layer Dense d '{"name": "d", "units": 4}' '[[["ghost", 0, 0, {}]]]')" >"$tmp/missing.json"
 expect_fail config-missing-inbound "'ghost', which is not in the model" "$tmp/missing.json" --summary
+# a name from the file holding a line break and a terminal escape: still one line
+model "$IN", "$(layer Dense d '{"name": "d", "units": 4}' '[[["gh\nost\u001b[2J", 0, 0, {}]]]')" >"$tmp/newline.json"
+expect_fail config-name-with-line-break "'gh?ost?[2J', which is not in the model" "$tmp/newline.json" --summary
 IN2=$(layer InputLayer in2 '{"name": "in2", "batch_input_shape": [null, 4, 4, 3]}' '[]')
 printf '{"class_name": "Functional", "config": {"name": "m", "layers": [%s, %s, %s], "input_layers": [["in", 0, 0], ["in2", 0, 0]], "output_layers": [["cat", 0, 0]]}}\n' \
     "$IN" "$IN2" "$(layer Concatenate cat '{"name": "cat", "axis": -1}' '[[["in", 0, 0, {}], ["in2", 0, 0, {}]]]')" \
