@@ -581,7 +581,7 @@ static tlr_status extras_open(const tlr_options *o, const tlr_kfile *f, report_e
         return st;
     if (!o->compare_path)
         return TLR_OK;
-    tlr_kfile_opts ko = { NULL, NULL, o->lambdas, o->n_lambdas };
+    tlr_kfile_opts ko = { .lambdas = o->lambdas, .n_lambdas = o->n_lambdas };
     if (!(x->base = tlr_kfile_open(o->compare_path, &ko, err)))
         return err->code;
     if ((st = need_model(x->base, "--compare", err)))
@@ -785,7 +785,10 @@ tlr_status tlr_run(const tlr_options *o, FILE *out, FILE *log, tlr_err *err)
 {
     if (o->threads > 0)
         tlr_threads_set_count(o->threads);
-    tlr_kfile_opts ko = { o->config_path, o->weights_path, o->lambdas, o->n_lambdas };
+    /* the inspecting commands read no weight values */
+    int structure = o->cmd == TLR_CMD_SUMMARY || o->cmd == TLR_CMD_LAYERS ||
+                    o->cmd == TLR_CMD_STORAGE || o->cmd == TLR_CMD_INFO;
+    tlr_kfile_opts ko = { o->config_path, o->weights_path, o->lambdas, o->n_lambdas, structure };
     tlr_kfile *f = tlr_kfile_open(o->model, &ko, err);
     if (!f)
         return err->code;

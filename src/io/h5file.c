@@ -75,10 +75,11 @@ static tlr_h5 *wrap(hid_t file, const char *label, tlr_h5guard_map map)
  * libhdf5 itself hang or read out of bounds (h5guard.h), let the probe try libhdf5 in a
  * child (h5probe.h), then open for real.  'path' is NULL for an image. */
 static tlr_h5 *open_checked(const char *path, const void *buf, size_t len, const char *label,
-                            tlr_err *err)
+                            int views, tlr_err *err)
 {
     tlr_h5guard_map map = { NULL, 0 };
-    const char *damage = path ? tlr_h5guard_check_file(path, &map) : tlr_h5guard_check(buf, len);
+    const char *damage = path ? tlr_h5guard_check_file(path, views ? &map : NULL)
+                              : tlr_h5guard_check(buf, len);
     if (damage) {
         tlr_err_set(err, TLR_E_FORMAT, "%s: cannot open as HDF5 (%s)", label, damage);
         return NULL;
@@ -111,6 +112,11 @@ static tlr_h5 *open_checked(const char *path, const void *buf, size_t len, const
 
 tlr_h5 *tlr_h5_open(const char *path, tlr_err *err)
 {
+    return tlr_h5_open_for(path, 1, err);
+}
+
+tlr_h5 *tlr_h5_open_for(const char *path, int views, tlr_err *err)
+{
     tlr_h5_quiet();
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -124,7 +130,7 @@ tlr_h5 *tlr_h5_open(const char *path, tlr_err *err)
         tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file", path);
         return NULL;
     }
-    return open_checked(path, NULL, 0, path, err);
+    return open_checked(path, NULL, 0, path, views, err);
 }
 
 tlr_h5 *tlr_h5_open_image(const void *buf, size_t len, const char *label, tlr_err *err)
@@ -134,7 +140,7 @@ tlr_h5 *tlr_h5_open_image(const void *buf, size_t len, const char *label, tlr_er
         tlr_err_set(err, TLR_E_FORMAT, "%s: not an HDF5 file", label);
         return NULL;
     }
-    return open_checked(NULL, buf, len, label, err);
+    return open_checked(NULL, buf, len, label, 0, err);
 }
 
 void tlr_h5_close(tlr_h5 *h)

@@ -19,6 +19,9 @@ int tlr_h5_is_hdf5(const void *buf, size_t len);
 /* Opens read-only.  'label' names the file in messages (usually the path).
  * Close with tlr_h5_close().  NULL + err on failure. */
 tlr_h5 *tlr_h5_open(const char *path, tlr_err *err);
+/* The same; views 0 when no dataset will be read (only the structure looked at): the file's
+ * pages are then not kept for tlr_h5_dataset_view_f32, which makes the open cheaper. */
+tlr_h5 *tlr_h5_open_for(const char *path, int views, tlr_err *err);
 tlr_h5 *tlr_h5_open_image(const void *buf, size_t len, const char *label, tlr_err *err);
 void tlr_h5_close(tlr_h5 *h);
 const char *tlr_h5_label(const tlr_h5 *h);

@@ -1,9 +1,11 @@
 /* h5guard.c - pre-checks of HDF5 bytes that libhdf5's decoders would trust (see h5guard.h). */
 #include "io/h5guard.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -93,70 +95,84 @@ static int collection_damaged(const unsigned char *b, size_t len, size_t at, int
     return 0;
 }
 
-/* The first damaged global heap collection and local heap, by offset (-1: none). */
+/* The file's bytes (for the checks, which read anywhere in it) and the first damaged global
+ * heap collection and local heap, by offset (-1: none). */
 typedef struct {
+    const unsigned char *b;
+    size_t len;
     const sizes *s;
     long gcol, heap;
 } found;
 
-/* A "GC" or "HE" at 'at' (at + 4 <= len): 1 to stop the scan (a damaged collection, which
- * is reported before any heap). */
-static int visit(const unsigned char *b, size_t len, size_t at, found *f)
+/* A "GC" or "HE" at 'at', whose first 4 bytes are 'sig' (at + 4 <= len): 1 to stop the scan
+ * (a damaged collection, which is reported before any heap). */
+static int visit(const unsigned char *sig, size_t at, found *f)
 {
-    if (memcmp(b + at, "GCOL", 4) == 0 && collection_damaged(b, len, at, f->s->L)) {
+    if (memcmp(sig, "GCOL", 4) == 0 && collection_damaged(f->b, f->len, at, f->s->L)) {
         f->gcol = (long)at;
         return 1;
     }
-    if (f->heap < 0 && memcmp(b + at, "HEAP", 4) == 0 && local_heap_damaged(b, len, at, f->s))
+    if (f->heap < 0 && memcmp(sig, "HEAP", 4) == 0 && local_heap_damaged(f->b, f->len, at, f->s))
         f->heap = (long)at;
     return 0;
 }
 
-/* One pass over the file for both signatures, their first two bytes compared 16 positions
- * at a time: a model's weights are tens of megabytes in which 'G' and 'H' alone are common
- * (a memchr per signature stopped every few hundred bytes: 35 ms for VGG16's 64 MB). */
-static void scan(const unsigned char *b, size_t len, found *f)
+/* One pass over w (wlen bytes of the file from offset 'base') for both signatures, their
+ * first two bytes compared 16 positions at a time: a model's weights are tens of megabytes
+ * in which 'G' and 'H' alone are common (a memchr per signature stopped every few hundred
+ * bytes: 35 ms for VGG16's 64 MB).  Signatures starting in w's last 3 bytes are left to the
+ * next window.  1 to stop. */
+static int scan(const unsigned char *w, size_t wlen, size_t base, found *f)
 {
-    if (len < 4)
-        return;
-    size_t i = 0, last = len - 4; /* the last offset a signature can start at */
+    if (wlen < 4)
+        return 0;
+    size_t i = 0, last = wlen - 4; /* the last offset a signature can start at */
 #ifdef __SSE2__
     const __m128i G = _mm_set1_epi8('G'), C = _mm_set1_epi8('C'), H = _mm_set1_epi8('H'),
                   E = _mm_set1_epi8('E');
-    for (; i + 16 <= last; i += 16) { /* reads b[i .. i + 16] */
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
-        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + i + 1));
+    for (; i + 16 <= last; i += 16) { /* reads w[i .. i + 16] */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(w + i));
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(w + i + 1));
         __m128i hit = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(x, G), _mm_cmpeq_epi8(y, C)),
                                    _mm_and_si128(_mm_cmpeq_epi8(x, H), _mm_cmpeq_epi8(y, E)));
-        for (unsigned bits = (unsigned)_mm_movemask_epi8(hit); bits; bits &= bits - 1)
-            if (visit(b, len, i + (size_t)__builtin_ctz(bits), f))
-                return;
+        for (unsigned bits = (unsigned)_mm_movemask_epi8(hit); bits; bits &= bits - 1) {
+            size_t k = i + (size_t)__builtin_ctz(bits);
+            if (visit(w + k, base + k, f))
+                return 1;
+        }
     }
 #endif
     for (; i <= last; i++)
-        if (((b[i] == 'G' && b[i + 1] == 'C') || (b[i] == 'H' && b[i + 1] == 'E')) &&
-            visit(b, len, i, f))
-            return;
+        if (((w[i] == 'G' && w[i + 1] == 'C') || (w[i] == 'H' && w[i + 1] == 'E')) &&
+            visit(w + i, base + i, f))
+            return 1;
+    return 0;
+}
+
+/* The reason for what 'f' found, or NULL. */
+static const char *verdict(const found *f)
+{
+    static _Thread_local char why[96];
+    if (f->gcol >= 0) {
+        snprintf(why, sizeof why, "damaged global heap collection at byte %ld", f->gcol);
+        return why;
+    }
+    if (f->heap >= 0) {
+        snprintf(why, sizeof why, "damaged local heap at byte %ld", f->heap);
+        return why;
+    }
+    return NULL;
 }
 
 const char *tlr_h5guard_check(const void *buf, size_t len)
 {
-    static _Thread_local char why[96];
     const unsigned char *b = buf;
     sizes s;
     if (!superblock(b, len, &s))
         return NULL;
-    found f = { &s, -1, -1 };
-    scan(b, len, &f);
-    if (f.gcol >= 0) {
-        snprintf(why, sizeof why, "damaged global heap collection at byte %ld", f.gcol);
-        return why;
-    }
-    if (f.heap >= 0) {
-        snprintf(why, sizeof why, "damaged local heap at byte %ld", f.heap);
-        return why;
-    }
-    return NULL;
+    found f = { b, len, &s, -1, -1 };
+    scan(b, len, 0, &f);
+    return verdict(&f);
 }
 
 #ifdef MAP_POPULATE
@@ -164,6 +180,45 @@ const char *tlr_h5guard_check(const void *buf, size_t len)
 #else
 #define GUARD_POPULATE 0
 #endif
+
+#define WINDOW ((size_t)256 << 10) /* bytes read at a time by check_by_reading */
+
+/* Reads file bytes [at, at + n) into buf; 0 when they could not all be read. */
+static int read_at(int fd, unsigned char *buf, size_t n, size_t at)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)(at + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return 0;
+        got += (size_t)r;
+    }
+    return 1;
+}
+
+/* The scan through a small buffer filled by pread, for a file whose pages are not needed
+ * afterwards: on a virtual machine the first touch of each mapped page costs about 2 us
+ * (32 ms for a 64 MB model), a copy by the kernel much less.  Only the checks of a
+ * signature found read the mapping 'm' (and fault in those pages alone). */
+static const char *check_by_reading(int fd, const unsigned char *m, size_t len)
+{
+    sizes s;
+    if (!superblock(m, len, &s))
+        return NULL;
+    unsigned char *buf = malloc(WINDOW + 3);
+    if (!buf)
+        return tlr_h5guard_check(m, len);
+    found f = { m, len, &s, -1, -1 };
+    for (size_t base = 0; base < len; base += WINDOW) {
+        size_t n = len - base < WINDOW + 3 ? len - base : WINDOW + 3; /* windows overlap by 3 */
+        if (scan(read_at(fd, buf, n, base) ? buf : m + base, n, base, &f))
+            break;
+    }
+    free(buf);
+    return verdict(&f);
+}
 
 const char *tlr_h5guard_check_file(const char *path, tlr_h5guard_map *keep)
 {
@@ -175,12 +230,13 @@ const char *tlr_h5guard_check_file(const char *path, tlr_h5guard_map *keep)
     struct stat st;
     const char *why = NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        /* populated at once: the scan reads every page, and one call maps them all where
-         * faulting them in one by one cost ~1,000 faults for a 64 MB model */
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | GUARD_POPULATE, fd, 0);
+        /* kept: populated at once, since the scan reads every page and the weights are used
+         * in place later (faulting them in one by one cost ~1,000 faults for a 64 MB model) */
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ,
+                       MAP_PRIVATE | (keep ? GUARD_POPULATE : 0), fd, 0);
         if (m != MAP_FAILED) {
             tlr_h5guard_map got = { m, (size_t)st.st_size };
-            why = tlr_h5guard_check(m, got.len);
+            why = keep ? tlr_h5guard_check(m, got.len) : check_by_reading(fd, m, got.len);
             if (keep && !why)
                 *keep = got;
             else

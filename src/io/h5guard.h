@@ -24,9 +24,10 @@ typedef struct {
     size_t len;
 } tlr_h5guard_map;
 
-/* The same for a file, mapped read-only; NULL too when the file cannot be mapped (opening it
- * will then report the problem).  With 'keep', a clean file's mapping is handed over (unmap
- * it with tlr_h5guard_unmap); otherwise it is unmapped here. */
+/* The same for a file; NULL too when the file cannot be mapped (opening it will then report
+ * the problem).  With 'keep', the file is mapped read-only with every page touched, and a
+ * clean file's mapping is handed over (unmap it with tlr_h5guard_unmap); without, it is read
+ * through a small buffer, which costs less when its pages are not wanted afterwards. */
 const char *tlr_h5guard_check_file(const char *path, tlr_h5guard_map *keep);
 void tlr_h5guard_unmap(tlr_h5guard_map *m);
 

@@ -306,7 +306,7 @@ static tlr_status h5_contents(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err 
 
 static tlr_status open_h5(tlr_kfile *f, const tlr_kfile_opts *opts, tlr_err *err)
 {
-    f->h5 = tlr_h5_open(f->path, err);
+    f->h5 = tlr_h5_open_for(f->path, !(opts && opts->structure_only), err);
     return f->h5 ? h5_contents(f, opts, err) : err->code;
 }
 

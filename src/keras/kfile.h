@@ -51,6 +51,7 @@ typedef struct {
     const char *weights_path; /* --weights: weights for an architecture JSON */
     const char *const *lambdas; /* --lambda "PATH=FORMULA" for Lambda layers */
     int n_lambdas;
+    int structure_only;       /* the weights' values will not be loaded (a cheaper open) */
 } tlr_kfile_opts;
 
 /* Opens 'path' (detecting the format from its bytes), parses the architecture, infers shapes

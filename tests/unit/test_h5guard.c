@@ -133,6 +133,46 @@ static void scan_offsets(void)
                  "the collection reported first");
 }
 
+/* A file is checked the same whether read through the small buffer (no mapping kept) or
+ * mapped whole: a damaged heap is found at any offset around the buffer's 256 KB windows,
+ * and a heap whose last byte is made a NUL passes both ways. */
+static void windows(void)
+{
+    const size_t W = (size_t)256 << 10;
+    const size_t offsets[] = { 100, W - 5, W - 4, W - 3, W - 2, W - 1, W, W + 1, 2 * W - 3 };
+    size_t cap = 2 * W + 64;
+    unsigned char *b = malloc(cap);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/guard_windows.h5", tlr_t_tmpdir());
+    for (size_t k = 0; k < sizeof offsets / sizeof *offsets; k++) {
+        size_t at = offsets[k], n = heap_at(b, cap, at);
+        for (int clean = 0; clean < 2; clean++) {
+            if (clean)
+                b[24 + 15] = 0;
+            FILE *f = fopen(path, "wb");
+            fwrite(b, 1, n, f);
+            fclose(f);
+            char want[64];
+            snprintf(want, sizeof want, "damaged local heap at byte %zu", at);
+            tlr_h5guard_map map;
+            const char *why = tlr_h5guard_check_file(path, NULL);
+            char read_why[96];
+            snprintf(read_why, sizeof read_why, "%s", why ? why : "");
+            const char *read = why ? read_why : NULL;
+            const char *mapped = tlr_h5guard_check_file(path, &map);
+            if (clean) {
+                CHECK(read == NULL && mapped == NULL && map.base, "at %zu: a clean heap refused", at);
+            } else {
+                STR_CONTAINS(read, want, "read through the buffer");
+                STR_CONTAINS(mapped, want, "mapped");
+                OK(map.base == NULL, "a damaged file's mapping is not kept");
+            }
+            tlr_h5guard_unmap(&map);
+        }
+    }
+    free(b);
+}
+
 /* Every HDF5 fixture (all writers and eras) passes the check. */
 static void fixtures_pass(const char *sub)
 {
@@ -160,6 +200,7 @@ static void fixtures_pass(const char *sub)
 void test_h5guard(void)
 {
     scan_offsets();
+    windows();
     hand_built();
     local_heap();
     fixtures_pass("models");
