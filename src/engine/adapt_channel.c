@@ -35,7 +35,6 @@ tlr_status tlr_adapt_dense(tlr_exec *X, const tlr_layer *l, const char *path,
 tlr_status tlr_adapt_batchnorm(tlr_exec *X, const tlr_layer *l, const char *path,
                                tlr_tensor *const *in, int n_in, tlr_tensor *y)
 {
-    memcpy(y->data, in[0]->data, tlr_exec_bytes(y));
     const tlr_bn_cfg *b = &l->cfg.bn;
     int ax = tlr_exec_axis(b->axis, y->ndim);
     int64_t outer, c, inner;
@@ -45,8 +44,9 @@ tlr_status tlr_adapt_batchnorm(tlr_exec *X, const tlr_layer *l, const char *path
     if ((st = tlr_exec_need_weight(X, l, path, "moving_mean", &mean)) ||
         (st = tlr_exec_need_weight(X, l, path, "moving_variance", &var)))
         return st;
-    tlr_op_batchnorm(y->data, outer, c, inner, b->scale ? tlr_exec_weight(l, "gamma") : NULL,
-                     b->center ? tlr_exec_weight(l, "beta") : NULL, mean, var, b->epsilon);
+    tlr_op_batchnorm_to(in[0]->data, y->data, outer, c, inner,
+                        b->scale ? tlr_exec_weight(l, "gamma") : NULL,
+                        b->center ? tlr_exec_weight(l, "beta") : NULL, mean, var, b->epsilon);
     return TLR_OK;
 }
 

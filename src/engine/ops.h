@@ -157,6 +157,10 @@ void tlr_op_global_maxpool(int64_t n, int64_t hw, int64_t c, const float *in, fl
  * (scale=False / center=False).  In place. */
 void tlr_op_batchnorm(float *x, int64_t outer, int64_t c, int64_t inner, const float *gamma,
                       const float *beta, const float *mean, const float *var, float eps);
+/* The same from x into y (y may be x). */
+void tlr_op_batchnorm_to(const float *x, float *y, int64_t outer, int64_t c, int64_t inner,
+                         const float *gamma, const float *beta, const float *mean,
+                         const float *var, float eps);
 
 /* y = x * scale[ch] + shift[ch] over (outer, C, inner); scale/shift NULL means 1/0.
  * Used for Rescaling (C = 1 for scalars) and Normalization.  In place. */

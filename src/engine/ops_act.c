@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "base/err.h"
+#include "base/vectorize.h"
 #include "base/xalloc.h"
 #include "engine/ops.h"
 
@@ -17,9 +18,21 @@ static inline float sigmoid_f(float x)
     return 1.0f / (1.0f + expf(-x));
 }
 
+/* fmaxf(v, 0.0f) and fminf(v, m) exactly as glibc computes them (a NaN gives the other
+ * operand, a -0 is kept), as selects the compiler can vectorise instead of calls. */
+static inline float max0(float v)
+{
+    return v >= 0.0f ? v : 0.0f;
+}
+
+static inline float min_of(float v, float m)
+{
+    return v <= m ? v : m;
+}
+
 static inline float relu6_f(float x)
 {
-    return fminf(fmaxf(x, 0.0f), 6.0f);
+    return min_of(max0(x), 6.0f);
 }
 
 /* tf.math.softplus: past |x| > -log(eps) - 2 the exact value rounds to x or exp(x). */
@@ -132,12 +145,26 @@ static void leaky_relu(float *x, int64_t n, float alpha)
  * This differs from the documented piecewise formula at the edges (x == threshold gives 0,
  * and with a negative threshold and a max_value, values in (threshold, 0) clip to 0), so
  * the steps are reproduced literally rather than the formula. */
+/* The ReLU layers of nearly every model: relu(x), clipped at max_value when it is >= 0
+ * (MobileNet's ReLU6). */
+TLR_VECTORIZE static void relu_clipped(float *x, int64_t n, float max_value)
+{
+    if (max_value >= 0.0f)
+        MAP(min_of(max0(v), max_value));
+    else
+        MAP(max0(v));
+}
+
 void tlr_op_relu_layer(float *x, int64_t n, float max_value, float negative_slope,
                        float threshold)
 {
     int has_max = max_value >= 0.0f;
     if (negative_slope != 0.0f && !has_max && threshold == 0.0f) {
         leaky_relu(x, n, negative_slope);
+        return;
+    }
+    if (negative_slope == 0.0f && threshold == 0.0f) {
+        relu_clipped(x, n, max_value);
         return;
     }
     for (int64_t i = 0; i < n; i++) {
@@ -172,12 +199,8 @@ void tlr_op_prelu(float *x, int64_t n, const float *alpha, int64_t alpha_n)
  * params struct means plain relu. */
 static void relu_activation(const tlr_act_params *p, float *x, int64_t n)
 {
-    if (p->alpha != 0.0f || p->threshold != 0.0f || p->max_value > 0.0f) {
-        tlr_op_relu_layer(x, n, p->max_value > 0.0f ? p->max_value : -1.0f, p->alpha,
-                          p->threshold);
-        return;
-    }
-    MAP(fmaxf(v, 0.0f));
+    tlr_op_relu_layer(x, n, p->max_value > 0.0f ? p->max_value : -1.0f, p->alpha,
+                      p->threshold);
 }
 
 void tlr_op_activation(const tlr_act_params *p, float *x, int64_t n, int64_t axis_len)
