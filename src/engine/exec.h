@@ -45,6 +45,9 @@ typedef struct {
 
 /* ---- activations, weights, layouts (exec_tensor.c) ------------------------------------------- */
 
+/* Makes freed activations stay in the process for the next ones (once; every pass calls it). */
+void tlr_exec_keep_freed_memory(void);
+
 /* A new tensor of shape 's', counted against the memory budget; NULL + X->err when the shape
  * is not fully known or the budget is exceeded.  Free with tlr_exec_drop. */
 tlr_tensor *tlr_exec_new(tlr_exec *X, const tlr_shape *s, const char *path);

@@ -4,13 +4,9 @@
  * the same way, one plan each, reading their inputs where the caller holds them. */
 #include "engine/forward.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "base/xalloc.h"
 #include "engine/exec.h"
@@ -321,25 +317,26 @@ tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
     return TLR_OK;
 }
 
-/* Activations are megabytes each and come and go layer by layer.  By default glibc hands
- * such blocks back to the kernel on free, and the next malloc faults fresh zeroed pages in
- * (about 1.5 us per 4 KB page here: 4 ms of a 90 ms VGG16 pass).  Keeping freed memory in
- * the heap lets the next layer and the next image reuse it; the peak is unchanged, as it is
- * what the largest layers needed anyway. */
-static void keep_freed_memory(void)
+int tlr_forward_layerwise(const tlr_model *m)
 {
-#ifdef __GLIBC__
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-#endif
+    tlr_forward_result res = { 0 };
+    tlr_err err = { 0 };
+    tlr_exec X = { .res = &res, .err = &err };
+    tlr_plan p;
+    tlr_plan_build(&X, m, "", 1, &p);
+    int alone = p.n_chains == 0 && p.n_blocks == 0;
+    tlr_plan_free(&p);
+    for (int i = 0; i < m->n_layers && alone; i++)
+        if (m->layers[i].op == TLR_OP_MODEL && m->layers[i].inner)
+            alone = tlr_forward_layerwise(m->layers[i].inner);
+    return alone;
 }
 
 tlr_status tlr_forward_run(const tlr_model *m, const tlr_tensor *const *inputs, int n_inputs,
                            const char *const *capture, int n_capture, int want_outputs,
                            const tlr_forward_opts *opts, tlr_forward_result *res, tlr_err *err)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, keep_freed_memory);
+    tlr_exec_keep_freed_memory();
     memset(res, 0, sizeof *res);
     tlr_capture_ref *caps = tlr_xcalloc((size_t)n_capture + 1, sizeof *caps);
     for (int i = 0; i < n_capture; i++) {

@@ -65,6 +65,11 @@ tlr_status tlr_forward_run(const tlr_model *m, const tlr_tensor *const *inputs, 
                            const tlr_forward_opts *opts, tlr_forward_result *res, tlr_err *err);
 void tlr_forward_result_free(tlr_forward_result *res);
 
+/* 1 when the forward pass runs every layer of 'm' on its own: no convolution has a
+ * BatchNormalization, Add or ReLU folded into it and no block runs as one op, so its values
+ * are, to the last bit, those of a layer-by-layer pass such as the reverse pass's. */
+int tlr_forward_layerwise(const tlr_model *m);
+
 /* The model's first input shape (batch first; -1 for None) or ndim 0 when unknown. */
 tlr_shape tlr_forward_input_shape(const tlr_model *m, int index);
 

@@ -111,6 +111,7 @@ typedef struct {
     tlr_grad_result *res;
     int seeded, wrt_seen;
     const tlr_rev_narrow *narrow; /* the cut the score's layer runs as, or NULL */
+    tlr_capture_ref *extra;       /* rq->capture resolved */
 } run;
 
 static tape *tape_new(run *R, const tlr_model *m, const char *prefix, int want_outputs)
@@ -403,6 +404,38 @@ static const tlr_layer *cut_layer(run *R, tape *T, const tlr_step *st)
     return R->narrow ? tlr_rev_narrow_layer(R->narrow) : NULL;
 }
 
+/* What this layer call gives as tlr_forward_run would: a copy of its output, or for the
+ * score's layer run without its final activation, the layer run again as it is. */
+static tlr_tensor *forward_value(run *R, const tlr_step *st, const rstep *rs, const tlr_layer *l,
+                                 tlr_tensor **in, const tlr_tensor *out)
+{
+    if (rs->strip == STRIP_NONE)
+        return tlr_tensor_clone(out);
+    tlr_tensor *y = NULL;
+    if (tlr_exec_call(&R->X, l, st->path, in, st->n_in, &y) || !y)
+        return NULL;
+    R->X.live_bytes -= (int64_t)tlr_exec_bytes(y); /* the caller's now, not the pass's */
+    return y;
+}
+
+/* rq->capture and rq->want_output: the values this step makes for the caller. */
+static tlr_status keep_for_caller(run *R, const tape *T, const tlr_step *st, const rstep *rs,
+                                  const tlr_layer *l, tlr_tensor **in, const tlr_tensor *out)
+{
+    tlr_forward_result *f = &R->res->fwd;
+    for (int k = 0; k < R->rq->n_capture; k++)
+        if (!f->captured[k] && R->extra[k].owner == T->p.m && R->extra[k].layer == st->layer &&
+            !(f->captured[k] = forward_value(R, st, rs, l, in, out)))
+            return R->X.err->code ? R->X.err->code : TLR_E_FORMAT;
+    if (R->rq->want_output && !f->outputs && is_ref(&R->caps[0], T, st)) {
+        f->outputs = tlr_xcalloc(1, sizeof *f->outputs);
+        f->n_outputs = 1;
+        if (!(f->outputs[0] = forward_value(R, st, rs, l, in, out)))
+            return R->X.err->code ? R->X.err->code : TLR_E_FORMAT;
+    }
+    return TLR_OK;
+}
+
 /* A call step: gathers its inputs, runs (or skips) it, holds, then releases the inputs. */
 static tlr_status run_call(run *R, tape *T, const tlr_step *st, rstep *rs)
 {
@@ -431,6 +464,8 @@ static tlr_status run_call(run *R, tape *T, const tlr_step *st, rstep *rs)
         rs->active = any_wrt;
         rc = run_layer(R, st, rs, l, in, out->t);
         out->wrt[0] = any_wrt;
+        if (!rc && out->t[0] && (R->rq->n_capture || R->rq->want_output))
+            rc = keep_for_caller(R, T, st, rs, l, in, out->t[0]);
         if (!rc && rs->active && out->t[0])
             hold_for_reverse(T, st, rs, l, in);
     }
@@ -661,6 +696,13 @@ static tlr_status setup(run *R, const tlr_model *m, const tlr_tensor *x, tlr_err
     }
     if (!st && rq->wrt)
         st = resolve(m, rq->wrt, &R->caps[1], err);
+    if (rq->n_capture > 0) {
+        R->extra = tlr_xcalloc((size_t)rq->n_capture, sizeof *R->extra);
+        R->res->fwd.captured = tlr_xcalloc((size_t)rq->n_capture, sizeof *R->res->fwd.captured);
+        R->res->fwd.n_captured = rq->n_capture;
+    }
+    for (int k = 0; k < rq->n_capture && !st; k++)
+        st = resolve(m, rq->capture[k], &R->extra[k], err);
     R->X.caps = R->caps;
     R->X.n_caps = rq->wrt ? 2 : 1;
     return st;
@@ -700,13 +742,17 @@ tlr_status tlr_grad_run(const tlr_model *m, const tlr_tensor *x, const tlr_grad_
                         const tlr_forward_opts *opts, tlr_grad_cache *cache,
                         tlr_grad_result *res, tlr_err *err)
 {
+    tlr_exec_keep_freed_memory();
     memset(res, 0, sizeof *res);
     run R = { .rq = rq, .res = res };
     /* no fused blocks: each reverse op needs its own layer's values */
     R.X = (tlr_exec){ .opts = opts, .res = &res->fwd, .err = err, .no_blocks = 1 };
     tlr_status st = setup(&R, m, x, err);
-    if (st)
+    if (st) {
+        free(R.extra);
+        tlr_grad_result_free(res);
         return st;
+    }
     res->n = (int)x->shape[0];
     res->score = tlr_xcalloc((size_t)res->n, sizeof *res->score);
     res->index = tlr_xcalloc((size_t)res->n, sizeof *res->index);
@@ -714,6 +760,7 @@ tlr_status tlr_grad_run(const tlr_model *m, const tlr_tensor *x, const tlr_grad_
     tape *top = tape_new(&R, m, "", 0);
     st = forward_and_back(&R, top, x);
     tape_free(&R, top);
+    free(R.extra);
     if (!cache)
         tlr_grad_cache_free(R.cache);
     if (!st && !rq->wrt)

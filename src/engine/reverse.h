@@ -42,6 +42,12 @@ typedef struct {
     int negate;           /* CLASS: the score is minus the logit (a sigmoid's class 0) */
     int border;           /* FILTER */
     const char *wrt;      /* the layer whose output's gradient is wanted; NULL: the input */
+    /* The same forward pass also serves as tlr_forward_run's: copies of these layers'
+     * outputs go to res->fwd.captured, and with want_output the model's first output (its
+     * final activation applied) to res->fwd.outputs[0]. */
+    const char *const *capture;
+    int n_capture;
+    int want_output;
 } tlr_grad_request;
 
 typedef struct {

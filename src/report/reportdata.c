@@ -463,11 +463,14 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
     unknown_shapes(d, f->model);
     note_lambdas(d, f->model, "");
     tlr_rd_layer kl = { 0 };
+    tlr_rd_cam_runs cam = { 0 };
     if (rq->progress && log)
         fprintf(log, "tlreport: kernels\n");
     tlr_status st = tlr_rd_kernels_section(d, f, rq, out, &kl, err);
     if (!st)
-        st = tlr_rd_features_section(d, f, rq, inputs, n_inputs, &kl, out, log, err);
+        tlr_rd_gradcam_plan(f, rq, &cam);
+    if (!st)
+        st = tlr_rd_features_section(d, f, rq, inputs, n_inputs, &kl, out, &cam, log, err);
     if (!st && rq->evaluation)
         st = tlr_rd_eval_section(d, rq->evaluation, out, err);
     preprocess_section(d, f, io);
@@ -476,7 +479,8 @@ tlr_status tlr_reportdata_build(tlr_kfile *f, const tlr_report_request *rq,
     if (!st)
         st = tlr_rd_patterns_section(d, f, rq, io, &kl, out, log, err);
     if (!st)
-        st = tlr_rd_gradcam_section(d, f, rq, inputs, n_inputs, out, log, err);
+        st = tlr_rd_gradcam_section(d, f, rq, inputs, n_inputs, out, &cam, log, err);
+    tlr_rd_cam_runs_free(&cam);
     if (!st)
         st = encode_figures(out, err);
     /* after the figures are encoded: the drawings and the chart are SVG text already */

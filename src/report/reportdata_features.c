@@ -62,6 +62,8 @@ typedef struct {
     const tlr_strlist *paths;  /* layers drawn */
     tlr_json **lay_json;       /* per path: the object its images go into */
     const tlr_strlist *labels;
+    tlr_rd_cam_runs *cam;      /* the Grad-CAM passes, kept for the Grad-CAM section */
+    int layerwise;             /* the forward pass gives the reverse pass's values exactly */
 } feat_ctx;
 
 static tlr_status one_feature_grid(const feat_ctx *F, const tlr_layer *l, const char *path, int img_i,
@@ -279,6 +281,37 @@ static tlr_json **layer_objects(tlr_json *fe, const tlr_model *m, const tlr_strl
     return lay_json;
 }
 
+/* The Grad-CAM section's pass over the batch, which gives what the forward pass would
+ * (captures, the output) as well: one pass instead of two.  Only where the forward pass runs
+ * layer by layer too (tlr_forward_layerwise): folded layers round differently in the last
+ * bit.  0 when it does not apply or does not go through (the Grad-CAM section then runs,
+ * and explains, on its own). */
+static int cam_pass(const feat_ctx *F, const tlr_tensor *batch, tlr_grad_result *g)
+{
+    if (!F->cam || !F->cam->layer || !F->layerwise)
+        return 0;
+    tlr_grad_request gq = F->cam->rq;
+    gq.capture = (const char *const *)F->paths->items;
+    gq.n_capture = (int)F->paths->n;
+    gq.want_output = 1;
+    tlr_forward_opts fo = { F->rq->max_memory, 0 };
+    tlr_err quiet = { 0 };
+    if (tlr_grad_run(F->f->model, batch, &gq, &fo, NULL, g, &quiet))
+        return 0;
+    if (g->fwd.n_skipped == 0 && g->value->ndim == 4)
+        return 1;
+    tlr_grad_result_free(g);
+    return 0;
+}
+
+/* Keeps a Grad-CAM pass for the Grad-CAM section, without what only the features needed. */
+static void keep_cam(tlr_rd_cam_runs *cam, int i0, int n, tlr_grad_result *g)
+{
+    tlr_forward_result_free(&g->fwd);
+    cam->runs = tlr_xrealloc(cam->runs, (size_t)(cam->n_runs + 1) * sizeof *cam->runs);
+    cam->runs[cam->n_runs++] = (tlr_rd_cam_run){ i0, n, *g };
+}
+
 /* Images of one size run together: the pass is cheaper per image in a batch. */
 static tlr_status run_images(const feat_ctx *F, const tlr_input *inputs, int n_img, FILE *log)
 {
@@ -292,17 +325,24 @@ static tlr_status run_images(const feat_ctx *F, const tlr_input *inputs, int n_i
         const tlr_tensor *x[TLR_MAX_INPUTS];
         int nx = tlr_input_tensors(&inputs[i0], x, TLR_MAX_INPUTS);
         x[0] = batch;
-        tlr_forward_result r;
-        st = tlr_forward_run(F->f->model, x, nx, (const char *const *)F->paths->items,
-                             (int)F->paths->n, 1, &fo, &r, F->err);
+        tlr_grad_result g;
+        tlr_forward_result plain;
+        int shared = nx == 1 && cam_pass(F, batch, &g);
+        if (!shared)
+            st = tlr_forward_run(F->f->model, x, nx, (const char *const *)F->paths->items,
+                                 (int)F->paths->n, 1, &fo, &plain, F->err);
         tlr_tensor_free(batch);
         if (st)
             break;
-        for (int s = 0; s < r.n_skipped; s++)
-            add_uncomputed(F->d, &r.skips[s]);
+        const tlr_forward_result *r = shared ? &g.fwd : &plain;
+        for (int s = 0; s < r->n_skipped; s++)
+            add_uncomputed(F->d, &r->skips[s]);
         for (int b = 0; b < nb && !st; b++)
-            st = image_results(F, &inputs[i0 + b], i0 + b, b, &r);
-        tlr_forward_result_free(&r);
+            st = image_results(F, &inputs[i0 + b], i0 + b, b, r);
+        if (shared)
+            keep_cam(F->cam, i0, nb, &g);
+        else
+            tlr_forward_result_free(&plain);
         i0 += nb;
     }
     return st;
@@ -324,7 +364,7 @@ static void features_summary(tlr_json *fe)
 tlr_status tlr_rd_features_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
                                    const tlr_input *inputs, int n_inputs,
                                    const tlr_rd_layer *kern_layer, tlr_report_content *c,
-                                   FILE *log, tlr_err *err)
+                                   tlr_rd_cam_runs *cam, FILE *log, tlr_err *err)
 {
     tlr_json *fe = tlr_json_add_object(d, "features");
     tlr_json *pr = tlr_json_add_object(d, "predictions");
@@ -343,7 +383,8 @@ tlr_status tlr_rd_features_section(tlr_json *d, const tlr_kfile *f, const tlr_re
     if (rq->labels_path)
         st = tlr_labels_load(rq->labels_path, n_out, &labels, err);
     if (!st) {
-        feat_ctx F = { f, rq, c, err, d, pr, pimgs, &paths, lay_json, &labels };
+        feat_ctx F = { f, rq, c, err, d, pr, pimgs, &paths, lay_json, &labels, cam,
+                       cam && cam->layer && tlr_forward_layerwise(f->model) };
         st = run_images(&F, inputs, n_img, log);
         features_summary(fe);
         if (rq->labels_path && labels.n)

@@ -119,6 +119,58 @@ static tlr_image *overlay(const float *cam, int64_t h, int64_t w, const tlr_imag
     return out;
 }
 
+/* A single sigmoid unit: class 1 is its logit, class 0 minus it. */
+static int single_sigmoid(const tlr_model *m)
+{
+    tlr_score_info si;
+    tlr_grad_score_info(m, &si);
+    return tlr_shape_output_size(m, 0) == 1 && si.final_act == TLR_ACT_SIGMOID;
+}
+
+static tlr_grad_request cam_request(const tlr_report_request *rq, const char *layer, int sigmoid)
+{
+    return (tlr_grad_request){ .kind = TLR_SCORE_CLASS, .wrt = layer,
+                               .fixed = sigmoid ? 0 : rq->class_index };
+}
+
+void tlr_rd_gradcam_plan(const tlr_kfile *f, const tlr_report_request *rq, tlr_rd_cam_runs *cam)
+{
+    memset(cam, 0, sizeof *cam);
+    tlr_err quiet = { 0 };
+    char *path = NULL;
+    if (!f->model || f->model->n_inputs != 1 || rq->max_images <= 0 ||
+        choose_layer(f->model, rq->gradcam_layer, &path, &quiet) || !path)
+        return;
+    int sigmoid = single_sigmoid(f->model);
+    if (sigmoid && rq->class_index > 1) {
+        free(path); /* the section stops on it */
+        return;
+    }
+    cam->layer = path;
+    cam->rq = cam_request(rq, path, sigmoid);
+}
+
+void tlr_rd_cam_runs_free(tlr_rd_cam_runs *cam)
+{
+    for (int k = 0; k < cam->n_runs; k++)
+        tlr_grad_result_free(&cam->runs[k].r);
+    free(cam->runs);
+    free(cam->layer);
+    memset(cam, 0, sizeof *cam);
+}
+
+/* The pass the features section made for images [i0, i0 + n), taken; 0 when there is none. */
+static int take_shared(tlr_rd_cam_runs *cam, int i0, int n, tlr_grad_result *r)
+{
+    for (int k = 0; cam && k < cam->n_runs; k++)
+        if (cam->runs[k].i0 == i0 && cam->runs[k].n == n && cam->runs[k].r.value) {
+            *r = cam->runs[k].r;
+            memset(&cam->runs[k].r, 0, sizeof cam->runs[k].r);
+            return 1;
+        }
+    return 0;
+}
+
 /* ---- one batch -------------------------------------------------------------------------------- */
 
 /* What the images' results go into. */
@@ -130,6 +182,7 @@ typedef struct {
     const tlr_strlist *labels;
     const char *layer;
     int sigmoid;               /* a single sigmoid unit: class 1 is the logit, class 0 minus it */
+    tlr_rd_cam_runs *shared;   /* passes the features section made */
 } cam_ctx;
 
 /* The name of class k, or NULL (as tlr_labels_rank names a sigmoid's two classes). */
@@ -190,6 +243,8 @@ static tlr_status image_entry(const cam_ctx *C, const tlr_input *in, int i, tlr_
 static tlr_status run_batch(const cam_ctx *C, const tlr_input *in, int i0, int n,
                             tlr_grad_result *r, tlr_err *err)
 {
+    if (take_shared(C->shared, i0, n, r))
+        return TLR_OK;
     int64_t shape[TLR_MAX_DIMS];
     memcpy(shape, in[i0].tensor->shape, sizeof shape);
     shape[0] = n;
@@ -198,8 +253,7 @@ static tlr_status run_batch(const cam_ctx *C, const tlr_input *in, int i0, int n
     for (int k = 0; k < n; k++)
         memcpy(x->data + k * per, in[i0 + k].tensor->data, (size_t)per * sizeof(float));
     tlr_forward_opts fo = { C->rq->max_memory, 0 };
-    tlr_grad_request gq = { .kind = TLR_SCORE_CLASS, .wrt = C->layer,
-                            .fixed = C->sigmoid ? 0 : C->rq->class_index };
+    tlr_grad_request gq = cam_request(C->rq, C->layer, C->sigmoid);
     tlr_status st = tlr_grad_run(C->f->model, x, &gq, &fo, NULL, r, err);
     tlr_tensor_free(x);
     return st;
@@ -310,13 +364,11 @@ static void code_facts(tlr_json *g, const tlr_model *m, const char *path)
 
 static tlr_status fill_section(tlr_json *g, const tlr_kfile *f, const tlr_report_request *rq,
                                const tlr_input *inputs, int n_img, const char *path,
-                               tlr_report_content *c, tlr_err *err)
+                               tlr_report_content *c, tlr_rd_cam_runs *shared, tlr_err *err)
 {
     tlr_strlist labels = TLR_STRLIST_INIT;
     int64_t n_out = tlr_shape_output_size(f->model, 0);
-    tlr_score_info si;
-    tlr_grad_score_info(f->model, &si);
-    int sigmoid = n_out == 1 && si.final_act == TLR_ACT_SIGMOID;
+    int sigmoid = single_sigmoid(f->model);
     if (sigmoid && rq->class_index > 1)
         return tlr_err_set(err, TLR_E_USAGE, "--class %d: a single sigmoid output has classes "
                            "0 and 1", rq->class_index);
@@ -332,7 +384,7 @@ static tlr_status fill_section(tlr_json *g, const tlr_kfile *f, const tlr_report
     tlr_json_add_bool(g, "sigmoid_fixed_pos", sigmoid && rq->class_index == 1);
     tlr_json_add_bool(g, "sigmoid_fixed_neg", sigmoid && rq->class_index == 0);
     tlr_json *images = tlr_json_add_array(g, "images");
-    cam_ctx C = { f, rq, c, images, &labels, path, sigmoid };
+    cam_ctx C = { f, rq, c, images, &labels, path, sigmoid, shared };
     char *why = NULL;
     st = run_images(&C, inputs, n_img, &why, err);
     if (!st && why)
@@ -365,7 +417,7 @@ static void map_facts(tlr_json *g, const tlr_model *m, const char *path)
 
 tlr_status tlr_rd_gradcam_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
                                   const tlr_input *inputs, int n_inputs, tlr_report_content *c,
-                                  FILE *log, tlr_err *err)
+                                  tlr_rd_cam_runs *cam, FILE *log, tlr_err *err)
 {
     tlr_json *g = tlr_json_add_object(d, "gradcam");
     int n_img = n_inputs < rq->max_images ? n_inputs : rq->max_images;
@@ -383,7 +435,7 @@ tlr_status tlr_rd_gradcam_section(tlr_json *d, const tlr_kfile *f, const tlr_rep
     if (rq->progress && log)
         fprintf(log, "tlreport: Grad-CAM of %s\n", path);
     map_facts(g, f->model, path);
-    st = fill_section(g, f, rq, inputs, n_img, path, c, err);
+    st = fill_section(g, f, rq, inputs, n_img, path, c, cam, err);
     free(path);
     return st;
 }

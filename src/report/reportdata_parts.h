@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/image.h"
 #include "base/json.h"
+#include "engine/reverse.h"
 #include "input/input.h"
 #include "keras/kfile.h"
 #include "report/reportdata.h"
@@ -54,11 +55,31 @@ void tlr_rd_storage_section(tlr_json *d, const tlr_kfile *f, const tlr_storage *
 tlr_status tlr_rd_kernels_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
                                   tlr_report_content *c, tlr_rd_layer *chosen, tlr_err *err);
 
-/* d.features and d.predictions: the forward pass over the sample images. */
+/* Grad-CAM passes made by the features section, whose forward pass is then the Grad-CAM's
+ * too, for the Grad-CAM section: the results of images [i0, i0 + n). */
+typedef struct {
+    int i0, n;
+    tlr_grad_result r;
+} tlr_rd_cam_run;
+
+typedef struct {
+    char *layer;            /* the Grad-CAM layer; NULL: no Grad-CAM to share */
+    tlr_grad_request rq;    /* what the Grad-CAM section asks for */
+    tlr_rd_cam_run *runs;
+    int n_runs;
+} tlr_rd_cam_runs;
+
+/* What the Grad-CAM section will ask of the engine (cam->layer NULL when it will not run or
+ * would stop on a usage error first). */
+void tlr_rd_gradcam_plan(const tlr_kfile *f, const tlr_report_request *rq, tlr_rd_cam_runs *cam);
+void tlr_rd_cam_runs_free(tlr_rd_cam_runs *cam);
+
+/* d.features and d.predictions: the forward pass over the sample images, a Grad-CAM pass
+ * (kept in 'cam') when the Grad-CAM section will want one of the same images. */
 tlr_status tlr_rd_features_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
                                    const tlr_input *inputs, int n_inputs,
                                    const tlr_rd_layer *kern_layer, tlr_report_content *c,
-                                   FILE *log, tlr_err *err);
+                                   tlr_rd_cam_runs *cam, FILE *log, tlr_err *err);
 
 /* d.comparison (--compare, reportdata_compare.c): rq->compare against this model, with the
  * first sample images through both; adds the chart (SVG) to the figures. */
@@ -96,7 +117,7 @@ tlr_status tlr_rd_patterns_section(tlr_json *d, const tlr_kfile *f,
  * (reportdata_gradcam.c). */
 tlr_status tlr_rd_gradcam_section(tlr_json *d, const tlr_kfile *f, const tlr_report_request *rq,
                                   const tlr_input *inputs, int n_inputs, tlr_report_content *c,
-                                  FILE *log, tlr_err *err);
+                                  tlr_rd_cam_runs *cam, FILE *log, tlr_err *err);
 
 /* Adds an SVG document (taken) as the figure 'name'; after the PNG figures are encoded. */
 void tlr_rd_add_svg(tlr_report_content *c, const char *name, char *svg);

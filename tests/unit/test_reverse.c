@@ -4,7 +4,9 @@
  * that hold those layers, the gradient of a scalar along random directions must match the
  * scalar's central difference; and the walk's guards: the memory budget, the reason a
  * recurrent layer stops the gradient, unknown layers and out-of-range classes. */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/reverse.h"
 #include "harness.h"
@@ -135,6 +137,56 @@ static void recurrent(void)
     tlr_kfile_free(f);
 }
 
+/* The pass tlr_grad_run makes also serves as tlr_forward_run's (capture, want_output): the
+ * captured layer and the model's output are the forward pass's, bit for bit where the
+ * forward pass runs layer by layer, and within float rounding where it folds layers. */
+static void forward_too(const char *name, const char *layer, const char *wrt, int layerwise)
+{
+    tlr_tensor *x = NULL;
+    tlr_kfile *f = open_numeric(name, &x);
+    if (!f)
+        return;
+    const tlr_model *m = f->model;
+    CHECK(tlr_forward_layerwise(m) == layerwise, "%s: layer by layer: %d", name, !layerwise);
+    const char *caps[1] = { layer };
+    tlr_forward_result fr;
+    tlr_grad_result gr;
+    tlr_err err = { 0 };
+    tlr_grad_request rq = { .kind = TLR_SCORE_CLASS, .fixed = -1, .wrt = wrt, .capture = caps,
+                            .n_capture = 1, .want_output = 1 };
+    int ok = tlr_forward_run(m, (const tlr_tensor *const *)&x, 1, caps, 1, 1, NULL, &fr,
+                             &err) == TLR_OK;
+    CHECK(ok, "%s: forward: %s", name, err.msg);
+    ok = ok && tlr_grad_run(m, x, &rq, NULL, NULL, &gr, &err) == TLR_OK;
+    CHECK(ok, "%s: gradient: %s", name, err.msg);
+    if (!ok) {
+        tlr_tensor_free(x);
+        tlr_kfile_free(f);
+        return;
+    }
+    const tlr_tensor *pairs[2][2] = { { fr.captured[0], gr.fwd.captured[0] },
+                                      { fr.outputs[0], gr.fwd.outputs[0] } };
+    for (int k = 0; k < 2; k++) {
+        const tlr_tensor *a = pairs[k][0], *b = pairs[k][1];
+        int same = a && b && tlr_tensor_numel(a) == tlr_tensor_numel(b);
+        double worst = 0;
+        for (int64_t i = 0; same && i < tlr_tensor_numel(a); i++) {
+            double d = fabs((double)a->data[i] - (double)b->data[i]);
+            worst = d > worst ? d : worst;
+        }
+        CHECK(same && worst <= (layerwise ? 0.0 : 1e-5), "%s: %s: differs by %g", name,
+              k ? "the output" : layer, worst);
+    }
+    double sum = 0;
+    for (int64_t i = 0; i < tlr_tensor_numel(fr.outputs[0]); i++)
+        sum += (double)fr.outputs[0]->data[i];
+    CHECK(fabs(sum - 1.0) < 1e-5, "%s: the output is the softmax's (sums to %g)", name, sum);
+    tlr_forward_result_free(&fr);
+    tlr_grad_result_free(&gr);
+    tlr_tensor_free(x);
+    tlr_kfile_free(f);
+}
+
 void test_reverse(void)
 {
     /* Rescaling, Normalization, grouped conv, ELU, PReLU, Conv2DTranspose, Cropping, Resizing,
@@ -146,4 +198,6 @@ void test_reverse(void)
     directional("se_block", "dense_1", 1e-3f);
     guards();
     recurrent();
+    forward_too("mini_vgg", "vgg_mini/block2_conv1", "conv2d", 1);
+    forward_too("mnv2_mini", "mnv2_mini/block_1_expand_relu", "mnv2_mini/Conv_1", 0);
 }
