@@ -137,14 +137,6 @@ static void leaky_relu(float *x, int64_t n, float alpha)
         MAP(v > 0.0f ? v : alpha * v);
 }
 
-/* Keras backend.relu (Keras 2) and activations.ReLU.static_call (Keras 3), step by step:
- *   neg = relu(threshold - x)                     (only when the slope is non-zero)
- *   y   = threshold != 0 ? (x > threshold ? x : 0) : relu(x)
- *   y   = clip(y, 0, max_value)                   (when max_value is given)
- *   y  -= slope * neg
- * This differs from the documented piecewise formula at the edges (x == threshold gives 0,
- * and with a negative threshold and a max_value, values in (threshold, 0) clip to 0), so
- * the steps are reproduced literally rather than the formula. */
 /* The ReLU layers of nearly every model: relu(x), clipped at max_value when it is >= 0
  * (MobileNet's ReLU6). */
 TLR_VECTORIZE static void relu_clipped(float *x, int64_t n, float max_value)
@@ -155,6 +147,14 @@ TLR_VECTORIZE static void relu_clipped(float *x, int64_t n, float max_value)
         MAP(max0(v));
 }
 
+/* Keras backend.relu (Keras 2) and activations.ReLU.static_call (Keras 3), step by step:
+ *   neg = relu(threshold - x)                     (only when the slope is non-zero)
+ *   y   = threshold != 0 ? (x > threshold ? x : 0) : relu(x)
+ *   y   = clip(y, 0, max_value)                   (when max_value is given)
+ *   y  -= slope * neg
+ * This differs from the documented piecewise formula at the edges (x == threshold gives 0,
+ * and with a negative threshold and a max_value, values in (threshold, 0) clip to 0), so
+ * the steps are reproduced literally rather than the formula. */
 void tlr_op_relu_layer(float *x, int64_t n, float max_value, float negative_slope,
                        float threshold)
 {
