@@ -138,16 +138,20 @@ def main():
                        'and listing its datasets: %s / %s ms |' % (
                            c, ms(f['tlr_min_ms']), ms(f['tlr_median_ms']), f['runs'],
                            ms(f['ref_min_ms']), ms(f['ref_median_ms'])))
-    try:
-        rep = [int(x) / 1e3 for x in open(os.path.join(r, 'report_us.txt')).read().split()]
-    except (OSError, ValueError):
-        rep = []
     ol3 = load(os.path.join(r, 'ort_load3.json'))
-    if rep:
+    for fname, what in (('report_us.txt', '`tlreport MODEL imgs/ -o site`'),
+                        ('report_nopatterns_us.txt', 'the same with `--patterns 0`')):
+        try:
+            rep = [int(x) / 1e3 for x in open(os.path.join(r, fname)).read().split()]
+        except (OSError, ValueError):
+            rep = []
+        if not rep:
+            continue
         ref = ('ORT session load + 3 passes %s ms; ratio **%.2f** (target <= 0.8)' %
                (ms(ol3['min_ms']), min(rep) / ol3['min_ms'])) if ol3 else 'ORT not measured'
-        out.append('| whole report, course model, 3 images (`tlreport MODEL imgs/ -o site`) | '
-                   '%s / %s ms (min / median of %d) | %s |' % (ms(min(rep)), ms(statistics.median(rep)),
+        out.append('| whole report, course model, 3 images (%s) | '
+                   '%s / %s ms (min / median of %d) | %s |' % (what, ms(min(rep)),
+                                                            ms(statistics.median(rep)),
                                                             len(rep), ref))
     out.extend(gradient_rows(r))
     try:
