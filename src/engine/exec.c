@@ -77,6 +77,19 @@ tlr_status tlr_exec_call(tlr_exec *X, const tlr_layer *l, const char *path, tlr_
     return TLR_OK;
 }
 
+tlr_status tlr_exec_capture_ref(const tlr_model *m, const char *path, tlr_capture_ref *ref,
+                                tlr_err *err)
+{
+    if (tlr_model_resolve(m, path, &ref->owner, &ref->layer))
+        return tlr_err_set(err, TLR_E_USAGE, "no layer '%s' in the model", path);
+    while (ref->owner->layers[ref->layer].op == TLR_OP_MODEL) {
+        const tlr_model *inner = ref->owner->layers[ref->layer].inner;
+        ref->owner = inner;
+        ref->layer = inner->outputs[0].layer;
+    }
+    return TLR_OK;
+}
+
 const char *tlr_exec_cannot_run(const tlr_layer *l)
 {
     if (l->cannot_run)

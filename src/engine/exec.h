@@ -29,6 +29,11 @@ typedef struct {
     int layer;
 } tlr_capture_ref;
 
+/* The layer at 'path' as a capture: a nested model's path names the layer making its first
+ * output, at any depth.  TLR_E_USAGE when the model has no such layer. */
+tlr_status tlr_exec_capture_ref(const tlr_model *m, const char *path, tlr_capture_ref *ref,
+                                tlr_err *err);
+
 /* One forward run: options, result, error and the state one call hands its adapter. */
 typedef struct {
     const tlr_forward_opts *opts;

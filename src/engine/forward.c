@@ -340,15 +340,10 @@ tlr_status tlr_forward_run(const tlr_model *m, const tlr_tensor *const *inputs, 
     memset(res, 0, sizeof *res);
     tlr_capture_ref *caps = tlr_xcalloc((size_t)n_capture + 1, sizeof *caps);
     for (int i = 0; i < n_capture; i++) {
-        if (tlr_model_resolve(m, capture[i], &caps[i].owner, &caps[i].layer)) {
+        tlr_status st = tlr_exec_capture_ref(m, capture[i], &caps[i], err);
+        if (st) {
             free(caps);
-            return tlr_err_set(err, TLR_E_USAGE, "no layer '%s' in the model", capture[i]);
-        }
-        if (caps[i].owner->layers[caps[i].layer].op == TLR_OP_MODEL) {
-            /* a nested model's output: capture its last output layer instead */
-            const tlr_model *inner = caps[i].owner->layers[caps[i].layer].inner;
-            caps[i].owner = inner;
-            caps[i].layer = inner->outputs[0].layer;
+            return st;
         }
     }
     res->captured = tlr_xcalloc((size_t)n_capture + 1, sizeof *res->captured);

@@ -404,18 +404,19 @@ static const tlr_layer *cut_layer(run *R, tape *T, const tlr_step *st)
     return R->narrow ? tlr_rev_narrow_layer(R->narrow) : NULL;
 }
 
-/* What this layer call gives as tlr_forward_run would: a copy of its output, or for the
- * score's layer run without its final activation, the layer run again as it is. */
-static tlr_tensor *forward_value(run *R, const tlr_step *st, const rstep *rs, const tlr_layer *l,
-                                 tlr_tensor **in, const tlr_tensor *out)
+/* What this layer call gives as tlr_forward_run would, into *y: a copy of its output, or for
+ * the score's layer run without its final activation, the layer run again as it is. */
+static tlr_status forward_value(run *R, const tlr_step *st, const rstep *rs, const tlr_layer *l,
+                                tlr_tensor **in, const tlr_tensor *out, tlr_tensor **y)
 {
-    if (rs->strip == STRIP_NONE)
-        return tlr_tensor_clone(out);
-    tlr_tensor *y = NULL;
-    if (tlr_exec_call(&R->X, l, st->path, in, st->n_in, &y) || !y)
-        return NULL;
-    R->X.live_bytes -= (int64_t)tlr_exec_bytes(y); /* the caller's now, not the pass's */
-    return y;
+    if (rs->strip == STRIP_NONE) {
+        *y = tlr_tensor_clone(out);
+        return TLR_OK;
+    }
+    tlr_status rc = tlr_exec_call(&R->X, l, st->path, in, st->n_in, y);
+    if (!rc)
+        R->X.live_bytes -= (int64_t)tlr_exec_bytes(*y); /* the caller's now, not the pass's */
+    return rc;
 }
 
 /* rq->capture and rq->want_output: the values this step makes for the caller. */
@@ -423,17 +424,16 @@ static tlr_status keep_for_caller(run *R, const tape *T, const tlr_step *st, con
                                   const tlr_layer *l, tlr_tensor **in, const tlr_tensor *out)
 {
     tlr_forward_result *f = &R->res->fwd;
-    for (int k = 0; k < R->rq->n_capture; k++)
-        if (!f->captured[k] && R->extra[k].owner == T->p.m && R->extra[k].layer == st->layer &&
-            !(f->captured[k] = forward_value(R, st, rs, l, in, out)))
-            return R->X.err->code ? R->X.err->code : TLR_E_FORMAT;
-    if (R->rq->want_output && !f->outputs && is_ref(&R->caps[0], T, st)) {
+    tlr_status rc = TLR_OK;
+    for (int k = 0; k < R->rq->n_capture && !rc; k++)
+        if (!f->captured[k] && R->extra[k].owner == T->p.m && R->extra[k].layer == st->layer)
+            rc = forward_value(R, st, rs, l, in, out, &f->captured[k]);
+    if (!rc && R->rq->want_output && !f->outputs && is_ref(&R->caps[0], T, st)) {
         f->outputs = tlr_xcalloc(1, sizeof *f->outputs);
         f->n_outputs = 1;
-        if (!(f->outputs[0] = forward_value(R, st, rs, l, in, out)))
-            return R->X.err->code ? R->X.err->code : TLR_E_FORMAT;
+        rc = forward_value(R, st, rs, l, in, out, &f->outputs[0]);
     }
-    return TLR_OK;
+    return rc;
 }
 
 /* A call step: gathers its inputs, runs (or skips) it, holds, then releases the inputs. */
@@ -664,20 +664,6 @@ static void score_layer(const tlr_model *m, tlr_capture_ref *ref, int *strip)
              : si.whole_layer ? STRIP_LAYER : STRIP_ACT;
 }
 
-/* A layer path as a capture: a nested model's path names its first output's layer. */
-static tlr_status resolve(const tlr_model *m, const char *path, tlr_capture_ref *ref,
-                          tlr_err *err)
-{
-    if (tlr_model_resolve(m, path, &ref->owner, &ref->layer))
-        return tlr_err_set(err, TLR_E_USAGE, "no layer '%s' in the model", path);
-    while (ref->owner->layers[ref->layer].op == TLR_OP_MODEL) {
-        const tlr_model *inner = ref->owner->layers[ref->layer].inner;
-        ref->owner = inner;
-        ref->layer = inner->outputs[0].layer;
-    }
-    return TLR_OK;
-}
-
 static tlr_status setup(run *R, const tlr_model *m, const tlr_tensor *x, tlr_err *err)
 {
     const tlr_grad_request *rq = R->rq;
@@ -692,17 +678,17 @@ static tlr_status setup(run *R, const tlr_model *m, const tlr_tensor *x, tlr_err
             return tlr_err_set(err, TLR_E_FORMAT, "the model has no output");
         score_layer(m, &R->caps[0], &R->strip);
     } else {
-        st = resolve(m, rq->target ? rq->target : "", &R->caps[0], err);
+        st = tlr_exec_capture_ref(m, rq->target ? rq->target : "", &R->caps[0], err);
     }
     if (!st && rq->wrt)
-        st = resolve(m, rq->wrt, &R->caps[1], err);
+        st = tlr_exec_capture_ref(m, rq->wrt, &R->caps[1], err);
     if (rq->n_capture > 0) {
         R->extra = tlr_xcalloc((size_t)rq->n_capture, sizeof *R->extra);
         R->res->fwd.captured = tlr_xcalloc((size_t)rq->n_capture, sizeof *R->res->fwd.captured);
         R->res->fwd.n_captured = rq->n_capture;
     }
     for (int k = 0; k < rq->n_capture && !st; k++)
-        st = resolve(m, rq->capture[k], &R->extra[k], err);
+        st = tlr_exec_capture_ref(m, rq->capture[k], &R->extra[k], err);
     R->X.caps = R->caps;
     R->X.n_caps = rq->wrt ? 2 : 1;
     return st;

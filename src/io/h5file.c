@@ -536,12 +536,11 @@ tlr_status tlr_h5_dataset_read_f32(tlr_h5 *h, const char *path, float *out, int6
  * the file and aligned for floats.  -1 otherwise. */
 static int64_t view_offset(const tlr_h5 *h, hid_t d, const tlr_h5_dsinfo *info, int64_t numel)
 {
-    union { uint32_t u; unsigned char b[4]; } one = { 1 };
     if (!h->map.base || info->dtype != TLR_DT_F32 || info->numel != numel || numel <= 0 ||
         info->storage_bytes != (uint64_t)numel * sizeof(float))
         return -1;
     hid_t t = H5Dget_type(d), dcpl = H5Dget_create_plist(d);
-    int ok = t >= 0 && dcpl >= 0 && H5Tequal(t, one.b[0] ? H5T_IEEE_F32LE : H5T_IEEE_F32BE) > 0 &&
+    int ok = t >= 0 && dcpl >= 0 && H5Tequal(t, H5T_NATIVE_FLOAT) > 0 &&
              H5Pget_layout(dcpl) == H5D_CONTIGUOUS && H5Pget_external_count(dcpl) == 0;
     haddr_t off = ok ? H5Dget_offset(d) : HADDR_UNDEF;
     if (t >= 0)
