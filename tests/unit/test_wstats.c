@@ -3,6 +3,7 @@
  * straight from branches.h5 (wstats_ref.py); plus small arrays whose answers are known
  * (near-zero weights, NaN, a constant kernel) and the figure's determinism. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,9 +101,71 @@ static void figure(void)
     free(b);
 }
 
+/* The bins by their definition, (v - min) / (max - min) * bins in double, the last closed:
+ * written out here with the division, against the library's edges. */
+static void naive_hist(const float *w, int64_t n, int64_t *hist)
+{
+    double mn = w[0], mx = w[0];
+    for (int64_t i = 1; i < n; i++) {
+        double v = w[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
+    memset(hist, 0, TLR_WSTATS_BINS * sizeof *hist);
+    for (int64_t i = 0; i < n; i++) {
+        int k = mx > mn ? (int)(((double)w[i] - mn) / (mx - mn) * TLR_WSTATS_BINS) : 0;
+        hist[k >= TLR_WSTATS_BINS ? TLR_WSTATS_BINS - 1 : k]++;
+    }
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 11;
+}
+
+/* n values: random in [lo, hi], plus every bin boundary min + j * span / bins as a float and
+ * its two neighbours, where rounding decides the bin. */
+static void hist_case(uint64_t seed, float lo, float hi, int64_t n, const char *what)
+{
+    float *w = tlr_xmalloc((size_t)(n + 3 * TLR_WSTATS_BINS + 2) * sizeof *w);
+    int64_t m = 0;
+    w[m++] = lo;
+    w[m++] = hi;
+    for (int64_t i = 0; i < n; i++)
+        w[m++] = lo + (hi - lo) * (float)((double)next_rand(&seed) / 9007199254740992.0);
+    for (int j = 1; j < TLR_WSTATS_BINS; j++) {
+        float b = (float)((double)lo + ((double)hi - (double)lo) * j / TLR_WSTATS_BINS);
+        w[m++] = b;
+        w[m++] = nextafterf(b, -INFINITY);
+        w[m++] = nextafterf(b, INFINITY);
+    }
+    for (int64_t i = 0; i < m; i++) /* neighbours may step outside [lo, hi] */
+        w[i] = w[i] < lo ? lo : w[i] > hi ? hi : w[i];
+    int64_t want[TLR_WSTATS_BINS];
+    naive_hist(w, m, want);
+    tlr_wstats s;
+    tlr_wstats_compute(w, m, &s);
+    int bad = 0;
+    for (int k = 0; k < TLR_WSTATS_BINS; k++)
+        bad += s.hist[k] != want[k];
+    CHECK(bad == 0, "%s: %d of %d bins differ from the definition", what, bad, TLR_WSTATS_BINS);
+    free(w);
+}
+
+static void bins_by_definition(void)
+{
+    hist_case(1, -0.05f, 0.07f, 300000, "a conv kernel's range, parallel");
+    hist_case(2, -3.0f, -1.0f, 1000, "negative only");
+    hist_case(3, 1.0f, 1.0000100f, 5000, "a span of a few dozen floats");
+    hist_case(4, -1e30f, 3e30f, 70000, "huge values");
+    hist_case(5, 0.0f, 1e-40f, 2000, "subnormals");
+}
+
 void test_wstats(void)
 {
     against_numpy();
     known_arrays();
+    bins_by_definition();
     figure();
 }
