@@ -10,9 +10,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef __SSE2__
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include "base/cpu.h"
 
 static const unsigned char signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
 
@@ -122,11 +126,40 @@ static int visit(const unsigned char *sig, size_t at, found *f)
  * in which 'G' and 'H' alone are common (a memchr per signature stopped every few hundred
  * bytes: 35 ms for VGG16's 64 MB).  Signatures starting in w's last 3 bytes are left to the
  * next window.  1 to stop. */
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The same comparisons 32 positions at a time, from i while i + 32 <= last; the position
+ * reached (or SIZE_MAX when a visit said stop).  Half the instructions of the SSE2 loop,
+ * which took twice as long as reading the bytes (VGG16's 59 MB: 11 ms). */
+__attribute__((target("avx2"))) static size_t scan_avx2(const unsigned char *w, size_t i,
+                                                         size_t last, size_t base, found *f)
+{
+    const __m256i G = _mm256_set1_epi8('G'), C = _mm256_set1_epi8('C'),
+                  H = _mm256_set1_epi8('H'), E = _mm256_set1_epi8('E');
+    for (; i + 32 <= last; i += 32) { /* reads w[i .. i + 32] */
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(w + i));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(w + i + 1));
+        __m256i hit = _mm256_or_si256(
+            _mm256_and_si256(_mm256_cmpeq_epi8(x, G), _mm256_cmpeq_epi8(y, C)),
+            _mm256_and_si256(_mm256_cmpeq_epi8(x, H), _mm256_cmpeq_epi8(y, E)));
+        for (unsigned bits = (unsigned)_mm256_movemask_epi8(hit); bits; bits &= bits - 1) {
+            size_t k = i + (size_t)__builtin_ctz(bits);
+            if (visit(w + k, base + k, f))
+                return SIZE_MAX;
+        }
+    }
+    return i;
+}
+#endif
+
 static int scan(const unsigned char *w, size_t wlen, size_t base, found *f)
 {
     if (wlen < 4)
         return 0;
     size_t i = 0, last = wlen - 4; /* the last offset a signature can start at */
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (tlr_cpu_isa() >= TLR_ISA_AVX2 && (i = scan_avx2(w, 0, last, base, f)) == SIZE_MAX)
+        return 1;
+#endif
 #ifdef __SSE2__
     const __m128i G = _mm_set1_epi8('G'), C = _mm_set1_epi8('C'), H = _mm_set1_epi8('H'),
                   E = _mm_set1_epi8('E');
