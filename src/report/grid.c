@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/threads.h"
 #include "base/xalloc.h"
 
 /* viridis, 256 entries.  Source: matplotlib's published viridis data (_viridis_data in
@@ -441,6 +442,35 @@ static void fmap_row(tlr_image *img, const tlr_grid_tile *t, const tlr_grid_fmap
         memcpy(row + (size_t)r * stride, row, (size_t)w * (size_t)up * (size_t)ch);
 }
 
+/* The channels of one feature-map grid, drawn in parallel: each tile is its own part of
+ * the canvas. */
+typedef struct {
+    tlr_image *img;
+    tlr_grid_tile *tiles;
+    const tlr_grid_fmap_opts *opts;
+    float *planes; /* channel_planes */
+    int64_t h, w;
+    int up, cell_h;
+    int64_t *nonfinite; /* per channel */
+} fmap_job;
+
+static void fmap_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const fmap_job *J = ctx;
+    for (int64_t ch = begin; ch < end; ch++) {
+        tlr_grid_tile *t = &J->tiles[ch];
+        const float *m = J->planes + ch * J->h * J->w; // (H, W)
+        range r = finite_range(m, J->h * J->w, 1);
+        norm nm = norm_minmax(&r);
+        t->channel = (int)ch;
+        t->flat = range_is_flat(&r);
+        for (int64_t y = 0; y < J->h; y++)
+            fmap_row(J->img, t, J->opts, &nm, m + y * J->w, J->w, (int)y * J->cell_h, J->up,
+                     J->cell_h, &J->nonfinite[ch]);
+    }
+}
+
 tlr_image *tlr_grid_fmaps(const float *act, int64_t h, int64_t w, int64_t c,
                           const tlr_grid_fmap_opts *opts, tlr_grid_layout *layout, tlr_err *err)
 {
@@ -461,20 +491,15 @@ tlr_image *tlr_grid_fmaps(const float *act, int64_t h, int64_t w, int64_t c,
     if (!img)
         return NULL;
 
-    float *planes = channel_planes(act, h * w, c, n);
-    for (int64_t ch = 0; ch < n; ch++) {
-        tlr_grid_tile *t = &lay.tiles[ch];
-        const float *m = planes + ch * h * w; // (H, W)
-        range r = finite_range(m, h * w, 1);
-        norm nm = norm_minmax(&r);
-        t->channel = (int)ch;
-        t->flat = range_is_flat(&r);
-        lay.flat += t->flat;
-        for (int64_t y = 0; y < h; y++)
-            fmap_row(img, t, opts, &nm, m + y * w, w, (int)(y * cell_h), (int)up, (int)cell_h,
-                     &lay.nonfinite);
+    fmap_job J = { img, lay.tiles, opts, channel_planes(act, h * w, c, n), h, w, (int)up,
+                   (int)cell_h, tlr_xcalloc((size_t)n, sizeof(int64_t)) };
+    tlr_parallel_for(n, fmap_task, &J);
+    for (int64_t ch = 0; ch < n; ch++) { /* in channel order: the same sums for any threads */
+        lay.flat += lay.tiles[ch].flat;
+        lay.nonfinite += J.nonfinite[ch];
     }
-    free(planes);
+    free(J.planes);
+    free(J.nonfinite);
     give_layout(&lay, layout);
     return img;
 }
