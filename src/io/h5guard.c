@@ -17,6 +17,8 @@
 #endif
 
 #include "base/cpu.h"
+#include "base/threads.h"
+#include "base/xalloc.h"
 
 static const unsigned char signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
 
@@ -197,6 +199,38 @@ static const char *verdict(const found *f)
     return NULL;
 }
 
+/* The scan of a mapped file in GUARD_PARTS pieces on the threads (a model's weights are
+ * tens of megabytes: VGG16's 59 MB took 8 ms on one core).  Each piece reads 3 bytes into
+ * the next, as the windows of check_by_reading do, and keeps its own first findings; the
+ * earliest of each kind is what one scan in order reports, since a damaged collection is
+ * reported before any heap wherever it is. */
+#define GUARD_PARTS 8
+#define GUARD_PARALLEL_MIN ((size_t)4 << 20)
+
+typedef struct {
+    const unsigned char *b;
+    size_t len;
+    const sizes *s;
+    found part[GUARD_PARTS];
+} scan_job;
+
+static void scan_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    scan_job *J = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        size_t at = J->len * (size_t)i / GUARD_PARTS, to = J->len * (size_t)(i + 1) / GUARD_PARTS;
+        size_t n = to + 3 < J->len ? to + 3 - at : J->len - at;
+        J->part[i] = (found){ J->b, J->len, J->s, -1, -1 };
+        scan(J->b + at, n, at, &J->part[i]);
+    }
+}
+
+static long earliest(long a, long b)
+{
+    return a < 0 ? b : b < 0 || a < b ? a : b;
+}
+
 const char *tlr_h5guard_check(const void *buf, size_t len)
 {
     const unsigned char *b = buf;
@@ -204,7 +238,18 @@ const char *tlr_h5guard_check(const void *buf, size_t len)
     if (!superblock(b, len, &s))
         return NULL;
     found f = { b, len, &s, -1, -1 };
-    scan(b, len, 0, &f);
+    if (len < GUARD_PARALLEL_MIN) {
+        scan(b, len, 0, &f);
+        return verdict(&f);
+    }
+    scan_job *J = tlr_xmalloc(sizeof *J);
+    *J = (scan_job){ .b = b, .len = len, .s = &s };
+    tlr_parallel_for(GUARD_PARTS, scan_task, J);
+    for (int i = 0; i < GUARD_PARTS; i++) {
+        f.gcol = earliest(f.gcol, J->part[i].gcol);
+        f.heap = earliest(f.heap, J->part[i].heap);
+    }
+    free(J);
     return verdict(&f);
 }
 

@@ -197,10 +197,41 @@ static void fixtures_pass(const char *sub)
     OK(n > 0, sub);
 }
 
+/* A mapped file of several megabytes is scanned in pieces on the threads: a damaged heap is
+ * found at any offset around the pieces' edges, the earlier of two is reported, and a
+ * damaged collection late in the file before a damaged heap early in it. */
+static void pieces(void)
+{
+    const size_t n = ((size_t)8 << 20) + 64, parts = 8;
+    unsigned char *b = malloc(n);
+    char want[96];
+    for (size_t i = 1; i < parts; i++)
+        for (int d = -4; d <= 2; d++) {
+            size_t at = n * i / parts + (size_t)(long)d;
+            heap_at(b, n, at);
+            snprintf(want, sizeof want, "damaged local heap at byte %zu", at);
+            STR_CONTAINS(tlr_h5guard_check(b, n), want, "heap at a piece's edge");
+        }
+    size_t late = n * 5 / parts + 7, early = n * 2 / parts + 9;
+    heap_at(b, n, late);
+    memcpy(b + early, b + late, 32);
+    snprintf(want, sizeof want, "damaged local heap at byte %zu", early);
+    STR_CONTAINS(tlr_h5guard_check(b, n), want, "the earlier of two heaps");
+    unsigned char small[4300];
+    build(small, sizeof small);
+    put_le(small + 64 + 16 + 24 + 8, 0, 8); /* the free-space object's size: 0, damaged */
+    size_t gcol = n * 6 / parts + 100;
+    memcpy(b + gcol, small + 64, 4096);
+    snprintf(want, sizeof want, "global heap collection at byte %zu", gcol);
+    STR_CONTAINS(tlr_h5guard_check(b, n), want, "a late collection before an early heap");
+    free(b);
+}
+
 void test_h5guard(void)
 {
     scan_offsets();
     windows();
+    pieces();
     hand_built();
     local_heap();
     fixtures_pass("models");
