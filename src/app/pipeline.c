@@ -185,47 +185,29 @@ static void free_inputs(tlr_input *in, int n)
     free(in);
 }
 
-typedef struct {
-    const tlr_strlist *files;
-    tlr_shape in;
-    tlr_input_opts io;
-    tlr_input *got;
-    tlr_err *errs;
-} load_job;
-
-static void load_task(void *ctx, int64_t begin, int64_t end, int tid)
-{
-    (void)tid;
-    load_job *j = ctx;
-    for (int64_t i = begin; i < end; i++) {
-        tlr_status st = tlr_input_load(j->files->items[i], &j->in, &j->io, &j->got[i], &j->errs[i]);
-        if (st && !j->errs[i].code)
-            j->errs[i].code = st;
-    }
-}
-
 /* Loads 'files' onto list[*k...]; the messages of those that fail go to 'skipped', the first
  * failure to 'first', and '*misfits' counts the images that cannot feed the model at all.
  * The files are decoded in parallel (a 512 x 512 PNG takes about 5 ms), then taken in order. */
 static void load_files(const tlr_options *o, const tlr_kfile *f, const tlr_strlist *files,
                        tlr_input *list, int *k, tlr_err *first, tlr_strlist *skipped, int *misfits)
 {
-    load_job j = { files, tlr_forward_input_shape(f->model, 0), input_opts(o, f->model),
-                   tlr_xcalloc(files->n + 1, sizeof(tlr_input)),
-                   tlr_xcalloc(files->n + 1, sizeof(tlr_err)) };
-    tlr_parallel_for_n((int64_t)files->n, (int)files->n, load_task, &j);
+    tlr_shape in = tlr_forward_input_shape(f->model, 0);
+    tlr_input_opts io = input_opts(o, f->model);
+    tlr_input *got = tlr_xcalloc(files->n + 1, sizeof *got);
+    tlr_err *errs = tlr_xcalloc(files->n + 1, sizeof *errs);
+    tlr_input_load_each((const char *const *)files->items, (int)files->n, &in, &io, got, errs);
     for (size_t i = 0; i < files->n; i++) {
-        if (!j.errs[i].code) {
-            list[(*k)++] = j.got[i];
+        if (!errs[i].code) {
+            list[(*k)++] = got[i];
             continue;
         }
         if (!first->code)
-            *first = j.errs[i];
-        *misfits += tlr_degrade_is_misfit(files->items[i], j.errs[i].code);
-        tlr_strlist_push(skipped, j.errs[i].msg);
+            *first = errs[i];
+        *misfits += tlr_degrade_is_misfit(files->items[i], errs[i].code);
+        tlr_strlist_push(skipped, errs[i].msg);
     }
-    free(j.got);
-    free(j.errs);
+    free(got);
+    free(errs);
 }
 
 /* Loads every input: the arrays given with --input (one sample), then the positional images

@@ -343,6 +343,23 @@ tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
                           tlr_tensor *const *inputs, int n_inputs, int want_outputs,
                           tlr_tensor **outputs);
 
+/* What a partial run hands over of one value slot: its tensors (owned by the receiver; NULL
+ * when not made or already freed) and the reads of each still to come. */
+typedef struct {
+    tlr_tensor *t[TLR_MAX_OUTPUTS];
+    int refs[TLR_MAX_OUTPUTS];
+} tlr_exec_value;
+
+/* Runs steps [0, end) of plan 'p' on 'inputs' as tlr_exec_model would (chains, blocks,
+ * deferred paddings, liveness; no captures), then hands every slot over into values[0 ..
+ * p->n_values), inputs copied.  For a caller that runs the rest its own way: the chains,
+ * blocks and deferred paddings started before 'end' must end before it (tlr_exec_prefix_fits). */
+tlr_status tlr_exec_prefix(tlr_exec *X, const tlr_plan *p, tlr_tensor *const *inputs, int end,
+                           tlr_exec_value *values);
+
+/* The largest end <= 'end' at which no chain, block or deferred padding of 'p' is cut. */
+int tlr_exec_prefix_fits(const tlr_plan *p, int end);
+
 /* Runs one call of 'l' on 'in' into out[0] (a nested model: out[0 .. its outputs)).
  * TLR_E_UNSUPPORTED with X->err's message when the call cannot be computed. */
 tlr_status tlr_exec_call(tlr_exec *X, const tlr_layer *l, const char *path, tlr_tensor **in,

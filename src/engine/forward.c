@@ -28,6 +28,7 @@ typedef struct {
     const tlr_plan *p;
     slot *s;
     tlr_tensor *const *inputs;
+    int no_capture; /* a partial run for the reverse pass, which captures its own way */
 } walk;
 
 static slot *slot_of(const walk *W, const tlr_ref *r)
@@ -258,7 +259,8 @@ static tlr_status run_step(const walk *W, const tlr_step *st)
         profile(W, st, &t0, &t1, made);
     if (rc)
         return rc;
-    capture(W, st);
+    if (!W->no_capture)
+        capture(W, st);
     for (int t = 0; t < TLR_MAX_OUTPUTS; t++)
         if (val->t[t] && val->refs[t] == 0)
             drop(X, val, t);
@@ -295,7 +297,7 @@ tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
                            prefix[0] ? prefix : m->name, m->n_inputs, n_inputs);
     tlr_plan p;
     tlr_plan_build(X, m, prefix, want_outputs, &p);
-    walk W = { X, &p, tlr_xcalloc((size_t)p.n_values + 1, sizeof *W.s), inputs };
+    walk W = { X, &p, tlr_xcalloc((size_t)p.n_values + 1, sizeof *W.s), inputs, 0 };
     for (int i = 0; i < p.n_values; i++)
         memcpy(W.s[i].refs, p.values[i].readers, sizeof W.s[i].refs);
     tlr_status rc = TLR_OK;
@@ -315,6 +317,76 @@ tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
             if (!outputs[k])
                 return TLR_E_UNSUPPORTED; /* an output could not be computed */
     return TLR_OK;
+}
+
+tlr_status tlr_exec_prefix(tlr_exec *X, const tlr_plan *p, tlr_tensor *const *inputs, int end,
+                           tlr_exec_value *values)
+{
+    walk W = { X, p, tlr_xcalloc((size_t)p->n_values + 1, sizeof *W.s), inputs, 1 };
+    for (int i = 0; i < p->n_values; i++)
+        memcpy(W.s[i].refs, p->values[i].readers, sizeof W.s[i].refs);
+    tlr_status rc = TLR_OK;
+    for (int k = 0; k < end && !rc; k++)
+        rc = run_step(&W, &p->steps[k]);
+    for (int i = 0; i < p->n_values; i++) {
+        slot *s = &W.s[i];
+        memcpy(values[i].refs, s->refs, sizeof s->refs);
+        for (int t = 0; t < TLR_MAX_OUTPUTS; t++) {
+            values[i].t[t] = NULL;
+            if (!s->t[t] || rc) {
+                drop(X, s, t);
+                continue;
+            }
+            if (t == 0 && s->borrowed) { /* the caller's input: the receiver frees its own */
+                values[i].t[t] = tlr_tensor_clone(s->t[t]);
+                X->live_bytes += (int64_t)tlr_exec_bytes(values[i].t[t]);
+            } else {
+                values[i].t[t] = s->t[t];
+            }
+            s->t[t] = NULL;
+        }
+    }
+    free(W.s);
+    return rc;
+}
+
+/* 1 when step k, run by a partial run ending at 'end', would leave a value a later step
+ * needs unmade: it heads a chain or block reaching past 'end', or it is a deferred padding
+ * read past 'end'.  step_of: the step making each value slot. */
+static int cut_at(const tlr_plan *p, const int *step_of, int k, int end)
+{
+    const tlr_step *st = &p->steps[k];
+    const int *layers = NULL;
+    int n = 0;
+    if (st->block >= 0)
+        layers = p->blocks[st->block].layer, n = p->blocks[st->block].n;
+    else if (st->chain >= 0)
+        layers = p->chains[st->chain].layer, n = p->chains[st->chain].n;
+    for (int j = 0; j < n; j++)
+        if (step_of[p->first[layers[j]]] >= end)
+            return 1;
+    if (st->kind == TLR_STEP_PAD_DEFERRED)
+        for (int j = end; j < p->n_steps; j++)
+            if (p->steps[j].pad_in && p->steps[j].n_in > 0 &&
+                tlr_plan_slot(p, &p->steps[j].in[0]) == st->out)
+                return 1;
+    return 0;
+}
+
+int tlr_exec_prefix_fits(const tlr_plan *p, int end)
+{
+    int *step_of = tlr_xmalloc((size_t)(p->n_values + 1) * sizeof *step_of);
+    for (int i = 0; i < p->n_values; i++)
+        step_of[i] = -1;
+    for (int k = 0; k < p->n_steps; k++)
+        step_of[p->steps[k].out] = k;
+    for (int k = end - 1; k >= 0; k--)
+        if (cut_at(p, step_of, k, end)) {
+            end = k; /* that step runs on its own after the partial run */
+            k = end; /* and what came before is checked against the new end */
+        }
+    free(step_of);
+    return end;
 }
 
 int tlr_forward_layerwise(const tlr_model *m)

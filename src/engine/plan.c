@@ -8,16 +8,6 @@
 
 #include "base/xalloc.h"
 
-static int model_contains(const tlr_model *m, const tlr_model *target)
-{
-    if (m == target)
-        return 1;
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i].inner && model_contains(m->layers[i].inner, target))
-            return 1;
-    return 0;
-}
-
 static int n_calls_of(const tlr_layer *l)
 {
     return l->n_calls ? l->n_calls : 1;
@@ -40,7 +30,7 @@ static void plan_values(const tlr_exec *X, const tlr_model *m, int want_outputs,
         if (X->caps[c].owner == m)
             p->values[p->first[X->caps[c].layer]].needed = 1;
         for (int i = 0; i < n; i++)
-            if (m->layers[i].inner && model_contains(m->layers[i].inner, X->caps[c].owner))
+            if (m->layers[i].inner && tlr_model_holds(m->layers[i].inner, X->caps[c].owner))
                 p->values[p->first[i]].needed = 1;
     }
     for (int oi = m->n_order - 1; oi >= 0; oi--) {

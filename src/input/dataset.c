@@ -194,37 +194,24 @@ void tlr_dataset_slice(const tlr_dataset *ds, int k, int n, int64_t *begin, int6
     *end = b1 * TLR_DATASET_BLOCK < ds->n_items ? b1 * TLR_DATASET_BLOCK : ds->n_items;
 }
 
-typedef struct {
-    const tlr_dataset_item *items;
-    const tlr_shape *in;
-    const tlr_input_opts *o;
-    tlr_input *out;
-    tlr_err *errs;
-} load_job;
-
-static void load_task(void *ctx, int64_t begin, int64_t end, int tid)
+void tlr_dataset_load(const tlr_dataset_item *items, int n, const tlr_shape *in,
+                      const tlr_input_opts *o, tlr_input *out, tlr_err *errs)
 {
-    (void)tid;
-    load_job *j = ctx;
-    for (int64_t i = begin; i < end; i++) {
-        const tlr_dataset_item *it = &j->items[i];
-        tlr_err *e = &j->errs[i];
-        memset(e, 0, sizeof *e);
-        if (tlr_input_load(it->path, j->in, j->o, &j->out[i], e) != TLR_OK) {
-            const char *root_end = it->rel;
-            size_t skip = (size_t)(root_end - it->path);
+    const char **paths = tlr_xcalloc((size_t)n + 1, sizeof *paths);
+    for (int i = 0; i < n; i++)
+        paths[i] = items[i].path;
+    tlr_input_load_each(paths, n, in, o, out, errs);
+    free(paths);
+    for (int i = 0; i < n; i++) {
+        const tlr_dataset_item *it = &items[i];
+        tlr_err *e = &errs[i];
+        if (e->code) {
+            size_t skip = (size_t)(it->rel - it->path);
             if (strncmp(e->msg, it->path, strlen(it->path)) == 0) /* name it relative to root */
                 memmove(e->msg, e->msg + skip, strlen(e->msg + skip) + 1);
             continue;
         }
-        free(j->out[i].source);
-        j->out[i].source = tlr_xstrdup(it->rel);
+        free(out[i].source);
+        out[i].source = tlr_xstrdup(it->rel);
     }
-}
-
-void tlr_dataset_load(const tlr_dataset_item *items, int n, const tlr_shape *in,
-                      const tlr_input_opts *o, tlr_input *out, tlr_err *errs)
-{
-    load_job j = { items, in, o, out, errs };
-    tlr_parallel_for_n(n, n, load_task, &j);
 }

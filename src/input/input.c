@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/threads.h"
 #include "base/xalloc.h"
 #include "engine/forward.h"
 #include "engine/ops.h"
@@ -331,6 +332,33 @@ static tlr_status check_spec_names(const tlr_model *m, const char *const *specs,
                                m->n_inputs > 1 ? ", ..." : "");
     }
     return TLR_OK;
+}
+
+typedef struct {
+    const char *const *paths;
+    const tlr_shape *in;
+    const tlr_input_opts *o;
+    tlr_input *out;
+    tlr_err *errs;
+} load_job;
+
+static void load_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const load_job *j = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        memset(&j->errs[i], 0, sizeof j->errs[i]);
+        tlr_status st = tlr_input_load(j->paths[i], j->in, j->o, &j->out[i], &j->errs[i]);
+        if (st && !j->errs[i].code)
+            j->errs[i].code = st;
+    }
+}
+
+void tlr_input_load_each(const char *const *paths, int n, const tlr_shape *in,
+                         const tlr_input_opts *o, tlr_input *out, tlr_err *errs)
+{
+    load_job j = { paths, in, o, out, errs };
+    tlr_parallel_for_n(n, n, load_task, &j);
 }
 
 tlr_status tlr_input_load_named(const tlr_model *m, const char *const *specs, int n_specs,

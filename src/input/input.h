@@ -58,6 +58,11 @@ tlr_status tlr_input_load(const char *path, const tlr_shape *in, const tlr_input
                           tlr_input *out, tlr_err *err);
 void tlr_input_free(tlr_input *in);
 
+/* tlr_input_load for paths[0 .. n) on the threads (decoding is most of it): out[i], or
+ * errs[i] with a code when that one fails (errs[i].code 0 when it loaded). */
+void tlr_input_load_each(const char *const *paths, int n, const tlr_shape *in,
+                         const tlr_input_opts *o, tlr_input *out, tlr_err *errs);
+
 /* Inputs a sample feeds at most (--input NAME=FILE.npy is repeatable up to this). */
 #define TLR_MAX_INPUTS 64
 

@@ -77,6 +77,16 @@ void tlr_model_free(tlr_model *m)
     free(m);
 }
 
+int tlr_model_holds(const tlr_model *m, const tlr_model *inner)
+{
+    if (m == inner)
+        return 1;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].inner && tlr_model_holds(m->layers[i].inner, inner))
+            return 1;
+    return 0;
+}
+
 int tlr_model_find(const tlr_model *m, const char *name)
 {
     for (int i = 0; i < m->n_layers; i++)

@@ -305,6 +305,9 @@ void tlr_model_free(tlr_model *m);
 /* Index of the layer named 'name', or -1. */
 int tlr_model_find(const tlr_model *m, const char *name);
 
+/* 1 when 'm' is 'inner' or holds it as a nested model at any depth. */
+int tlr_model_holds(const tlr_model *m, const tlr_model *inner);
+
 /* Layers as Keras's model.layers lists them: a Sequential hides its InputLayer.
  * Returns the count; 'idx' (may be NULL) receives up to 'cap' layer indices. */
 int tlr_model_visible_layers(const tlr_model *m, int *idx, int cap);

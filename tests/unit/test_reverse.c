@@ -187,6 +187,65 @@ static void forward_too(const char *name, const char *layer, const char *wrt, in
     tlr_kfile_free(f);
 }
 
+/* A pass whose variable is a layer deep in a MobileNet runs the layers before it as the
+ * forward pass does (fused blocks, chains, deferred paddings) and the rest layer by layer;
+ * wherever the cut falls (after a deferred padding, inside a block, at a block's head, at
+ * the last convolution) the variable's value is the forward pass's, and the gradient at it
+ * is the same whatever ran before it: the run with the cut at an earlier layer gives it too. */
+static void cut_anywhere(void)
+{
+    static const char *const layers[] = { "block_1_depthwise", "block_1_project",
+                                          "block_1_project_BN", "block_2_expand",
+                                          "block_2_depthwise_relu", "Conv_1" };
+    tlr_tensor *x = NULL;
+    tlr_kfile *f = open_numeric("mnv2_mini", &x);
+    if (!f)
+        return;
+    const tlr_model *m = f->model;
+    for (size_t k = 0; k < sizeof layers / sizeof *layers; k++) {
+        char wrt[96];
+        snprintf(wrt, sizeof wrt, "mnv2_mini/%s", layers[k]);
+        const char *caps[1] = { wrt };
+        tlr_forward_result fr;
+        tlr_grad_result gr, early;
+        tlr_err err = { 0 };
+        tlr_grad_request rq = { .kind = TLR_SCORE_CLASS, .fixed = -1, .wrt = wrt };
+        /* the same gradient, with every layer before the variable run layer by layer: the
+         * variable also captured, which ends the forward-pass part at the model's start */
+        const char *first[1] = { "mnv2_mini/Conv1" };
+        tlr_grad_request rq_early = rq;
+        rq_early.capture = first;
+        rq_early.n_capture = 1;
+        int ok = tlr_forward_run(m, (const tlr_tensor *const *)&x, 1, caps, 1, 0, NULL, &fr,
+                                 &err) == TLR_OK;
+        ok = ok && tlr_grad_run(m, x, &rq, NULL, NULL, &gr, &err) == TLR_OK;
+        CHECK(ok, "%s: %s", wrt, err.msg);
+        ok = ok && tlr_grad_run(m, x, &rq_early, NULL, NULL, &early, &err) == TLR_OK;
+        CHECK(ok, "%s, layer by layer: %s", wrt, err.msg);
+        if (!ok)
+            continue;
+        double worst = 0, top = 0, gworst = 0, gtop = 0;
+        int64_t n = tlr_tensor_numel(fr.captured[0]);
+        int same = gr.value && early.value && gr.grad && early.grad &&
+                   tlr_tensor_numel(gr.value) == n && tlr_tensor_numel(gr.grad) == n;
+        for (int64_t i = 0; same && i < n; i++) {
+            worst = fmax(worst, fabs((double)gr.value->data[i] - (double)fr.captured[0]->data[i]));
+            top = fmax(top, fabs((double)fr.captured[0]->data[i]));
+            gworst = fmax(gworst, fabs((double)gr.grad->data[i] - (double)early.grad->data[i]));
+            gtop = fmax(gtop, fabs((double)early.grad->data[i]));
+        }
+        CHECK(same && worst <= 1e-6 * top, "%s: the value differs from the forward pass's "
+              "by %g (of %g)", wrt, worst, top);
+        CHECK(same && gtop > 0 && gworst <= 1e-5 * gtop, "%s: the gradient differs from the "
+              "layer-by-layer run's by %g (of %g)", wrt, gworst, gtop);
+        tlr_forward_result_free(&fr);
+        tlr_grad_result_free(&gr);
+        tlr_grad_result_free(&early);
+    }
+    tlr_tensor_free(x);
+    tlr_kfile_free(f);
+}
+
 void test_reverse(void)
 {
     /* Rescaling, Normalization, grouped conv, ELU, PReLU, Conv2DTranspose, Cropping, Resizing,
@@ -200,4 +259,5 @@ void test_reverse(void)
     recurrent();
     forward_too("mini_vgg", "vgg_mini/block2_conv1", "conv2d", 1);
     forward_too("mnv2_mini", "mnv2_mini/block_1_expand_relu", "mnv2_mini/Conv_1", 0);
+    cut_anywhere();
 }
