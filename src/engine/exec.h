@@ -58,6 +58,9 @@ void tlr_exec_keep_freed_memory(void);
 tlr_tensor *tlr_exec_new(tlr_exec *X, const tlr_shape *s, const char *path);
 void tlr_exec_drop(tlr_exec *X, tlr_tensor *t);
 
+/* A copy of 'x' counted as tlr_exec_new counts it (NULL + X->err over the budget). */
+tlr_tensor *tlr_exec_clone(tlr_exec *X, const tlr_tensor *x, const char *path);
+
 /* The weight of 'role', or NULL when not loaded; the _need form sets the error. */
 const float *tlr_exec_weight(const tlr_layer *l, const char *role);
 tlr_status tlr_exec_need_weight(tlr_exec *X, const tlr_layer *l, const char *path,

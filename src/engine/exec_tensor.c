@@ -57,6 +57,15 @@ tlr_tensor *tlr_exec_new(tlr_exec *X, const tlr_shape *s, const char *path)
     return t;
 }
 
+tlr_tensor *tlr_exec_clone(tlr_exec *X, const tlr_tensor *x, const char *path)
+{
+    tlr_shape s = tlr_exec_shape(x);
+    tlr_tensor *t = tlr_exec_new(X, &s, path);
+    if (t)
+        memcpy(t->data, x->data, tlr_exec_bytes(x));
+    return t;
+}
+
 void tlr_exec_drop(tlr_exec *X, tlr_tensor *t)
 {
     if (!t)

@@ -288,6 +288,15 @@ static void take_outputs(const walk *W, tlr_tensor **outputs)
     }
 }
 
+/* A walk of plan 'p' on 'inputs', every value waiting for all its reads. */
+static walk walk_begin(tlr_exec *X, const tlr_plan *p, tlr_tensor *const *inputs, int no_capture)
+{
+    walk W = { X, p, tlr_xcalloc((size_t)p->n_values + 1, sizeof *W.s), inputs, no_capture };
+    for (int i = 0; i < p->n_values; i++)
+        memcpy(W.s[i].refs, p->values[i].readers, sizeof W.s[i].refs);
+    return W;
+}
+
 tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
                           tlr_tensor *const *inputs, int n_inputs, int want_outputs,
                           tlr_tensor **outputs)
@@ -297,9 +306,7 @@ tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
                            prefix[0] ? prefix : m->name, m->n_inputs, n_inputs);
     tlr_plan p;
     tlr_plan_build(X, m, prefix, want_outputs, &p);
-    walk W = { X, &p, tlr_xcalloc((size_t)p.n_values + 1, sizeof *W.s), inputs, 0 };
-    for (int i = 0; i < p.n_values; i++)
-        memcpy(W.s[i].refs, p.values[i].readers, sizeof W.s[i].refs);
+    walk W = walk_begin(X, &p, inputs, 0);
     tlr_status rc = TLR_OK;
     for (int k = 0; k < p.n_steps && !rc; k++)
         rc = run_step(&W, &p.steps[k]);
@@ -322,9 +329,7 @@ tlr_status tlr_exec_model(tlr_exec *X, const tlr_model *m, const char *prefix,
 tlr_status tlr_exec_prefix(tlr_exec *X, const tlr_plan *p, tlr_tensor *const *inputs, int end,
                            tlr_exec_value *values)
 {
-    walk W = { X, p, tlr_xcalloc((size_t)p->n_values + 1, sizeof *W.s), inputs, 1 };
-    for (int i = 0; i < p->n_values; i++)
-        memcpy(W.s[i].refs, p->values[i].readers, sizeof W.s[i].refs);
+    walk W = walk_begin(X, p, inputs, 1);
     tlr_status rc = TLR_OK;
     for (int k = 0; k < end && !rc; k++)
         rc = run_step(&W, &p->steps[k]);
@@ -338,8 +343,8 @@ tlr_status tlr_exec_prefix(tlr_exec *X, const tlr_plan *p, tlr_tensor *const *in
                 continue;
             }
             if (t == 0 && s->borrowed) { /* the caller's input: the receiver frees its own */
-                values[i].t[t] = tlr_tensor_clone(s->t[t]);
-                X->live_bytes += (int64_t)tlr_exec_bytes(values[i].t[t]);
+                if (!(values[i].t[t] = tlr_exec_clone(X, s->t[t], p->m->name)))
+                    rc = X->err->code;
             } else {
                 values[i].t[t] = s->t[t];
             }

@@ -178,15 +178,6 @@ static void accumulate(run *R, rslot *s, int t, tlr_tensor *g)
     tlr_exec_drop(&R->X, g);
 }
 
-static tlr_tensor *counted_clone(run *R, const tlr_tensor *x, const char *path)
-{
-    tlr_shape s = tlr_exec_shape(x);
-    tlr_tensor *t = tlr_exec_new(&R->X, &s, path);
-    if (t)
-        memcpy(t->data, x->data, tlr_exec_bytes(x));
-    return t;
-}
-
 /* ---- the scalar --------------------------------------------------------------------------- */
 
 static int is_ref(const tlr_capture_ref *c, const tape *T, const tlr_step *st)
@@ -310,7 +301,7 @@ static const tlr_layer *step_layer(const tlr_layer *l, int strip, int want_z, tl
 static tlr_tensor *activate(run *R, const tlr_act_params *a, const tlr_tensor *z,
                             const char *path)
 {
-    tlr_tensor *y = counted_clone(R, z, path);
+    tlr_tensor *y = tlr_exec_clone(&R->X, z, path);
     if (y)
         tlr_op_activation(a, y->data, tlr_tensor_numel(y), y->shape[y->ndim - 1]);
     return y;
@@ -321,7 +312,7 @@ static tlr_status run_layer(run *R, const tlr_step *st, rstep *rs, const tlr_lay
                             tlr_tensor **in, tlr_tensor **out)
 {
     if (rs->strip == STRIP_LAYER) {
-        *out = counted_clone(R, in[0], st->path);
+        *out = tlr_exec_clone(&R->X, in[0], st->path);
         return *out ? TLR_OK : R->X.err->code;
     }
     /* layers with their own activation decide without looking at tensors */
@@ -384,7 +375,7 @@ static tlr_status run_input(run *R, tape *T, const tlr_step *st, tlr_tensor *con
         return tlr_err_set(R->X.err, TLR_E_FORMAT, "input layer '%s' is not a model input",
                            st->path);
     rslot *out = &T->s[st->out];
-    if (!(out->t[0] = counted_clone(R, inputs[st->input], st->path)))
+    if (!(out->t[0] = tlr_exec_clone(&R->X, inputs[st->input], st->path)))
         return R->X.err->code;
     out->wrt[0] = in_wrt[st->input];
     return TLR_OK;
@@ -494,7 +485,7 @@ static tlr_status take_outputs(run *R, tape *T, tlr_tensor **outputs, int *out_w
         if (--s->refs[r->tensor] <= 0 && s->holds[r->tensor] <= 0) {
             outputs[k] = t;
             s->t[r->tensor] = NULL;
-        } else if (!(outputs[k] = counted_clone(R, t, m->name))) {
+        } else if (!(outputs[k] = tlr_exec_clone(&R->X, t, m->name))) {
             return R->X.err->code;
         }
     }

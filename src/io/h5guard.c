@@ -18,7 +18,6 @@
 
 #include "base/cpu.h"
 #include "base/threads.h"
-#include "base/xalloc.h"
 
 static const unsigned char signature[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
 
@@ -123,11 +122,6 @@ static int visit(const unsigned char *sig, size_t at, found *f)
     return 0;
 }
 
-/* One pass over w (wlen bytes of the file from offset 'base') for both signatures, their
- * first two bytes compared 16 positions at a time: a model's weights are tens of megabytes
- * in which 'G' and 'H' alone are common (a memchr per signature stopped every few hundred
- * bytes: 35 ms for VGG16's 64 MB).  Signatures starting in w's last 3 bytes are left to the
- * next window.  1 to stop. */
 #if defined(__x86_64__) && defined(__GNUC__)
 /* The same comparisons 32 positions at a time, from i while i + 32 <= last; the position
  * reached (or SIZE_MAX when a visit said stop).  Half the instructions of the SSE2 loop,
@@ -153,6 +147,11 @@ __attribute__((target("avx2"))) static size_t scan_avx2(const unsigned char *w, 
 }
 #endif
 
+/* One pass over w (wlen bytes of the file from offset 'base') for both signatures, their
+ * first two bytes compared 16 positions at a time: a model's weights are tens of megabytes
+ * in which 'G' and 'H' alone are common (a memchr per signature stopped every few hundred
+ * bytes: 35 ms for VGG16's 64 MB).  Signatures starting in w's last 3 bytes are left to the
+ * next window.  1 to stop. */
 static int scan(const unsigned char *w, size_t wlen, size_t base, found *f)
 {
     if (wlen < 4)
@@ -199,6 +198,13 @@ static const char *verdict(const found *f)
     return NULL;
 }
 
+/* Bytes of a scan of [at, to) in a file of len bytes: 3 more, to the end at most, since a
+ * signature starting before 'to' may end past it (the next window starts at 'to'). */
+static size_t window(size_t len, size_t at, size_t to)
+{
+    return to + 3 < len ? to + 3 - at : len - at;
+}
+
 /* The scan of a mapped file in GUARD_PARTS pieces on the threads (a model's weights are
  * tens of megabytes: VGG16's 59 MB took 8 ms on one core).  Each piece reads 3 bytes into
  * the next, as the windows of check_by_reading do, and keeps its own first findings; the
@@ -220,9 +226,8 @@ static void scan_task(void *ctx, int64_t begin, int64_t end, int tid)
     scan_job *J = ctx;
     for (int64_t i = begin; i < end; i++) {
         size_t at = J->len * (size_t)i / GUARD_PARTS, to = J->len * (size_t)(i + 1) / GUARD_PARTS;
-        size_t n = to + 3 < J->len ? to + 3 - at : J->len - at;
         J->part[i] = (found){ J->b, J->len, J->s, -1, -1 };
-        scan(J->b + at, n, at, &J->part[i]);
+        scan(J->b + at, window(J->len, at, to), at, &J->part[i]);
     }
 }
 
@@ -242,14 +247,12 @@ const char *tlr_h5guard_check(const void *buf, size_t len)
         scan(b, len, 0, &f);
         return verdict(&f);
     }
-    scan_job *J = tlr_xmalloc(sizeof *J);
-    *J = (scan_job){ .b = b, .len = len, .s = &s };
-    tlr_parallel_for(GUARD_PARTS, scan_task, J);
+    scan_job J = { .b = b, .len = len, .s = &s };
+    tlr_parallel_for(GUARD_PARTS, scan_task, &J);
     for (int i = 0; i < GUARD_PARTS; i++) {
-        f.gcol = earliest(f.gcol, J->part[i].gcol);
-        f.heap = earliest(f.heap, J->part[i].heap);
+        f.gcol = earliest(f.gcol, J.part[i].gcol);
+        f.heap = earliest(f.heap, J.part[i].heap);
     }
-    free(J);
     return verdict(&f);
 }
 
@@ -290,7 +293,7 @@ static const char *check_by_reading(int fd, const unsigned char *m, size_t len)
         return tlr_h5guard_check(m, len);
     found f = { m, len, &s, -1, -1 };
     for (size_t base = 0; base < len; base += WINDOW) {
-        size_t n = len - base < WINDOW + 3 ? len - base : WINDOW + 3; /* windows overlap by 3 */
+        size_t n = window(len, base, base + WINDOW);
         if (scan(read_at(fd, buf, n, base) ? buf : m + base, n, base, &f))
             break;
     }

@@ -124,21 +124,21 @@ static int bin_of(double v, double min, double span)
     return k >= TLR_WSTATS_BINS ? TLR_WSTATS_BINS - 1 : k;
 }
 
-/* bin_of for n finite values of a span > 0, written to be vectorised: a division per
- * weight, one at a time, was most of the statistics' time (VGG16: 15 M weights). */
+/* bin_of for n finite values, in a loop of its own so that it is vectorised: a division
+ * per weight, one at a time between the histogram's increments, was most of the
+ * statistics' time (VGG16: 15 M weights). */
 TLR_VECTORIZE static void bins_of(const float *w, int64_t n, double min, double span,
                                   int32_t *bin)
 {
-    for (int64_t i = 0; i < n; i++) {
-        int32_t k = (int32_t)(((double)w[i] - min) / span * TLR_WSTATS_BINS);
-        bin[i] = k >= TLR_WSTATS_BINS ? TLR_WSTATS_BINS - 1 : k;
-    }
+    for (int64_t i = 0; i < n; i++)
+        bin[i] = bin_of(w[i], min, span);
 }
 
 /* ss[k] += (w[i] - mean)^2 for i = k mod LANES, n a multiple of LANES: the lanes in
  * registers (as an array GCC kept them in memory, a store and a load per value). */
 TLR_VECTORIZE static void squares(const float *w, int64_t n, double mean, double ss[LANES])
 {
+    _Static_assert(LANES == 8, "squares() holds the lanes in four pairs");
     typedef double v2d __attribute__((vector_size(16)));
     v2d a0 = { ss[0], ss[1] }, a1 = { ss[2], ss[3] }, a2 = { ss[4], ss[5] }, a3 = { ss[6], ss[7] };
     for (int64_t i = 0; i < n; i += LANES) {
@@ -165,8 +165,8 @@ TLR_VECTORIZE static void second_fast(const float *w, int64_t n, const tlr_wstat
     float thr_f = (float)thr;
     if ((double)thr_f < thr)
         thr_f = nextafterf(thr_f, INFINITY);
-    int64_t i = 0;
     squares(w, n / LANES * LANES, o->mean, ss);
+    int64_t i;
     for (i = n / LANES * LANES; i < n; i++) {
         double d = (double)w[i] - o->mean;
         ss[0] += d * d;
@@ -178,13 +178,13 @@ TLR_VECTORIZE static void second_fast(const float *w, int64_t n, const tlr_wstat
         nz[0] += fabsf(w[i]) < thr_f;
     double span = o->max - o->min;
     int32_t bin[BLOCK];
-    for (i = 0; i < n && span > 0; i += BLOCK) {
+    for (i = 0; i < n && span > 0; i += BLOCK) { /* span > 0 known: a vector loop */
         int64_t m = n - i < BLOCK ? n - i : BLOCK;
         bins_of(w + i, m, o->min, span, bin);
         for (int64_t j = 0; j < m; j++)
             h[j & 3][bin[j]]++;
     }
-    if (span <= 0)
+    if (span <= 0) /* every value equal: bin 0 */
         h[0][0] = n;
     for (int k = 0; k < LANES; k++)
         P->ss += ss[k], P->near_zero += nz[k];
